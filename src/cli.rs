@@ -1,0 +1,157 @@
+//! The command line: clap definitions only, with the help texts users learn from.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  devboot init                 Write devboot.toml for this Rails repo
+  devboot plan                 Show what `devboot up` would change
+  devboot config               Print the generated compose file
+  devboot profile show --resolved
+                               Show every setting and the file it came from
+
+Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 internal error.";
+
+/// Bootstrap a Rails + Postgres + Redis development stack on Docker, from a declarative profile.
+#[derive(Debug, Parser)]
+#[command(name = "devboot", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR
+    #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// Print only errors and requested data
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more detail (engine output, timings)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// When to use colour; `NO_COLOR` turns it off under `auto`
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Never draw progress bars
+    #[arg(long, global = true, env = "DEVBOOT_NO_PROGRESS")]
+    pub no_progress: bool,
+
+    /// Never prompt; take the default answer (needed for destructive actions in scripts)
+    #[arg(short = 'y', long, global = true, env = "DEVBOOT_YES")]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write devboot.toml for this repository (detects Rails, Ruby version, database)
+    #[command(long_about = "Write devboot.toml for this repository.\n\n\
+        Detects Rails from the Gemfile, the Ruby version from .ruby-version or the Gemfile, and \
+        the database adapter, then picks a built-in profile. Adds `.devboot/` and \
+        `devboot.local.toml` to .gitignore. Prompts only on a terminal; `--yes` takes the \
+        detected defaults.")]
+    Init(InitArgs),
+
+    /// Show what `devboot up` would change, without changing anything
+    Plan(PlanArgs),
+
+    /// Print the generated compose file (what `.devboot/compose.yaml` holds)
+    #[command(long_about = "Print the generated compose file to stdout.\n\n\
+        It describes the same stack `devboot up` starts, so it can be checked or used with \
+        Docker Compose: `devboot config | docker compose -f - config -q`.")]
+    Config,
+
+    /// Inspect, validate and document profiles (for platform teams)
+    Profile(ProfileArgs),
+
+    /// Print shell completions: `devboot completions bash > ~/.local/share/bash-completion/completions/devboot`
+    Completions {
+        /// The shell to generate completions for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Base profile to extend (default: detected; see `devboot profile list`)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Compose project name (default: the directory name)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Replace an existing devboot.toml
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    #[command(subcommand)]
+    pub command: ProfileCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// List the built-in profiles
+    List {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a profile (a built-in name or a file; default: this project's)
+    Show {
+        /// A built-in profile name or a path to a profile file
+        name: Option<String>,
+        /// Merge all layers and say which file every value came from
+        #[arg(long)]
+        resolved: bool,
+        /// Print as JSON: every value with its file, line and column
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check profile files; errors name `file:line:column` (exit 2 when any is invalid)
+    Validate {
+        /// Profile files to check
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of profile files (for editor completion and CI checks)
+    Schema,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,50 @@
+//! One module per command. Each takes its parsed arguments and a [`Context`], does its work
+//! through the library, prints through the [`Printer`], and returns an [`ExitStatus`].
+
+mod config;
+mod init;
+mod plan;
+mod profile;
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::env::Environment;
+use crate::error::{Error, ExitStatus};
+use crate::output::Printer;
+use crate::project::{Project, start_dir};
+
+/// What every command may use.
+pub struct Context<'a> {
+    pub env: &'a Environment,
+    pub printer: &'a Printer,
+    pub global: &'a GlobalArgs,
+}
+
+impl Context<'_> {
+    /// The directory the command works in (`-C DIR` or the working directory).
+    pub fn start_dir(&self) -> PathBuf {
+        start_dir(&self.env.cwd, self.global.directory.as_deref())
+    }
+
+    /// The project around the start directory, validated.
+    pub fn project(&self) -> Result<Project, Error> {
+        Project::discover(&self.start_dir())
+    }
+}
+
+pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    match &cli.command {
+        Command::Init(args) => init::run(args, ctx),
+        Command::Plan(args) => plan::run(args, ctx),
+        Command::Config => config::run(ctx),
+        Command::Profile(args) => profile::run(&args.command, ctx),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut command, "devboot", &mut out);
+            ctx.printer.data(&String::from_utf8_lossy(&out));
+            Ok(ExitStatus::Success)
+        }
+    }
+}

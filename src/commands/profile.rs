@@ -1,0 +1,173 @@
+//! `devboot profile list | show | validate | schema`: the platform team's view of profiles.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::Context;
+use crate::cli::ProfileCommand;
+use crate::error::{Error, ExitStatus};
+use crate::model::validate;
+use crate::output::Role;
+use crate::profile::document::{LayerId, parse_document};
+use crate::profile::resolve::{annotated_toml, entries};
+use crate::profile::source::{self, BUILTIN_PROFILES, Builtin, Layer, LayerKind};
+use crate::profile::{self, LoadedProfile, schema};
+
+pub(super) fn run(command: &ProfileCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    match command {
+        ProfileCommand::List { json } => list(*json, ctx),
+        ProfileCommand::Show {
+            name,
+            resolved,
+            json,
+        } => show(name.as_deref(), *resolved, *json, ctx),
+        ProfileCommand::Validate { paths } => Ok(validate_files(paths, ctx)),
+        ProfileCommand::Schema => {
+            ctx.printer.data(&schema::profile_schema());
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Listed {
+    name: &'static str,
+    description: String,
+    services: Vec<String>,
+}
+
+fn list(json: bool, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    let mut listed = Vec::new();
+    for builtin in BUILTIN_PROFILES {
+        let loaded = profile::load_standalone(Builtin::layer(builtin))?;
+        let own =
+            parse_document(builtin.text, LayerId(0)).map_err(|e| Error::Internal(e.to_string()))?;
+        listed.push(Listed {
+            name: builtin.name,
+            description: own.description.map(|d| d.value).unwrap_or_default(),
+            services: loaded
+                .merged
+                .services
+                .keys()
+                .map(|k| k.value.clone())
+                .collect(),
+        });
+    }
+    if json {
+        ctx.printer.json(&listed)?;
+        return Ok(ExitStatus::Success);
+    }
+    let width = listed.iter().map(|l| l.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for l in &listed {
+        out.push_str(&format!(
+            "{:<width$}  {} ({})\n",
+            l.name,
+            l.description,
+            l.services.join(", ")
+        ));
+    }
+    ctx.printer.data(&out);
+    Ok(ExitStatus::Success)
+}
+
+/// The layer `show` starts from: a built-in name, a file, or this project's `devboot.toml`.
+fn show_target(name: Option<&str>, ctx: &Context<'_>) -> Result<Layer, Error> {
+    match name {
+        Some(name) if !source::Files::is_path(name) => {
+            Builtin::get(name).map(Builtin::layer).ok_or_else(|| {
+                let names: Vec<&str> = BUILTIN_PROFILES.iter().map(|p| p.name).collect();
+                Error::Usage {
+                    message: format!("unknown profile `{name}`"),
+                    hint: Some(format!(
+                        "built-in profiles: {}; or pass a path to a profile file",
+                        names.join(", ")
+                    )),
+                }
+            })
+        }
+        Some(path) => {
+            let path = ctx.start_dir().join(path);
+            source::read_layer(&path, LayerKind::File, &ctx.env.display_path(&path))
+        }
+        None => {
+            let start = ctx.start_dir();
+            let root = source::find_project_root(&start).ok_or(Error::NoProject { start })?;
+            source::read_layer(
+                &root.join(source::PROJECT_FILE),
+                LayerKind::Project,
+                source::PROJECT_FILE,
+            )
+        }
+    }
+}
+
+fn show(
+    name: Option<&str>,
+    resolved: bool,
+    json: bool,
+    ctx: &Context<'_>,
+) -> Result<ExitStatus, Error> {
+    let layer = show_target(name, ctx)?;
+    if !resolved && !json {
+        ctx.printer.data(&layer.text);
+        return Ok(ExitStatus::Success);
+    }
+    let loaded: LoadedProfile = match (resolved, name, &layer.path) {
+        // The project's resolution includes devboot.local.toml.
+        (true, None, Some(path)) => profile::load_project(path.parent().unwrap_or(Path::new(".")))?,
+        (true, _, _) => profile::load_standalone(layer)?,
+        (false, _, _) => {
+            // This layer alone: parse it without following `extends`.
+            let mut sources = source::Sources::default();
+            let id = sources.add(layer);
+            let layer = sources.get(id);
+            let document = parse_document(&layer.text, id).map_err(|e| {
+                Error::InvalidProfile(profile::diagnostic::Diagnostics(vec![
+                    profile::diagnostic::Diagnostic::from_toml(&layer.display, &layer.text, &e),
+                ]))
+            })?;
+            LoadedProfile {
+                sources,
+                layers: vec![id],
+                merged: document,
+            }
+        }
+    };
+    let entries = entries(&loaded.merged, &loaded.sources);
+    if json {
+        ctx.printer.json(&entries)?;
+    } else {
+        ctx.printer.data(&annotated_toml(&entries));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus {
+    let mut invalid = 0;
+    for path in paths {
+        let full = ctx.start_dir().join(path);
+        let display = path.display().to_string();
+        let result = source::read_layer(&full, LayerKind::File, &display)
+            .and_then(profile::load_standalone)
+            .and_then(|loaded| {
+                let root = full.parent().unwrap_or(Path::new("."));
+                validate::stack(&loaded, root).map(|_| ())
+            });
+        match result {
+            Ok(()) => ctx.printer.status("Valid", &display),
+            Err(error) => {
+                invalid += 1;
+                ctx.printer.error(&error);
+            }
+        }
+    }
+    if invalid > 0 {
+        let summary = format!("{invalid} of {} profiles invalid", paths.len());
+        ctx.printer
+            .note(ctx.printer.style(Role::Bad).apply_to(summary));
+        return ExitStatus::Usage;
+    }
+    ExitStatus::Success
+}

@@ -1,0 +1,189 @@
+//! The validated stack: what a merged profile *means*, in types that cannot hold an invalid
+//! value (parsed image references, durations, ports, mounts inside the project). Built by
+//! [`validate::stack`] from a [`crate::profile::LoadedProfile`]; everything downstream (plan,
+//! render, engine) works from a [`Stack`] and never sees TOML again.
+
+pub mod image;
+pub mod units;
+pub mod validate;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use crate::profile::document::{DependencyCondition, PortPolicy};
+pub use image::ImageRef;
+
+/// A whole development stack for one project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stack {
+    /// The Compose project name: lowercase letters, digits, `-` and `_`.
+    pub project: String,
+    /// Absolute path of the directory holding `devboot.toml`.
+    pub root: PathBuf,
+    pub services: BTreeMap<String, Service>,
+    pub app: Option<App>,
+    pub requirements: Requirements,
+    /// Named volumes the services mount.
+    pub volumes: BTreeSet<String>,
+    /// Extra files the profile declares.
+    pub files: Vec<DeclaredFile>,
+}
+
+/// The service that runs the application, and what to run in it once the stack is healthy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct App {
+    pub service: String,
+    pub setup: Vec<String>,
+}
+
+/// What the host and engine must provide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Requirements {
+    /// Minimum engine API version as (major, minor).
+    pub docker_api: Option<(u32, u32)>,
+    pub memory_bytes: Option<u64>,
+    pub disk_bytes: Option<u64>,
+    pub tools: BTreeMap<String, semver::VersionReq>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub name: String,
+    /// The image to run; for a built service, the tag the build produces.
+    pub image: ImageRef,
+    pub build: Option<Build>,
+    pub command: Option<Command>,
+    pub working_dir: Option<String>,
+    pub environment: BTreeMap<String, String>,
+    pub ports: Vec<PortMapping>,
+    pub mounts: Vec<Mount>,
+    pub depends_on: BTreeMap<String, DependencyCondition>,
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// A build of the project's own image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Build {
+    /// Relative to the project root, normalised (`.` for the root itself).
+    pub context: String,
+    /// Relative to the context.
+    pub dockerfile: String,
+    pub args: BTreeMap<String, String>,
+}
+
+/// What a container runs: a shell string (`sh -c`) or an argument vector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Command {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+impl Command {
+    /// The argument vector the engine runs.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Self::Shell(script) => vec!["sh".into(), "-c".into(), script.clone()],
+            Self::Argv(argv) => argv.clone(),
+        }
+    }
+}
+
+/// A published port. For [`PortPolicy::Auto`], `host` is the allocated port once the engine
+/// stage has assigned one, and the preferred port before that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortMapping {
+    pub container: u16,
+    pub host: u16,
+    pub host_ip: std::net::IpAddr,
+    pub policy: PortPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Mount {
+    /// A named volume, owned by the project (`PROJECT_NAME`).
+    Volume {
+        name: String,
+        target: String,
+        read_only: bool,
+    },
+    /// A directory of the project, relative to its root.
+    Bind {
+        source: String,
+        target: String,
+        read_only: bool,
+    },
+}
+
+impl Mount {
+    pub fn target(&self) -> &str {
+        match self {
+            Self::Volume { target, .. } | Self::Bind { target, .. } => target,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Healthcheck {
+    /// `["CMD", ...]` or `["CMD-SHELL", script]`, as the engine takes it.
+    pub test: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub start_period: Duration,
+    pub retries: u32,
+}
+
+/// A file the profile asks devboot to generate in the project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeclaredFile {
+    /// Relative to the project root, normalised.
+    pub path: String,
+    pub source: FileSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileSource {
+    /// A built-in template from `templates/`.
+    Template(String),
+    /// Literal content.
+    Content(String),
+}
+
+impl Stack {
+    /// Services in an order where every service comes after those it depends on; ties in
+    /// name order. Validation guarantees there is no cycle.
+    pub fn start_order(&self) -> Vec<&Service> {
+        let mut ordered: Vec<&Service> = Vec::with_capacity(self.services.len());
+        let mut placed = BTreeSet::new();
+        while ordered.len() < self.services.len() {
+            let before = ordered.len();
+            for service in self.services.values() {
+                if !placed.contains(service.name.as_str())
+                    && service
+                        .depends_on
+                        .keys()
+                        .all(|d| placed.contains(d.as_str()))
+                {
+                    placed.insert(service.name.as_str());
+                    ordered.push(service);
+                }
+            }
+            assert!(
+                ordered.len() > before,
+                "validated stacks have no dependency cycle"
+            );
+        }
+        ordered
+    }
+
+    pub fn app_service(&self) -> Option<&Service> {
+        self.app
+            .as_ref()
+            .and_then(|app| self.services.get(&app.service))
+    }
+}

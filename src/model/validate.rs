@@ -1,0 +1,724 @@
+//! Semantic validation: turns a merged profile document into a [`Stack`], or reports every
+//! problem at once, each at the `file:line:column` of the value at fault.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Component, Path};
+
+use super::units::{parse_bytes, parse_duration};
+use super::{
+    App, Build, Command, DeclaredFile, FileSource, Healthcheck, ImageRef, Mount, PortMapping,
+    Requirements, Service, Stack,
+};
+use crate::error::Error;
+use crate::profile::LoadedProfile;
+use crate::profile::diagnostic::{Diagnostic, Diagnostics, closest};
+use crate::profile::document::{
+    CommandDocument, HealthcheckDocument, Origin, PortDocument, PortPolicy, ProfileDocument,
+    ServiceDocument, Sourced, VolumeDocument,
+};
+use crate::profile::source::Sources;
+
+/// Healthcheck timing when a profile leaves it out: poll fast, give slow services two minutes.
+const DEFAULT_INTERVAL_MS: u64 = 1000;
+const DEFAULT_TIMEOUT_MS: u64 = 5000;
+const DEFAULT_RETRIES: u32 = 120;
+
+/// Validates the merged profile of a project rooted at `root`.
+pub fn stack(loaded: &LoadedProfile, root: &Path) -> Result<Stack, Error> {
+    let mut validator = Validator {
+        sources: &loaded.sources,
+        diagnostics: Vec::new(),
+    };
+    let stack = validator.stack(&loaded.merged, root);
+    if validator.diagnostics.is_empty() {
+        Ok(stack)
+    } else {
+        Err(Error::InvalidProfile(Diagnostics(validator.diagnostics)))
+    }
+}
+
+/// A Compose-compatible project name derived from a directory name: `My App` → `my-app`.
+pub fn project_name_from_dir(root: &Path) -> String {
+    let raw = root
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let name: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches(['-', '_']);
+    if name.is_empty() {
+        "devboot".to_owned()
+    } else {
+        name.to_owned()
+    }
+}
+
+struct Validator<'a> {
+    sources: &'a Sources,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, origin: &Origin, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::at(self.sources, origin, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    /// Runs `parse` on a sourced value, reporting its error at the value.
+    fn parse<T, U>(
+        &mut self,
+        value: &Sourced<T>,
+        parse: impl FnOnce(&T) -> Result<U, String>,
+    ) -> Option<U> {
+        match parse(&value.value) {
+            Ok(parsed) => Some(parsed),
+            Err(message) => {
+                self.error(&value.origin, message);
+                None
+            }
+        }
+    }
+
+    fn stack(&mut self, doc: &ProfileDocument, root: &Path) -> Stack {
+        let project = match &doc.project.name {
+            Some(name) => {
+                self.parse(name, |n| valid_project_name(n).then(|| n.clone()).ok_or_else(|| {
+                    format!("project name `{n}` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit")
+                }))
+                .unwrap_or_default()
+            }
+            None => project_name_from_dir(root),
+        };
+        let names: Vec<&str> = doc.services.keys().map(|k| k.value.as_str()).collect();
+        let mut services = BTreeMap::new();
+        for (name, service) in &doc.services {
+            if !valid_service_name(&name.value) {
+                self.error(
+                    &name.origin,
+                    format!(
+                        "service name `{}` must be lowercase letters, digits, `-` and `_`",
+                        name.value
+                    ),
+                );
+            }
+            if let Some(service) = self.service(&project, name, service, &names) {
+                services.insert(name.value.clone(), service);
+            }
+        }
+        self.check_host_ports(doc);
+        self.check_dependency_cycles(doc);
+        let app = self.app(doc, &names);
+        let requirements = self.requirements(doc);
+        let files = self.files(doc);
+        let volumes = services
+            .values()
+            .flat_map(|s: &Service| &s.mounts)
+            .filter_map(|m| match m {
+                Mount::Volume { name, .. } => Some(name.clone()),
+                Mount::Bind { .. } => None,
+            })
+            .collect();
+        if doc.services.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new("the profile declares no services")
+                    .with_hint("extend a built-in profile (`extends = \"rails\"`) or add `[services.NAME]` tables"),
+            );
+        }
+        Stack {
+            project,
+            root: root.to_path_buf(),
+            services,
+            app,
+            requirements,
+            volumes,
+            files,
+        }
+    }
+
+    fn service(
+        &mut self,
+        project: &str,
+        name: &Sourced<String>,
+        doc: &ServiceDocument,
+        names: &[&str],
+    ) -> Option<Service> {
+        let before = self.diagnostics.len();
+        let build = doc.build.as_ref().and_then(|build| {
+            let context = self.parse(build, |b| relative_in_project(&b.context))?;
+            Some(Build {
+                context,
+                dockerfile: build
+                    .value
+                    .dockerfile
+                    .clone()
+                    .unwrap_or_else(|| "Dockerfile".into()),
+                args: build.value.args.clone(),
+            })
+        });
+        let image = match (&doc.image, &build) {
+            (Some(image), _) => self.parse(image, |text| ImageRef::parse(text)),
+            // A built image is tagged like Compose v2 tags it: `<project>-<service>`.
+            (None, Some(_)) => ImageRef::parse(&format!("{project}-{}", name.value)).ok(),
+            (None, None) => {
+                self.error(
+                    &name.origin,
+                    format!("service `{}` has neither `image` nor `build`", name.value),
+                )
+                .hint = Some(
+                    "set `image = \"NAME:TAG\"`, or `build = \".\"` to build the repo's Dockerfile"
+                        .into(),
+                );
+                None
+            }
+        };
+        let command = doc.command.as_ref().map(|c| match &c.value {
+            CommandDocument::Shell(script) => Command::Shell(script.clone()),
+            CommandDocument::Argv(argv) => Command::Argv(argv.clone()),
+        });
+        if let Some(command) = &doc.command
+            && matches!(&command.value, CommandDocument::Argv(argv) if argv.is_empty())
+        {
+            self.error(&command.origin, "`command` is an empty list");
+        }
+        if let Some(dir) = &doc.working_dir
+            && !dir.value.starts_with('/')
+        {
+            self.error(
+                &dir.origin,
+                format!(
+                    "`working_dir` must be an absolute container path, not `{}`",
+                    dir.value
+                ),
+            );
+        }
+        let mut environment = BTreeMap::new();
+        for (key, value) in &doc.environment {
+            if !valid_env_name(&key.value) {
+                self.error(
+                    &key.origin,
+                    format!("`{}` is not a valid environment variable name", key.value),
+                )
+                .hint = Some("use letters, digits and `_`, not starting with a digit".into());
+            }
+            if value.value.0.contains('\0') {
+                self.error(
+                    &value.origin,
+                    "environment values cannot contain a NUL character",
+                );
+            }
+            environment.insert(key.value.clone(), value.value.0.clone());
+        }
+        let ports = doc
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|port| self.port(port))
+            .collect();
+        let mounts = doc
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|volume| self.mount(volume))
+            .collect();
+        let healthcheck = doc.healthcheck.as_ref().and_then(|h| self.healthcheck(h));
+        let mut depends_on = BTreeMap::new();
+        for (dependency, condition) in doc.depends_on.iter().flat_map(|d| &d.0) {
+            if dependency.value == name.value {
+                self.error(
+                    &dependency.origin,
+                    format!("service `{}` depends on itself", name.value),
+                );
+            } else if !names.contains(&dependency.value.as_str()) {
+                let hint = closest(&dependency.value, names.iter().copied()).map_or_else(
+                    || format!("services: {}", names.join(", ")),
+                    |b| format!("did you mean `{b}`?"),
+                );
+                self.error(
+                    &dependency.origin,
+                    format!("`depends_on` names unknown service `{}`", dependency.value),
+                )
+                .hint = Some(hint);
+            }
+            depends_on.insert(dependency.value.clone(), condition.value);
+        }
+        (self.diagnostics.len() == before).then(|| Service {
+            name: name.value.clone(),
+            image: image.expect("no diagnostics means the image parsed"),
+            build,
+            command,
+            working_dir: doc.working_dir.as_ref().map(|d| d.value.clone()),
+            environment,
+            ports,
+            mounts,
+            depends_on,
+            healthcheck,
+        })
+    }
+
+    fn port(&mut self, port: &Sourced<PortDocument>) -> Option<PortMapping> {
+        let p = &self.parse(port, PortDocument::mapping)?;
+        if p.container == 0 || p.host == Some(0) {
+            self.error(
+                &port.origin,
+                "port 0 cannot be published; ports run from 1 to 65535",
+            );
+            return None;
+        }
+        let host_ip = match &p.host_ip {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(ip) => self.parse(&Sourced::new(ip.clone(), port.origin.clone()), |ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|_| format!("`{ip}` is not an IP address"))
+            })?,
+        };
+        Some(PortMapping {
+            container: p.container,
+            host: p.host.unwrap_or(p.container),
+            host_ip,
+            policy: p.policy,
+        })
+    }
+
+    fn mount(&mut self, volume: &Sourced<VolumeDocument>) -> Option<Mount> {
+        let v = &self.parse(volume, VolumeDocument::mount)?;
+        if !v.target.starts_with('/') {
+            self.error(
+                &volume.origin,
+                format!(
+                    "volume target `{}` must be an absolute container path",
+                    v.target
+                ),
+            );
+            return None;
+        }
+        let is_path = v.source.starts_with(['.', '/', '~']);
+        if is_path {
+            let source = self.parse(volume, |_| relative_in_project(&v.source))?;
+            Some(Mount::Bind {
+                source,
+                target: v.target.clone(),
+                read_only: v.read_only,
+            })
+        } else if valid_volume_name(&v.source) {
+            Some(Mount::Volume {
+                name: v.source.clone(),
+                target: v.target.clone(),
+                read_only: v.read_only,
+            })
+        } else {
+            self.error(
+                &volume.origin,
+                format!(
+                    "`{}` is neither a volume name nor a path starting with `./`",
+                    v.source
+                ),
+            );
+            None
+        }
+    }
+
+    fn healthcheck(&mut self, check: &Sourced<HealthcheckDocument>) -> Option<Healthcheck> {
+        let h = &check.value;
+        if h.disable {
+            return None;
+        }
+        let test = match &h.test {
+            Some(CommandDocument::Shell(script)) => vec!["CMD-SHELL".to_owned(), script.clone()],
+            Some(CommandDocument::Argv(argv)) if !argv.is_empty() => {
+                std::iter::once("CMD".to_owned())
+                    .chain(argv.iter().cloned())
+                    .collect()
+            }
+            _ => {
+                self.error(
+                    &check.origin,
+                    "a healthcheck needs a `test` command (or `disable = true`)",
+                );
+                return None;
+            }
+        };
+        let mut duration = |text: &Option<String>, default_ms: u64| match text {
+            None => Some(std::time::Duration::from_millis(default_ms)),
+            Some(written) => self
+                .parse(&Sourced::new(written.clone(), check.origin.clone()), |t| {
+                    parse_duration(t)
+                }),
+        };
+        Some(Healthcheck {
+            test,
+            interval: duration(&h.interval, DEFAULT_INTERVAL_MS)?,
+            timeout: duration(&h.timeout, DEFAULT_TIMEOUT_MS)?,
+            start_period: duration(&h.start_period, 0)?,
+            retries: h.retries.unwrap_or(DEFAULT_RETRIES),
+        })
+    }
+
+    /// No two published ports may claim the same host address and port.
+    fn check_host_ports(&mut self, doc: &ProfileDocument) {
+        let mut claimed: BTreeMap<(String, u16), (String, Origin)> = BTreeMap::new();
+        for (name, service) in &doc.services {
+            for port in service.ports.iter().flatten() {
+                // Malformed mappings are reported by `port`.
+                let Ok(p) = port.value.mapping() else {
+                    continue;
+                };
+                if p.policy == PortPolicy::Auto {
+                    continue;
+                }
+                let host = p.host.unwrap_or(p.container);
+                let ip = p.host_ip.clone().unwrap_or_else(|| "127.0.0.1".into());
+                if let Some((other, other_origin)) = claimed.get(&(ip.clone(), host)) {
+                    let other_at = self.sources.locate(other_origin);
+                    let message =
+                        format!("host port {host} is already published by service `{other}`");
+                    self.error(&port.origin, message).hint = Some(format!(
+                        "pick another host port, or `policy = \"auto\"` to let devboot choose (first use at {}:{})",
+                        other_at.file, other_at.line
+                    ));
+                } else {
+                    claimed.insert((ip, host), (name.value.clone(), port.origin.clone()));
+                }
+            }
+        }
+    }
+
+    /// Reports one `depends_on` cycle, at the entry that closes it.
+    fn check_dependency_cycles(&mut self, doc: &ProfileDocument) {
+        let edges: BTreeMap<&str, Vec<&Sourced<String>>> = doc
+            .services
+            .iter()
+            .map(|(name, s)| {
+                (
+                    name.value.as_str(),
+                    s.depends_on
+                        .iter()
+                        .flat_map(|d| &d.0)
+                        .map(|(n, _)| n)
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut finished = BTreeSet::new();
+        for start in edges.keys() {
+            let mut path = vec![*start];
+            if let Some((closing, cycle)) = find_cycle(&edges, &mut path, &mut finished) {
+                self.error(
+                    &closing.origin,
+                    format!("`depends_on` forms a cycle: {}", cycle.join(" → ")),
+                )
+                .hint = Some("remove one of these dependencies".into());
+                return;
+            }
+        }
+    }
+
+    fn app(&mut self, doc: &ProfileDocument, names: &[&str]) -> Option<App> {
+        let service = doc.app.service.as_ref()?;
+        if !names.contains(&service.value.as_str()) {
+            let hint = closest(&service.value, names.iter().copied()).map_or_else(
+                || format!("services: {}", names.join(", ")),
+                |b| format!("did you mean `{b}`?"),
+            );
+            self.error(
+                &service.origin,
+                format!("the app service `{}` is not declared", service.value),
+            )
+            .hint = Some(hint);
+        }
+        let setup: Vec<String> = doc
+            .app
+            .setup
+            .iter()
+            .flatten()
+            .map(|c| c.value.clone())
+            .collect();
+        for command in doc.app.setup.iter().flatten() {
+            if command.value.trim().is_empty() {
+                self.error(&command.origin, "setup commands cannot be empty");
+            }
+        }
+        Some(App {
+            service: service.value.clone(),
+            setup,
+        })
+    }
+
+    fn requirements(&mut self, doc: &ProfileDocument) -> Requirements {
+        let r = &doc.requires;
+        let docker_api = r
+            .docker_api
+            .as_ref()
+            .and_then(|v| self.parse(v, |t| parse_api_version(t)));
+        let memory_bytes = r
+            .memory
+            .as_ref()
+            .and_then(|v| self.parse(v, |t| parse_bytes(t)));
+        let disk_bytes = r
+            .disk
+            .as_ref()
+            .and_then(|v| self.parse(v, |t| parse_bytes(t)));
+        let mut tools = BTreeMap::new();
+        for (tool, constraint) in &r.tools {
+            if let Some(req) = self.parse(constraint, |c| {
+                semver::VersionReq::parse(c)
+                    .map_err(|e| format!("`{c}` is not a version constraint: {e}"))
+            }) {
+                tools.insert(tool.value.clone(), req);
+            }
+        }
+        Requirements {
+            docker_api,
+            memory_bytes,
+            disk_bytes,
+            tools,
+        }
+    }
+
+    fn files(&mut self, doc: &ProfileDocument) -> Vec<DeclaredFile> {
+        let mut files = Vec::new();
+        for (path, file) in &doc.files {
+            let Some(relative) = self.parse(path, |p| relative_in_project(p)) else {
+                continue;
+            };
+            let source = match (&file.template, &file.content) {
+                (Some(template), None) => {
+                    if crate::render::template_source(&template.value).is_none() {
+                        let known = crate::render::FILE_TEMPLATES;
+                        let hint = closest(&template.value, known.iter().copied()).map_or_else(
+                            || format!("built-in templates: {}", known.join(", ")),
+                            |b| format!("did you mean `{b}`?"),
+                        );
+                        self.error(
+                            &template.origin,
+                            format!("unknown template `{}`", template.value),
+                        )
+                        .hint = Some(hint);
+                        continue;
+                    }
+                    FileSource::Template(template.value.clone())
+                }
+                (None, Some(content)) => FileSource::Content(content.value.clone()),
+                _ => {
+                    self.error(
+                        &path.origin,
+                        format!(
+                            "file `{}` needs exactly one of `template` and `content`",
+                            path.value
+                        ),
+                    );
+                    continue;
+                }
+            };
+            files.push(DeclaredFile {
+                path: relative,
+                source,
+            });
+        }
+        files
+    }
+}
+
+fn find_cycle<'a>(
+    edges: &BTreeMap<&'a str, Vec<&'a Sourced<String>>>,
+    path: &mut Vec<&'a str>,
+    finished: &mut BTreeSet<&'a str>,
+) -> Option<(&'a Sourced<String>, Vec<String>)> {
+    let current = *path.last()?;
+    if finished.contains(current) {
+        return None;
+    }
+    for next in edges.get(current).into_iter().flatten() {
+        if let Some(start) = path.iter().position(|p| *p == next.value) {
+            let mut cycle: Vec<String> = path[start..].iter().map(|s| (*s).to_owned()).collect();
+            cycle.push(next.value.clone());
+            return Some((next, cycle));
+        }
+        if edges.contains_key(next.value.as_str()) {
+            path.push(next.value.as_str());
+            if let Some(found) = find_cycle(edges, path, finished) {
+                return Some(found);
+            }
+            path.pop();
+        }
+    }
+    finished.insert(current);
+    None
+}
+
+/// Normalises a project-relative path; refuses absolute paths and `..` that leave the project.
+fn relative_in_project(path: &str) -> Result<String, String> {
+    let escapes =
+        || format!("`{path}` points outside the project; use a path inside it, like `./tmp`");
+    if path.starts_with('~') || Path::new(path).is_absolute() {
+        return Err(escapes());
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for component in Path::new(path).components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop().ok_or_else(escapes)?;
+            }
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::RootDir | Component::Prefix(_) => return Err(escapes()),
+        }
+    }
+    Ok(if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    })
+}
+
+fn parse_api_version(text: &str) -> Result<(u32, u32), String> {
+    text.split_once('.')
+        .and_then(|(major, minor)| Some((major.parse().ok()?, minor.parse().ok()?)))
+        .ok_or_else(|| format!("`{text}` is not an API version like `1.41`"))
+}
+
+fn valid_env_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn valid_project_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn valid_service_name(name: &str) -> bool {
+    valid_project_name(name)
+}
+
+fn valid_volume_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::load_standalone;
+    use crate::profile::source::{Layer, LayerKind};
+
+    fn validate(text: &str) -> Result<Stack, String> {
+        let layer = Layer {
+            display: "devboot.toml".into(),
+            path: None,
+            kind: LayerKind::Project,
+            text: text.into(),
+        };
+        let loaded = load_standalone(layer).map_err(|e| e.to_string())?;
+        stack(&loaded, Path::new("/src/My App")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_rails_profile_validates_into_three_services() {
+        let stack = validate("extends = \"rails\"\n").unwrap();
+        assert_eq!(stack.project, "my-app");
+        assert_eq!(
+            stack.services.keys().collect::<Vec<_>>(),
+            ["db", "redis", "web"]
+        );
+        assert_eq!(stack.services["web"].image.to_string(), "my-app-web");
+        let order: Vec<_> = stack
+            .start_order()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(order, ["db", "redis", "web"]);
+        assert_eq!(
+            stack.volumes.iter().collect::<Vec<_>>(),
+            ["db-data", "redis-data"]
+        );
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_location() {
+        let err = validate(
+            "[services.web]\nimage = \"Bad:tag\"\nports = [\"3000:3000\"]\ndepends_on = [\"dbb\"]\n\
+             [services.web.environment]\n\"1BAD\" = \"x\"\n\
+             [services.db]\nimage = \"postgres:16\"\nports = [\"3000:5432\"]\nvolumes = [\"../outside:/data\"]\n",
+        )
+        .unwrap_err();
+        for expected in [
+            "devboot.toml:2:9",
+            "`Bad` is not a valid image name part",
+            "devboot.toml:4:15",
+            "`depends_on` names unknown service `dbb`",
+            "did you mean `db`?",
+            "`1BAD` is not a valid environment variable name",
+            "host port 3000 is already published by service `db`",
+            "`../outside` points outside the project",
+        ] {
+            assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+        }
+    }
+
+    #[test]
+    fn dependency_cycles_are_named() {
+        let err = validate(
+            "[services.a]\nimage = \"x\"\ndepends_on = [\"b\"]\n[services.b]\nimage = \"y\"\ndepends_on = [\"a\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("`depends_on` forms a cycle: a → b → a"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn app_service_must_exist() {
+        let err = validate("extends = \"rails\"\n[app]\nservice = \"wbe\"\n").unwrap_err();
+        assert!(
+            err.contains("the app service `wbe` is not declared"),
+            "{err}"
+        );
+        assert!(err.contains("did you mean `web`?"), "{err}");
+    }
+
+    #[test]
+    fn requirements_parse() {
+        let stack = validate(
+            "extends = \"rails\"\n[requires]\nmemory = \"2GiB\"\n[requires.tools]\ngit = \">=2.30\"\n",
+        )
+        .unwrap();
+        assert_eq!(stack.requirements.docker_api, Some((1, 41)));
+        assert_eq!(stack.requirements.memory_bytes, Some(2 << 30));
+        assert!(stack.requirements.tools["git"].matches(&semver::Version::new(2, 40, 0)));
+        let err = validate("extends = \"rails\"\n[requires.tools]\ngit = \"two\"\n").unwrap_err();
+        assert!(err.contains("`two` is not a version constraint"), "{err}");
+    }
+
+    #[test]
+    fn paths_stay_inside_the_project() {
+        assert_eq!(relative_in_project("./a/../b/./c").as_deref(), Ok("b/c"));
+        assert_eq!(relative_in_project(".").as_deref(), Ok("."));
+        assert!(relative_in_project("../x").is_err());
+        assert!(relative_in_project("/etc").is_err());
+        assert!(relative_in_project("~/x").is_err());
+    }
+
+    #[test]
+    fn project_names_from_directories() {
+        assert_eq!(
+            project_name_from_dir(Path::new("/x/My Rails.App")),
+            "my-rails-app"
+        );
+        assert_eq!(project_name_from_dir(Path::new("/")), "devboot");
+    }
+}

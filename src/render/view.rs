@@ -1,0 +1,218 @@
+//! The values templates see: a [`Stack`] flattened into the shape of a Compose file, and the
+//! app's environment rewritten for the host. Pure functions of the stack.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::model::units::format_duration;
+use crate::model::{DependencyCondition, Mount, Stack};
+
+#[derive(Debug, Serialize)]
+pub struct ComposeView {
+    project: String,
+    services: Vec<ServiceView>,
+    volumes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ServiceView {
+    name: String,
+    image: String,
+    build: Option<BuildView>,
+    command: Option<Vec<String>>,
+    working_dir: Option<String>,
+    environment: Vec<(String, String)>,
+    ports: Vec<PortView>,
+    volumes: Vec<MountView>,
+    depends_on: Vec<(String, &'static str)>,
+    healthcheck: Option<HealthcheckView>,
+}
+
+#[derive(Debug, Serialize)]
+struct BuildView {
+    context: String,
+    dockerfile: String,
+    args: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+struct PortView {
+    /// `IP:HOST:CONTAINER`, the form Compose v1 and v2 both read.
+    mapping: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MountView {
+    r#type: &'static str,
+    source: String,
+    target: String,
+    read_only: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct HealthcheckView {
+    test: Vec<String>,
+    interval: String,
+    timeout: String,
+    start_period: String,
+    retries: u32,
+}
+
+impl ComposeView {
+    pub fn new(stack: &Stack) -> Self {
+        let project_path = |relative: &str| {
+            let path = if relative == "." {
+                stack.root.clone()
+            } else {
+                stack.root.join(relative)
+            };
+            path.display().to_string()
+        };
+        let services = stack
+            .services
+            .values()
+            .map(|s| ServiceView {
+                name: s.name.clone(),
+                image: s.image.to_string(),
+                build: s.build.as_ref().map(|b| BuildView {
+                    context: project_path(&b.context),
+                    dockerfile: b.dockerfile.clone(),
+                    args: b.args.clone().into_iter().collect(),
+                }),
+                command: s.command.as_ref().map(crate::model::Command::argv),
+                working_dir: s.working_dir.clone(),
+                environment: s.environment.clone().into_iter().collect(),
+                ports: s
+                    .ports
+                    .iter()
+                    .map(|p| {
+                        let ip = match p.host_ip {
+                            IpAddr::V6(ip) => format!("[{ip}]"),
+                            IpAddr::V4(ip) => ip.to_string(),
+                        };
+                        PortView {
+                            mapping: format!("{ip}:{}:{}", p.host, p.container),
+                        }
+                    })
+                    .collect(),
+                volumes: s
+                    .mounts
+                    .iter()
+                    .map(|m| match m {
+                        Mount::Volume {
+                            name,
+                            target,
+                            read_only,
+                        } => MountView {
+                            r#type: "volume",
+                            source: name.clone(),
+                            target: target.clone(),
+                            read_only: *read_only,
+                        },
+                        Mount::Bind {
+                            source,
+                            target,
+                            read_only,
+                        } => MountView {
+                            r#type: "bind",
+                            source: project_path(source),
+                            target: target.clone(),
+                            read_only: *read_only,
+                        },
+                    })
+                    .collect(),
+                depends_on: s
+                    .depends_on
+                    .iter()
+                    .map(|(name, condition)| (name.clone(), compose_condition(*condition)))
+                    .collect(),
+                healthcheck: s.healthcheck.as_ref().map(|h| HealthcheckView {
+                    test: h.test.clone(),
+                    interval: format_duration(h.interval),
+                    timeout: format_duration(h.timeout),
+                    start_period: format_duration(h.start_period),
+                    retries: h.retries,
+                }),
+            })
+            .collect();
+        Self {
+            project: stack.project.clone(),
+            services,
+            volumes: stack.volumes.iter().cloned().collect(),
+        }
+    }
+}
+
+/// Compose's name for a `depends_on` condition.
+fn compose_condition(condition: DependencyCondition) -> &'static str {
+    match condition {
+        DependencyCondition::Started => "service_started",
+        DependencyCondition::Healthy => "service_healthy",
+        DependencyCondition::Completed => "service_completed_successfully",
+    }
+}
+
+/// The app service's environment as seen from the host: URLs that point at a service of the
+/// stack (`postgres://…@db:5432`) point at its published host port instead, and
+/// `COMPOSE_PROJECT_NAME` / `COMPOSE_FILE` let `docker compose` find the stack.
+pub fn host_environment(stack: &Stack) -> Vec<(String, String)> {
+    let mut environment = vec![
+        ("COMPOSE_PROJECT_NAME".to_owned(), stack.project.clone()),
+        (
+            "COMPOSE_FILE".to_owned(),
+            stack.root.join(super::COMPOSE_FILE).display().to_string(),
+        ),
+    ];
+    if let Some(app) = stack.app_service() {
+        for (key, value) in &app.environment {
+            let value = url_for_host(value, stack).unwrap_or_else(|| value.clone());
+            environment.push((key.clone(), value));
+        }
+    }
+    environment
+}
+
+/// Rewrites `scheme://[user@]service[:port]/rest` to the service's published address.
+fn url_for_host(value: &str, stack: &Stack) -> Option<String> {
+    let (scheme, rest) = value.split_once("://")?;
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (Some(userinfo), host_port),
+        None => (None, authority),
+    };
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => (host, port.parse().ok()?),
+        None => (host_port, default_port(scheme)?),
+    };
+    let published = stack
+        .services
+        .get(host)?
+        .ports
+        .iter()
+        .find(|p| p.container == port)?;
+    let address = match published.host_ip {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        IpAddr::V4(ip) => ip.to_string(),
+    };
+    let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+    Some(format!(
+        "{scheme}://{userinfo}{address}:{}{tail}",
+        published.host
+    ))
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    Some(match scheme {
+        "postgres" | "postgresql" | "postgis" => 5432,
+        "mysql" | "mysql2" | "trilogy" => 3306,
+        "redis" | "rediss" => 6379,
+        "http" => 80,
+        "https" => 443,
+        "amqp" => 5672,
+        "memcached" => 11211,
+        _ => return None,
+    })
+}

@@ -1,0 +1,191 @@
+//! The project on disk: its root, the `.devboot/` directory devboot owns, and the state file
+//! that records what devboot last wrote (content digests of tracked files). Applying a file
+//! plan happens here: atomic writes, state recorded only after the files are in place.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::error::Error;
+use crate::fsio;
+use crate::plan::{FileAction, FileStep};
+use crate::render::RenderedFile;
+
+/// devboot's own directory in the project (git-ignored).
+pub const STATE_DIR: &str = ".devboot";
+const STATE_FILE: &str = ".devboot/state.json";
+
+/// A SHA-256 content digest, hex encoded.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Digest(String);
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Self {
+        let hash = Sha256::digest(bytes);
+        Self(
+            hash.iter()
+                .fold(String::with_capacity(64), |mut hex, byte| {
+                    let _ = write!(hex, "{byte:02x}");
+                    hex
+                }),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What devboot remembers about a project between runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    /// Digest of every file devboot wrote, by path relative to the root.
+    pub files: BTreeMap<String, Digest>,
+}
+
+/// A project directory.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// The recorded state; a missing or unreadable state file is an empty state (the worst
+    /// that can happen is a tracked file reported as a conflict).
+    pub fn state(&self) -> State {
+        fsio::read_optional(&self.path(STATE_FILE))
+            .ok()
+            .flatten()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save_state(&self, state: &State) -> Result<(), Error> {
+        let mut json = serde_json::to_vec_pretty(state)
+            .map_err(|e| Error::Internal(format!("serializing state: {e}")))?;
+        json.push(b'\n');
+        fsio::write_atomic(&self.path(STATE_FILE), &json)
+    }
+
+    /// The digest of each of `files` that exists on disk now.
+    pub fn digests(&self, files: &[RenderedFile]) -> Result<BTreeMap<String, Digest>, Error> {
+        let mut digests = BTreeMap::new();
+        for file in files {
+            if let Some(bytes) = fsio::read_optional(&self.path(&file.path))? {
+                digests.insert(file.path.clone(), Digest::of(&bytes));
+            }
+        }
+        Ok(digests)
+    }
+
+    /// Writes the files the plan creates or updates, then records their digests. Refuses to
+    /// write anything when the plan has a conflict.
+    pub fn apply(
+        &self,
+        steps: &[FileStep],
+        files: &[RenderedFile],
+    ) -> Result<Vec<FileStep>, Error> {
+        let conflicts: Vec<String> = steps
+            .iter()
+            .filter(|s| s.action == FileAction::Conflict)
+            .map(|s| s.path.clone())
+            .collect();
+        if !conflicts.is_empty() {
+            return Err(Error::Conflicts { paths: conflicts });
+        }
+        let mut state = self.state();
+        let mut written = Vec::new();
+        for (step, file) in steps.iter().zip(files) {
+            debug_assert_eq!(step.path, file.path);
+            if matches!(step.action, FileAction::Create | FileAction::Update) {
+                fsio::write_atomic(&self.path(&file.path), file.content.as_bytes())?;
+                written.push(step.clone());
+            }
+            state
+                .files
+                .insert(file.path.clone(), Digest::of(file.content.as_bytes()));
+        }
+        if state != self.state() {
+            self.save_state(&state)?;
+        }
+        Ok(written)
+    }
+
+    /// Whether `path` lies in devboot's own directory.
+    pub fn is_generated(path: &Path) -> bool {
+        path.starts_with(STATE_DIR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan;
+    use crate::render::Ownership;
+
+    #[test]
+    fn a_user_edit_becomes_a_conflict_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::new(dir.path());
+        let files = vec![RenderedFile {
+            path: "config/x.env".into(),
+            content: "A=1\n".into(),
+            ownership: Ownership::Tracked,
+        }];
+        let steps = plan::files(
+            &files,
+            &workspace.digests(&files).unwrap(),
+            &workspace.state().files,
+        );
+        assert_eq!(steps[0].action, FileAction::Create);
+        workspace.apply(&steps, &files).unwrap();
+
+        // Unchanged on a second run; an update is allowed while the file is untouched.
+        let steps = plan::files(
+            &files,
+            &workspace.digests(&files).unwrap(),
+            &workspace.state().files,
+        );
+        assert_eq!(steps[0].action, FileAction::Unchanged);
+        let newer = vec![RenderedFile {
+            content: "A=2\n".into(),
+            ..files[0].clone()
+        }];
+        let steps = plan::files(
+            &newer,
+            &workspace.digests(&newer).unwrap(),
+            &workspace.state().files,
+        );
+        assert_eq!(steps[0].action, FileAction::Update);
+
+        // The user edits it: the next render is a conflict and the edit survives.
+        std::fs::write(dir.path().join("config/x.env"), "A=mine\n").unwrap();
+        let steps = plan::files(
+            &newer,
+            &workspace.digests(&newer).unwrap(),
+            &workspace.state().files,
+        );
+        assert_eq!(steps[0].action, FileAction::Conflict);
+        assert!(matches!(
+            workspace.apply(&steps, &newer),
+            Err(Error::Conflicts { .. })
+        ));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("config/x.env")).unwrap(),
+            "A=mine\n"
+        );
+    }
+}
