@@ -62,6 +62,49 @@ pub enum Error {
     #[error("a prompt failed: {0}")]
     Prompt(String),
 
+    /// Nothing answered at the Docker endpoint.
+    #[error("cannot reach the Docker engine at `{endpoint}` ({source_of_endpoint}): {reason}")]
+    EngineUnreachable {
+        endpoint: String,
+        /// Where the endpoint came from: `DOCKER_HOST`, a context, the default socket.
+        source_of_endpoint: String,
+        reason: UnreachableReason,
+    },
+
+    /// The engine answered but speaks an older API than the profile needs.
+    #[error("the Docker engine speaks API {have}, the profile needs {need} or newer")]
+    EngineTooOld { have: String, need: String },
+
+    /// An engine request failed.
+    #[error("{action}: {message}")]
+    Engine { action: String, message: String, hint: Option<String> },
+
+    /// Prerequisites not met; nothing was changed.
+    #[error("{} before starting anything:\n{}", plural(.0.len(), "problem"), .0.iter().map(|p| format!("  - {}", p.message)).collect::<Vec<_>>().join("\n"))]
+    Prerequisites(Vec<Problem>),
+
+    #[error("pulling `{image}` failed: {message}")]
+    Pull { image: String, kind: PullFailure, message: String },
+
+    #[error("building `{service}` failed: {message}{}", tail(.output))]
+    Build { service: String, message: String, output: Vec<String> },
+
+    /// A service did not become healthy (exited, crashed, or timed out).
+    #[error("service `{service}` {what}{}", tail(.logs))]
+    Service { service: String, what: String, logs: Vec<String> },
+
+    #[error("setup command `{command}` failed with exit code {code}{}", tail(.output))]
+    Setup { command: String, code: i64, output: Vec<String> },
+
+    #[error("volume `{volume}` holds Postgres {data_major} data, but `{image}` runs Postgres {image_major}")]
+    PostgresMajorMismatch { volume: String, data_major: String, image: String, image_major: String },
+
+    #[error("another devboot is changing this project (lock `{}`)", .path.display())]
+    Locked { path: PathBuf },
+
+    #[error("interrupted; nothing half-done was left behind")]
+    Interrupted,
+
     /// A broken invariant: a bug in devboot, not the user's doing.
     #[error("internal error: {0}")]
     Internal(String),
@@ -79,7 +122,25 @@ impl Error {
     /// What the user can do about it, shown under the error as `hint: ...`.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::InvalidProfile(_) | Self::Prompt(_) => None,
+            Self::InvalidProfile(_) | Self::Prompt(_) | Self::Interrupted => None,
+            Self::EngineUnreachable { reason, .. } => Some(reason.fix().to_owned()),
+            Self::EngineTooOld { .. } => Some(
+                "upgrade Docker Engine (or Docker Desktop), or lower `requires.docker_api` in the profile".into(),
+            ),
+            Self::Engine { hint, .. } => hint.clone(),
+            Self::Prerequisites(problems) => {
+                let fixes: Vec<String> = problems.iter().filter_map(|p| p.fix.clone()).collect();
+                (!fixes.is_empty()).then(|| fixes.join("\n      "))
+            }
+            Self::Pull { kind, .. } => Some(kind.fix().to_owned()),
+            Self::Build { .. } => Some("run with `-v` to see the whole build output".into()),
+            Self::Service { service, .. } => Some(format!("see `devboot logs {service}`; `devboot doctor` checks the usual causes")),
+            Self::Setup { .. } => Some("fix the command's error above, then run `devboot up` again; it resumes where it stopped".into()),
+            Self::PostgresMajorMismatch { data_major, .. } => Some(format!(
+                "either pin the old image (`image = \"postgres:{data_major}\"` under [services.db] in devboot.local.toml), \
+                 or dump and restore: start the old version, `pg_dumpall > dump.sql`, `devboot down --volumes`, `devboot up`, then load the dump"
+            )),
+            Self::Locked { .. } => Some("wait for the other run to finish; if none is running, the lock is released automatically".into()),
             Self::NoProject { .. } => Some(
                 "run `devboot init` in the repository, or pass `-C DIR` to point at it".into(),
             ),
@@ -108,7 +169,20 @@ impl Error {
             | Self::NoProject { .. }
             | Self::ProjectFileExists { .. }
             | Self::Usage { .. } => ExitStatus::Usage,
-            Self::Io { .. } | Self::Conflicts { .. } | Self::Prompt(_) => ExitStatus::Failure,
+            Self::Io { .. }
+            | Self::Conflicts { .. }
+            | Self::Prompt(_)
+            | Self::EngineUnreachable { .. }
+            | Self::EngineTooOld { .. }
+            | Self::Engine { .. }
+            | Self::Prerequisites(_)
+            | Self::Pull { .. }
+            | Self::Build { .. }
+            | Self::Service { .. }
+            | Self::Setup { .. }
+            | Self::PostgresMajorMismatch { .. }
+            | Self::Locked { .. }
+            | Self::Interrupted => ExitStatus::Failure,
             Self::Internal(_) => ExitStatus::Internal,
         }
     }
@@ -121,4 +195,84 @@ pub fn plural(count: usize, noun: &str) -> String {
     } else {
         format!("{count} {noun}s")
     }
+}
+
+/// Why a Docker endpoint did not answer, each with its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnreachableReason {
+    /// The unix socket file does not exist: no engine running.
+    MissingSocket,
+    /// Something is there but nothing accepts connections.
+    Refused,
+    /// The socket exists but this user may not open it.
+    PermissionDenied,
+    /// No answer within the time limit.
+    Timeout,
+    Other(String),
+}
+
+impl UnreachableReason {
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Self::MissingSocket | Self::Refused => {
+                "start Docker (`sudo systemctl start docker`, or open Docker Desktop), or point `DOCKER_HOST` at a running engine"
+            }
+            Self::PermissionDenied => {
+                "add yourself to the `docker` group (`sudo usermod -aG docker $USER`, then log in again)"
+            }
+            Self::Timeout => "the engine is not answering; restart Docker",
+            Self::Other(_) => "check `docker info`; `devboot doctor` diagnoses the usual causes",
+        }
+    }
+}
+
+impl std::fmt::Display for UnreachableReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingSocket => f.write_str("the socket does not exist (is Docker running?)"),
+            Self::Refused => f.write_str("connection refused"),
+            Self::PermissionDenied => f.write_str("permission denied"),
+            Self::Timeout => f.write_str("no answer in time"),
+            Self::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Why an image pull failed, each with its fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullFailure {
+    NotFound,
+    Unauthorized,
+    Unreachable,
+    RateLimited,
+    Other,
+}
+
+impl PullFailure {
+    pub fn fix(self) -> &'static str {
+        match self {
+            Self::NotFound => "check the image name and tag in the profile (`devboot profile show --resolved`)",
+            Self::Unauthorized => "log in to the registry (`docker login REGISTRY`) and run `devboot up` again",
+            Self::Unreachable => "check the network or proxy settings; the registry did not answer",
+            Self::RateLimited => "wait and retry, or log in (`docker login`) for a higher pull limit",
+            Self::Other => "run `devboot up -v` for the engine's full message",
+        }
+    }
+}
+
+/// A prerequisite that is not met: what is wrong and the command or step that fixes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Problem {
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+/// The last lines of some output, indented under an error.
+fn tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let start = lines.len().saturating_sub(20);
+    let shown: Vec<String> = lines[start..].iter().map(|l| format!("  | {l}")).collect();
+    format!("\n{}", shown.join("\n"))
 }

@@ -13,9 +13,11 @@
 pub mod cli;
 pub mod commands;
 pub mod detect;
+pub mod engine;
 pub mod env;
 pub mod error;
 pub mod fsio;
+pub mod host;
 pub mod model;
 pub mod output;
 pub mod plan;

@@ -1,0 +1,9 @@
+//! The Docker engine adapter: the only code that talks to the Docker Engine API (through
+//! bollard). Finding the endpoint like the Docker CLI does, connecting with a negotiated API
+//! version, registry credentials, build contexts, and the operations `up`, `down`, `status`
+//! and `logs` are made of.
+
+pub mod auth;
+pub mod build_context;
+pub mod connect;
+pub mod endpoint;
