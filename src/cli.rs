@@ -7,7 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXAMPLES: &str = "\
 Examples:
   devboot init                 Write devboot.toml for this Rails repo
+  devboot up                   Start the stack (again: only what changed)
   devboot plan                 Show what `devboot up` would change
+  devboot status               Services, health and host ports
+  devboot down                 Stop the stack; volumes are kept
   devboot config               Print the generated compose file
   devboot profile show --resolved
                                Show every setting and the file it came from
@@ -44,11 +47,11 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 
     /// Never draw progress bars
-    #[arg(long, global = true, env = "DEVBOOT_NO_PROGRESS")]
+    #[arg(long, global = true, env = "DEVBOOT_NO_PROGRESS", hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
     pub no_progress: bool,
 
     /// Never prompt; take the default answer (needed for destructive actions in scripts)
-    #[arg(short = 'y', long, global = true, env = "DEVBOOT_YES")]
+    #[arg(short = 'y', long, global = true, env = "DEVBOOT_YES", hide_env_values = true, value_parser = clap::builder::BoolishValueParser::new())]
     pub yes: bool,
 }
 
@@ -70,7 +73,30 @@ pub enum Command {
     Init(InitArgs),
 
     /// Show what `devboot up` would change, without changing anything
+    #[command(
+        long_about = "Show what `devboot up` would change, without changing anything: \
+        generated files (create, update, unchanged, conflict), images (pull, build, present), \
+        containers (create, recreate, start, unchanged) and setup commands."
+    )]
     Plan(PlanArgs),
+
+    /// Start the stack: pull and build images, start services in order, run setup
+    #[command(long_about = "Start the stack.\n\n\
+        Checks prerequisites first (engine, tools, memory, free host ports) and changes nothing \
+        if one is missing. Then writes .devboot/, pulls and builds images, starts services in \
+        dependency order (independent ones together), waits until each is healthy, and runs the \
+        profile's setup commands in the app service. Running it again changes only what \
+        changed; volumes are never removed.")]
+    Up(UpArgs),
+
+    /// Stop and remove the stack's containers and network (volumes are kept)
+    Down(DownArgs),
+
+    /// Show each service's state, health and host ports
+    Status(StatusArgs),
+
+    /// Show a service's logs (all services when none is named)
+    Logs(LogsArgs),
 
     /// Print the generated compose file (what `.devboot/compose.yaml` holds)
     #[command(long_about = "Print the generated compose file to stdout.\n\n\
@@ -109,6 +135,39 @@ pub struct PlanArgs {
     /// Print the plan as one JSON document
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Start only these services (and what they depend on)
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Also remove the stack's volumes — its databases (asks first unless --yes)
+    #[arg(long)]
+    pub volumes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The service to show (default: all)
+    pub service: Option<String>,
+    /// Keep printing new output until interrupted
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show only the last N lines of each service
+    #[arg(short = 'n', long, value_name = "N")]
+    pub tail: Option<usize>,
 }
 
 #[derive(Debug, Args)]

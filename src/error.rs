@@ -77,27 +77,54 @@ pub enum Error {
 
     /// An engine request failed.
     #[error("{action}: {message}")]
-    Engine { action: String, message: String, hint: Option<String> },
+    Engine {
+        action: String,
+        message: String,
+        hint: Option<String>,
+    },
 
     /// Prerequisites not met; nothing was changed.
     #[error("{} before starting anything:\n{}", plural(.0.len(), "problem"), .0.iter().map(|p| format!("  - {}", p.message)).collect::<Vec<_>>().join("\n"))]
     Prerequisites(Vec<Problem>),
 
     #[error("pulling `{image}` failed: {message}")]
-    Pull { image: String, kind: PullFailure, message: String },
+    Pull {
+        image: String,
+        kind: PullFailure,
+        message: String,
+    },
 
     #[error("building `{service}` failed: {message}{}", tail(.output))]
-    Build { service: String, message: String, output: Vec<String> },
+    Build {
+        service: String,
+        message: String,
+        output: Vec<String>,
+    },
 
     /// A service did not become healthy (exited, crashed, or timed out).
     #[error("service `{service}` {what}{}", tail(.logs))]
-    Service { service: String, what: String, logs: Vec<String> },
+    Service {
+        service: String,
+        what: String,
+        logs: Vec<String>,
+    },
 
     #[error("setup command `{command}` failed with exit code {code}{}", tail(.output))]
-    Setup { command: String, code: i64, output: Vec<String> },
+    Setup {
+        command: String,
+        code: i64,
+        output: Vec<String>,
+    },
 
-    #[error("volume `{volume}` holds Postgres {data_major} data, but `{image}` runs Postgres {image_major}")]
-    PostgresMajorMismatch { volume: String, data_major: String, image: String, image_major: String },
+    #[error(
+        "volume `{volume}` holds Postgres {data_major} data, but `{image}` runs Postgres {image_major}"
+    )]
+    PostgresMajorMismatch {
+        volume: String,
+        data_major: String,
+        image: String,
+        image_major: String,
+    },
 
     #[error("another devboot is changing this project (lock `{}`)", .path.display())]
     Locked { path: PathBuf },
@@ -127,7 +154,7 @@ impl Error {
             Self::EngineTooOld { .. } => Some(
                 "upgrade Docker Engine (or Docker Desktop), or lower `requires.docker_api` in the profile".into(),
             ),
-            Self::Engine { hint, .. } => hint.clone(),
+            Self::Engine { hint, .. } | Self::Usage { hint, .. } => hint.clone(),
             Self::Prerequisites(problems) => {
                 let fixes: Vec<String> = problems.iter().filter_map(|p| p.fix.clone()).collect();
                 (!fixes.is_empty()).then(|| fixes.join("\n      "))
@@ -147,7 +174,6 @@ impl Error {
             Self::ProjectFileExists { .. } => {
                 Some("pass `--force` to replace it, or edit it by hand".into())
             }
-            Self::Usage { hint, .. } => hint.clone(),
             Self::Io { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     Some("check the file's owner and permissions (`ls -l`)".into())
@@ -251,10 +277,16 @@ pub enum PullFailure {
 impl PullFailure {
     pub fn fix(self) -> &'static str {
         match self {
-            Self::NotFound => "check the image name and tag in the profile (`devboot profile show --resolved`)",
-            Self::Unauthorized => "log in to the registry (`docker login REGISTRY`) and run `devboot up` again",
+            Self::NotFound => {
+                "check the image name and tag in the profile (`devboot profile show --resolved`)"
+            }
+            Self::Unauthorized => {
+                "log in to the registry (`docker login REGISTRY`) and run `devboot up` again"
+            }
             Self::Unreachable => "check the network or proxy settings; the registry did not answer",
-            Self::RateLimited => "wait and retry, or log in (`docker login`) for a higher pull limit",
+            Self::RateLimited => {
+                "wait and retry, or log in (`docker login`) for a higher pull limit"
+            }
             Self::Other => "run `devboot up -v` for the engine's full message",
         }
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -46,6 +46,11 @@ impl Digest {
 pub struct State {
     /// Digest of every file devboot wrote, by path relative to the root.
     pub files: BTreeMap<String, Digest>,
+    /// Host ports chosen for `auto` mappings, by `service:container-port`.
+    pub ports: crate::plan::ports::RememberedPorts,
+    /// What the setup commands last completed against (commands and container definitions);
+    /// they run again when this changes.
+    pub setup: Option<Digest>,
 }
 
 /// A project directory.
@@ -92,11 +97,13 @@ impl Workspace {
     }
 
     /// Writes the files the plan creates or updates, then records their digests. Refuses to
-    /// write anything when the plan has a conflict.
+    /// write anything when the plan has a conflict. Digests are recorded in `state`, which the
+    /// caller saves.
     pub fn apply(
         &self,
         steps: &[FileStep],
         files: &[RenderedFile],
+        state: &mut State,
     ) -> Result<Vec<FileStep>, Error> {
         let conflicts: Vec<String> = steps
             .iter()
@@ -106,7 +113,6 @@ impl Workspace {
         if !conflicts.is_empty() {
             return Err(Error::Conflicts { paths: conflicts });
         }
-        let mut state = self.state();
         let mut written = Vec::new();
         for (step, file) in steps.iter().zip(files) {
             debug_assert_eq!(step.path, file.path);
@@ -118,16 +124,36 @@ impl Workspace {
                 .files
                 .insert(file.path.clone(), Digest::of(file.content.as_bytes()));
         }
-        if state != self.state() {
-            self.save_state(&state)?;
-        }
         Ok(written)
     }
 
-    /// Whether `path` lies in devboot's own directory.
-    pub fn is_generated(path: &Path) -> bool {
-        path.starts_with(STATE_DIR)
+    /// Takes the project's lock, so two devboot runs never change one project at once. The
+    /// lock is released when the returned guard is dropped, or when the process dies.
+    pub fn lock(&self) -> Result<ProjectLock, Error> {
+        let path = self.path(LOCK_FILE);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ProjectLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        }
     }
+}
+
+const LOCK_FILE: &str = ".devboot/lock";
+
+/// Holds the project lock until dropped.
+#[derive(Debug)]
+pub struct ProjectLock {
+    _file: std::fs::File,
 }
 
 #[cfg(test)]
@@ -151,7 +177,9 @@ mod tests {
             &workspace.state().files,
         );
         assert_eq!(steps[0].action, FileAction::Create);
-        workspace.apply(&steps, &files).unwrap();
+        let mut state = workspace.state();
+        workspace.apply(&steps, &files, &mut state).unwrap();
+        workspace.save_state(&state).unwrap();
 
         // Unchanged on a second run; an update is allowed while the file is untouched.
         let steps = plan::files(
@@ -180,7 +208,7 @@ mod tests {
         );
         assert_eq!(steps[0].action, FileAction::Conflict);
         assert!(matches!(
-            workspace.apply(&steps, &newer),
+            workspace.apply(&steps, &newer, &mut state),
             Err(Error::Conflicts { .. })
         ));
         assert_eq!(

@@ -39,6 +39,10 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Plan(args) => plan::run(args, ctx),
         Command::Config => config::run(ctx),
         Command::Profile(args) => profile::run(&args.command, ctx),
+        // WIP wiring: joins once the connect and host modules land.
+        Command::Up(_) | Command::Down(_) | Command::Status(_) | Command::Logs(_) => {
+            Err(Error::Internal("not wired yet".into()))
+        }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
@@ -47,4 +51,38 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// Runs an engine operation on a single-threaded runtime (enough for I/O-bound work). The
+/// first Ctrl-C cancels it — dropping in-flight requests, leaving nothing that blocks the next
+/// run — and a second one exits at once.
+fn block_on_interruptible<T>(
+    operation: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = operation => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    if matches!(result, Err(Error::Interrupted)) {
+        // Cleanup is only dropping the operation; a second Ctrl-C while that happens quits.
+        runtime.spawn(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                #[expect(
+                    clippy::exit,
+                    clippy::disallowed_methods,
+                    reason = "a second Ctrl-C means quit now"
+                )]
+                std::process::exit(130);
+            }
+        });
+    }
+    // Leftover connections must not hold up the exit.
+    runtime.shutdown_background();
+    result
 }

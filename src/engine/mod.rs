@@ -6,4 +6,11 @@
 pub mod auth;
 pub mod build_context;
 pub mod connect;
+pub mod containers;
+// pub mod converge; (WIP wiring)
+pub mod postgres;
+// pub mod images; (WIP wiring)
 pub mod endpoint;
+pub mod observe;
+pub mod progress;
+pub mod spec;

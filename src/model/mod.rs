@@ -181,6 +181,31 @@ impl Stack {
         ordered
     }
 
+    /// The stack reduced to `names` and everything they depend on.
+    pub fn select(&self, names: &[String]) -> Result<Self, crate::error::Error> {
+        let mut keep = BTreeSet::new();
+        let mut pending: Vec<&str> = Vec::new();
+        for name in names {
+            if !self.services.contains_key(name) {
+                let known: Vec<&str> = self.services.keys().map(String::as_str).collect();
+                return Err(crate::error::Error::Usage {
+                    message: format!("no service `{name}` in this stack"),
+                    hint: Some(format!("services: {}", known.join(", "))),
+                });
+            }
+            pending.push(name);
+        }
+        while let Some(name) = pending.pop() {
+            if keep.insert(name.to_owned()) {
+                pending.extend(self.services[name].depends_on.keys().map(String::as_str));
+            }
+        }
+        let mut selected = self.clone();
+        selected.services.retain(|name, _| keep.contains(name));
+        selected.app = self.app.clone().filter(|app| keep.contains(&app.service));
+        Ok(selected)
+    }
+
     pub fn app_service(&self) -> Option<&Service> {
         self.app
             .as_ref()

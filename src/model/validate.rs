@@ -34,7 +34,9 @@ pub fn stack(loaded: &LoadedProfile, root: &Path) -> Result<Stack, Error> {
     if validator.diagnostics.is_empty() {
         Ok(stack)
     } else {
-        Err(Error::InvalidProfile(Diagnostics(validator.diagnostics)))
+        Err(Error::InvalidProfile(Diagnostics::sorted(
+            validator.diagnostics,
+        )))
     }
 }
 

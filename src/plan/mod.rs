@@ -2,12 +2,146 @@
 //! what is on disk, and what devboot recorded when it last wrote. `devboot plan` prints it;
 //! `up` carries it out. Pure: the caller gathers the facts.
 
+pub mod ports;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::engine::observe::Observed;
+use crate::model::Stack;
 use crate::render::{Ownership, RenderedFile};
 use crate::workspace::Digest;
+
+/// Everything `up` would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub project: String,
+    pub files: Vec<FileStep>,
+    pub images: Vec<ImageStep>,
+    pub containers: Vec<ContainerStep>,
+    /// Setup commands that would run in the app service.
+    pub setup: Vec<String>,
+}
+
+impl Plan {
+    /// Whether carrying out the plan would change nothing.
+    pub fn is_noop(&self) -> bool {
+        self.files.iter().all(|f| f.action == FileAction::Unchanged)
+            && self.images.iter().all(|i| i.action == ImageAction::Present)
+            && self
+                .containers
+                .iter()
+                .all(|c| c.action == ContainerAction::Unchanged)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageAction {
+    Pull,
+    Build,
+    Present,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageStep {
+    pub image: String,
+    pub action: ImageAction,
+    /// The services that run this image.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerAction {
+    Create,
+    Recreate,
+    Start,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerStep {
+    pub service: String,
+    pub action: ContainerAction,
+    /// Why, for anything but `unchanged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Which images to pull or build. `context_digests` holds, for each service with a build, the
+/// digest of its build context and arguments.
+pub fn images(
+    stack: &Stack,
+    observed: &Observed,
+    context_digests: &BTreeMap<String, String>,
+) -> Vec<ImageStep> {
+    let mut steps: BTreeMap<String, ImageStep> = BTreeMap::new();
+    for service in stack.services.values() {
+        let image = service.image.to_string();
+        let present = observed.images.get(&image);
+        let action = match (&service.build, present) {
+            (Some(_), Some(found))
+                if found.context_digest.as_ref() == context_digests.get(&service.name) =>
+            {
+                ImageAction::Present
+            }
+            (Some(_), _) => ImageAction::Build,
+            (None, Some(_)) => ImageAction::Present,
+            (None, None) => ImageAction::Pull,
+        };
+        let step = steps.entry(image.clone()).or_insert(ImageStep {
+            image,
+            action,
+            services: Vec::new(),
+        });
+        // Two services sharing a built image: building once serves both.
+        if action == ImageAction::Build {
+            step.action = ImageAction::Build;
+        }
+        step.services.push(service.name.clone());
+    }
+    steps.into_values().collect()
+}
+
+/// What each service's container needs. `desired_hashes` holds the config hash of each service
+/// whose image is known now; a service missing from it gets a new image, so its container is
+/// (re)created.
+pub fn containers(
+    stack: &Stack,
+    observed: &Observed,
+    desired_hashes: &BTreeMap<String, String>,
+) -> Vec<ContainerStep> {
+    stack
+        .start_order()
+        .into_iter()
+        .map(|service| {
+            let name = service.name.clone();
+            let (action, reason) = match (observed.containers.get(&name), desired_hashes.get(&name))
+            {
+                (None, _) => (ContainerAction::Create, None),
+                (Some(_), None) => (
+                    ContainerAction::Recreate,
+                    Some("its image changes".to_owned()),
+                ),
+                (Some(c), Some(hash)) if c.config_hash.as_ref() != Some(hash) => (
+                    ContainerAction::Recreate,
+                    Some("its configuration changed".to_owned()),
+                ),
+                (Some(c), Some(_)) if !c.running() => {
+                    (ContainerAction::Start, Some(format!("it is {}", c.state)))
+                }
+                (Some(_), Some(_)) => (ContainerAction::Unchanged, None),
+            };
+            ContainerStep {
+                service: name,
+                action,
+                reason,
+            }
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -177,7 +177,7 @@ impl Loader {
 
     fn finish(self) -> Result<LoadedProfile, Error> {
         if !self.diagnostics.is_empty() {
-            return Err(Error::InvalidProfile(Diagnostics(self.diagnostics)));
+            return Err(Error::InvalidProfile(Diagnostics::sorted(self.diagnostics)));
         }
         let layers = self.loaded.iter().map(|(id, _)| *id).collect();
         let merged = self

@@ -2,6 +2,8 @@
 //! status, warnings, errors, progress and prompts go to stderr. Honours `-q`, `-v`, `--color`,
 //! `NO_COLOR` and `--no-progress`; progress bars and prompts appear only on a terminal.
 
+pub mod progress;
+
 use std::fmt::Display;
 use std::io::Write as _;
 

@@ -1,0 +1,60 @@
+//! `devboot logs`: a service's output, or every service's, prefixed by service name;
+//! `--follow` keeps streaming until Ctrl-C.
+
+use futures_util::StreamExt as _;
+use futures_util::stream::select_all;
+
+use super::Context;
+use crate::cli::LogsArgs;
+use crate::engine::connect;
+use crate::engine::observe::{self, engine_error};
+use crate::error::{Error, ExitStatus};
+
+pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    let project = ctx.project()?;
+    let stack = match &args.service {
+        Some(service) => project.stack.select(std::slice::from_ref(service))?,
+        None => project.stack.clone(),
+    };
+    super::block_on_interruptible(async {
+        let connection = connect::connect(ctx.env).await?;
+        let docker = &connection.docker;
+        let observed = observe::observe(docker, &stack).await?;
+        let wanted: Vec<_> = observed
+            .containers
+            .values()
+            .filter(|c| args.service.as_ref().is_none_or(|s| *s == c.service))
+            .collect();
+        if wanted.is_empty() {
+            return Err(Error::Usage {
+                message: "no containers to show logs of".into(),
+                hint: Some("start the stack with `devboot up`".into()),
+            });
+        }
+        let prefix_width = wanted.iter().map(|c| c.service.len()).max().unwrap_or(0);
+        let tail = args.tail.map_or_else(|| "all".to_owned(), |n| n.to_string());
+        let streams = wanted.iter().map(|container| {
+            let options = bollard::query_parameters::LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .follow(args.follow)
+                .tail(&tail)
+                .build();
+            let service = container.service.clone();
+            docker.logs(&container.id, Some(options)).map(move |chunk| (service.clone(), chunk))
+        });
+        let mut merged = select_all(streams);
+        let single = wanted.len() == 1;
+        while let Some((service, chunk)) = merged.next().await {
+            let chunk = chunk.map_err(|e| engine_error("reading logs", &e))?;
+            let text = String::from_utf8_lossy(&chunk.into_bytes()).into_owned();
+            let out = if single {
+                text
+            } else {
+                text.lines().map(|line| format!("{service:<prefix_width$} | {line}\n")).collect()
+            };
+            ctx.printer.data(&out);
+        }
+        Ok(ExitStatus::Success)
+    })
+}

@@ -1,0 +1,144 @@
+//! `devboot up`: the day-one job. Plan against the engine, pass the gate (nothing is changed
+//! when a prerequisite is missing), write `.devboot/`, converge the engine, run setup, and say
+//! what is running where. Holds the project lock throughout; Ctrl-C stops promptly.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use super::Context;
+use crate::cli::UpArgs;
+use crate::engine::connect::{self, Connection};
+use crate::engine::converge;
+use crate::engine::observe::{self, Observed};
+use crate::error::{Error, ExitStatus};
+use crate::gate;
+use crate::host::ports;
+use crate::model::Stack;
+use crate::output::progress::TerminalReporter;
+use crate::output::{Printer, Role};
+use crate::plan::{self, ContainerAction, FileAction, ImageAction};
+use crate::project::Project;
+use crate::render;
+use crate::workspace::{Digest, State};
+
+pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    let project = ctx.project()?;
+    let _lock = project.workspace.lock()?;
+    super::block_on_interruptible(up(&project, args, ctx))
+}
+
+async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    let started = Instant::now();
+    let printer = ctx.printer;
+    let mut stack =
+        if args.services.is_empty() { project.stack.clone() } else { project.stack.select(&args.services)? };
+    let connection = connect::connect(ctx.env).await?;
+    let observed = observe::observe(&connection.docker, &stack).await?;
+    let mut state = project.workspace.state();
+    state.ports = assign_ports(&mut stack, &state, &observed);
+
+    let files = render::render_all(&stack)?;
+    let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);
+    if file_steps.iter().any(|s| s.action == FileAction::Conflict) {
+        // Refuse before the engine is touched.
+        project.workspace.apply(&file_steps, &files, &mut state)?;
+    }
+    let engine_plan = converge::plan(&stack, observed)?;
+    gate::check(&connection, ctx.env, &stack, &engine_plan.observed, &engine_plan.containers).await?;
+
+    project.workspace.apply(&file_steps, &files, &mut state)?;
+    project.workspace.save_state(&state)?;
+
+    let setup_key = setup_key(&stack);
+    let unchanged = engine_plan.images.iter().all(|i| i.action == ImageAction::Present)
+        && engine_plan.containers.iter().all(|c| c.action == ContainerAction::Unchanged);
+    let run_setup = !unchanged || state.setup.as_ref() != Some(&setup_key);
+    if unchanged && !run_setup {
+        printer.status("Up to date", format!("`{}`: nothing changed", stack.project));
+        summary(printer, &stack, &connection, started);
+        return Ok(ExitStatus::Success);
+    }
+
+    let reporter = TerminalReporter::new(printer);
+    let result = converge::converge(&connection.docker, ctx.env, &stack, engine_plan, run_setup, &reporter).await;
+    reporter.clear();
+    result?;
+    state.setup = Some(setup_key);
+    project.workspace.save_state(&state)?;
+    summary(printer, &stack, &connection, started);
+    Ok(ExitStatus::Success)
+}
+
+/// Host ports for `auto` mappings: remembered, or free now. Ports the project's own containers
+/// publish count as available (they are ours).
+fn assign_ports(stack: &mut Stack, state: &State, observed: &Observed) -> plan::ports::RememberedPorts {
+    let fixed: BTreeSet<u16> = stack.services.values().flat_map(|s| &s.ports).map(|p| p.host).collect();
+    plan::ports::assign(
+        stack,
+        &state.ports,
+        |ip, port| observed.published.contains(&port) || ports::is_free(ip, port),
+        |ip, preferred| ports::free_port(ip, preferred, &fixed),
+    )
+}
+
+/// What the setup commands depend on: the commands and the whole stack's definition.
+fn setup_key(stack: &Stack) -> Digest {
+    let json = serde_json::to_string(stack).unwrap_or_default();
+    Digest::of(json.as_bytes())
+}
+
+/// What is running and where, on stdout.
+fn summary(printer: &Printer, stack: &Stack, connection: &Connection, started: Instant) {
+    if printer.verbosity() == crate::output::Verbosity::Quiet {
+        return;
+    }
+    let mut out = format!(
+        "\n{} is up ({} services, {:.1}s, engine API {})\n\n",
+        printer.style(Role::Emphasis).for_stdout().apply_to(&stack.project),
+        stack.services.len(),
+        started.elapsed().as_secs_f64(),
+        connection.api_version,
+    );
+    let width = stack.services.keys().map(String::len).max().unwrap_or(0);
+    for service in stack.start_order() {
+        let addresses: Vec<String> = service
+            .ports
+            .iter()
+            .map(|p| {
+                let host = if p.host_ip.is_unspecified() { "127.0.0.1".to_owned() } else { p.host_ip.to_string() };
+                let is_app = stack.app.as_ref().is_some_and(|a| a.service == service.name);
+                if is_app { format!("http://{host}:{}", p.host) } else { format!("{host}:{}", p.host) }
+            })
+            .collect();
+        let addresses = if addresses.is_empty() { "(no host port)".to_owned() } else { addresses.join(", ") };
+        out.push_str(&format!("  {:<width$}  {addresses}\n", service.name));
+    }
+    let host_env = render::host_environment(stack);
+    if let Some((_, url)) = host_env.iter().find(|(k, _)| k == "DATABASE_URL") {
+        out.push_str(&format!("\nDatabase from this machine: {}\n", mask_password(url)));
+    }
+    out.push_str(&format!(
+        "Host environment (full URLs): set -a; . {}; set +a\nLogs: devboot logs -f    Status: devboot status    Stop: devboot down\n",
+        render::HOST_ENV_FILE
+    ));
+    printer.data(&out);
+}
+
+/// `scheme://user:secret@host` → `scheme://user:***@host`.
+fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(super::mask_password("postgres://u:pw@h:1/db"), "postgres://u:***@h:1/db");
+        assert_eq!(super::mask_password("redis://h:6379/0"), "redis://h:6379/0");
+    }
+}

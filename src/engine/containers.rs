@@ -1,0 +1,403 @@
+//! Container lifecycle on the engine: the project network and volumes, creating, recreating
+//! and starting containers, waiting until each is ready (engine events plus fast readiness
+//! probes, never fixed sleeps), explaining a container that failed, running commands in a
+//! container with streamed output, and reading logs.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::{
+    EventsOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use futures_util::{Stream, StreamExt as _};
+use tokio::time::Instant;
+
+use super::observe::engine_error;
+use super::progress::{Event, Reporter};
+use super::spec::{ContainerSpec, network_labels, network_name, volume_labels, volume_name};
+use crate::error::Error;
+use crate::model::Service;
+
+/// Log lines shown under a failed service.
+const FAILURE_LOG_LINES: usize = 30;
+/// Pause between two readiness probes; each probe is itself a round trip to the engine.
+const PROBE_PAUSE: Duration = Duration::from_millis(20);
+
+pub async fn ensure_network(docker: &Docker, project: &str, exists: bool) -> Result<(), Error> {
+    if exists {
+        return Ok(());
+    }
+    let request = NetworkCreateRequest {
+        name: network_name(project),
+        driver: Some("bridge".to_owned()),
+        labels: Some(network_labels(project)),
+        ..NetworkCreateRequest::default()
+    };
+    match docker.create_network(request).await {
+        // 409: created meanwhile by a concurrent run, which is what we wanted.
+        Ok(_)
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        }) => Ok(()),
+        Err(error) => Err(engine_error("creating the project network", &error)),
+    }
+}
+
+pub async fn ensure_volume(docker: &Docker, project: &str, volume: &str) -> Result<(), Error> {
+    let request = VolumeCreateRequest {
+        name: Some(volume_name(project, volume)),
+        labels: Some(volume_labels(project, volume)),
+        ..VolumeCreateRequest::default()
+    };
+    docker
+        .create_volume(request)
+        .await
+        .map(drop)
+        .map_err(|e| engine_error(&format!("creating volume `{volume}`"), &e))
+}
+
+/// Stops and removes a container; its volumes stay.
+pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
+    let stop = StopContainerOptionsBuilder::default().t(10).build();
+    match docker.stop_container(id_or_name, Some(stop)).await {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304 | 404,
+            ..
+        }) => {}
+        Err(error) => return Err(engine_error("stopping a container", &error)),
+    }
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(false)
+        .build();
+    match docker.remove_container(id_or_name, Some(options)).await {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        Err(error) => Err(engine_error("removing a container", &error)),
+    }
+}
+
+/// Creates the container described by `spec` and returns its ID.
+pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, Error> {
+    let options = bollard::query_parameters::CreateContainerOptionsBuilder::default()
+        .name(&spec.name)
+        .build();
+    docker
+        .create_container(Some(options), spec.body.clone())
+        .await
+        .map(|created| created.id)
+        .map_err(|e| engine_error(&format!("creating container `{}`", spec.name), &e))
+}
+
+/// What "ready" means for a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// The container is running.
+    Running,
+    /// Its healthcheck passes.
+    Healthy,
+    /// It ran to completion with exit code 0.
+    Completed,
+}
+
+/// Starts a container and waits until it reaches `until`, or fails with its state and logs.
+pub async fn start_and_wait(
+    docker: &Docker,
+    service: &Service,
+    id: &str,
+    until: Readiness,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    // Subscribe before starting, so no event is missed.
+    let filters = HashMap::from([("container", vec![id]), ("type", vec!["container"])]);
+    let mut events = docker.events(Some(
+        EventsOptionsBuilder::default().filters(&filters).build(),
+    ));
+    match docker
+        .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
+        .await
+    {
+        Ok(())
+        | Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 304, ..
+        }) => {}
+        Err(error) => {
+            return Err(engine_error(
+                &format!("starting `{}`", service.name),
+                &error,
+            ));
+        }
+    }
+    if until == Readiness::Healthy {
+        reporter.report(Event::Service {
+            service: &service.name,
+            phase: super::progress::Phase::WaitingHealthy,
+        });
+    }
+    wait(docker, service, id, until, timeout, &mut events).await
+}
+
+async fn wait(
+    docker: &Docker,
+    service: &Service,
+    id: &str,
+    until: Readiness,
+    timeout: Duration,
+    events: &mut (
+             impl Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>> + Unpin
+         ),
+) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    // The state may have moved before the subscription took effect: look once.
+    if let Some(outcome) = check_state(docker, service, id, until).await? {
+        return outcome;
+    }
+    let probe = match until {
+        Readiness::Healthy => service.healthcheck.as_ref().map(|h| probe_command(&h.test)),
+        _ => None,
+    };
+    let mut next_probe = Instant::now();
+    loop {
+        tokio::select! {
+            event = events.next() => {
+                let action = event.and_then(Result::ok).and_then(|e| e.action).unwrap_or_default();
+                let relevant = action.starts_with("health_status")
+                    || matches!(action.as_str(), "die" | "oom" | "start" | "kill");
+                if relevant && let Some(outcome) = check_state(docker, service, id, until).await? {
+                    return outcome;
+                }
+            }
+            () = tokio::time::sleep_until(next_probe), if probe.is_some() => {
+                let argv = probe.clone().unwrap_or_default();
+                if matches!(exec_quiet(docker, id, &argv).await, Ok(0)) {
+                    return Ok(());
+                }
+                next_probe = Instant::now() + PROBE_PAUSE;
+            }
+            () = tokio::time::sleep_until(deadline) => {
+                return Err(failure(docker, service, id, &format!(
+                    "was not {} after {}s", readiness_word(until), timeout.as_secs()
+                )).await);
+            }
+        }
+    }
+}
+
+fn readiness_word(until: Readiness) -> &'static str {
+    match until {
+        Readiness::Running => "running",
+        Readiness::Healthy => "healthy",
+        Readiness::Completed => "finished",
+    }
+}
+
+/// The healthcheck's test as a command to exec: `CMD-SHELL s` → `sh -c s`, `CMD a b` → `a b`.
+fn probe_command(test: &[String]) -> Vec<String> {
+    match test.split_first() {
+        Some((kind, rest)) if kind == "CMD-SHELL" => {
+            vec!["sh".into(), "-c".into(), rest.join(" ")]
+        }
+        Some((kind, rest)) if kind == "CMD" => rest.to_vec(),
+        _ => test.to_vec(),
+    }
+}
+
+/// `Some(Ok)` when ready, `Some(Err)` when it can no longer become ready, `None` to keep waiting.
+async fn check_state(
+    docker: &Docker,
+    service: &Service,
+    id: &str,
+    until: Readiness,
+) -> Result<Option<Result<(), Error>>, Error> {
+    let inspected = docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .map_err(|e| engine_error(&format!("inspecting `{}`", service.name), &e))?;
+    let state = inspected.state.unwrap_or_default();
+    let running = state.running.unwrap_or(false);
+    let exit_code = state.exit_code.unwrap_or(0);
+    let health = state
+        .health
+        .and_then(|h| h.status)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    Ok(match until {
+        Readiness::Running if running => Some(Ok(())),
+        Readiness::Healthy if running && health == "healthy" => Some(Ok(())),
+        Readiness::Healthy if health == "unhealthy" => {
+            Some(Err(failure(docker, service, id, "is unhealthy").await))
+        }
+        Readiness::Completed
+            if !running && state.finished_at.is_some_and(|f| !f.starts_with("0001")) =>
+        {
+            if exit_code == 0 {
+                Some(Ok(()))
+            } else {
+                Some(Err(failure(
+                    docker,
+                    service,
+                    id,
+                    &format!("exited with code {exit_code}"),
+                )
+                .await))
+            }
+        }
+        _ if !running
+            && state.started_at.is_some_and(|s| !s.starts_with("0001"))
+            && until != Readiness::Completed =>
+        {
+            let oom = if state.oom_killed.unwrap_or(false) {
+                " (killed: out of memory)"
+            } else {
+                ""
+            };
+            Some(Err(failure(
+                docker,
+                service,
+                id,
+                &format!("exited with code {exit_code}{oom}"),
+            )
+            .await))
+        }
+        _ => None,
+    })
+}
+
+/// An error for a failed service, with the last lines of its log.
+async fn failure(docker: &Docker, service: &Service, id: &str, what: &str) -> Error {
+    let logs = tail_logs(docker, id, FAILURE_LOG_LINES)
+        .await
+        .unwrap_or_default();
+    Error::Service {
+        service: service.name.clone(),
+        what: what.to_owned(),
+        logs,
+    }
+}
+
+/// The last `lines` lines of a container's output.
+pub async fn tail_logs(docker: &Docker, id: &str, lines: usize) -> Result<Vec<String>, Error> {
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail(&lines.to_string())
+        .build();
+    let mut stream = docker.logs(id, Some(options));
+    let mut text = String::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| engine_error("reading logs", &e))?;
+        text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+    }
+    Ok(text.lines().map(str::to_owned).collect())
+}
+
+/// Runs `argv` in a container, discarding output; returns the exit code.
+pub async fn exec_quiet(docker: &Docker, id: &str, argv: &[String]) -> Result<i64, Error> {
+    exec(docker, id, argv, |_| {}).await
+}
+
+/// Runs `argv` in a container, passing each output line to `on_line`; returns the exit code.
+pub async fn exec(
+    docker: &Docker,
+    id: &str,
+    argv: &[String],
+    mut on_line: impl FnMut(&str),
+) -> Result<i64, Error> {
+    let created = docker
+        .create_exec(
+            id,
+            CreateExecOptions::<String> {
+                cmd: Some(argv.to_vec()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..CreateExecOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| engine_error("running a command in a container", &e))?;
+    let started = docker
+        .start_exec(
+            &created.id,
+            Some(StartExecOptions {
+                detach: false,
+                ..StartExecOptions::default()
+            }),
+        )
+        .await
+        .map_err(|e| engine_error("running a command in a container", &e))?;
+    if let StartExecResults::Attached { mut output, .. } = started {
+        let mut pending = String::new();
+        while let Some(chunk) = output.next().await {
+            let Ok(chunk) = chunk else { break };
+            pending.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+            while let Some(newline) = pending.find('\n') {
+                on_line(pending[..newline].trim_end_matches('\r'));
+                pending.drain(..=newline);
+            }
+        }
+        if !pending.is_empty() {
+            on_line(&pending);
+        }
+    }
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| engine_error("reading a command's exit code", &e))?;
+    Ok(inspected.exit_code.unwrap_or(-1))
+}
+
+/// Runs a setup command (a shell string) in the app container, streaming its output.
+pub async fn run_setup(
+    docker: &Docker,
+    id: &str,
+    command: &str,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    reporter.report(Event::SetupStarted { command });
+    let mut tail: Vec<String> = Vec::new();
+    let argv = vec!["sh".to_owned(), "-c".to_owned(), command.to_owned()];
+    let code = exec(docker, id, &argv, |line| {
+        reporter.report(Event::SetupOutput { line });
+        tail.push(line.to_owned());
+        if tail.len() > FAILURE_LOG_LINES {
+            tail.remove(0);
+        }
+    })
+    .await?;
+    if code != 0 {
+        return Err(Error::Setup {
+            command: command.to_owned(),
+            code,
+            output: tail,
+        });
+    }
+    reporter.report(Event::SetupDone { command });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_run_the_healthcheck_command() {
+        let shell = vec!["CMD-SHELL".to_owned(), "pg_isready -h 127.0.0.1".to_owned()];
+        assert_eq!(
+            probe_command(&shell),
+            ["sh", "-c", "pg_isready -h 127.0.0.1"]
+        );
+        let argv = vec!["CMD".to_owned(), "redis-cli".to_owned(), "ping".to_owned()];
+        assert_eq!(probe_command(&argv), ["redis-cli", "ping"]);
+    }
+}

@@ -1,0 +1,145 @@
+//! What the engine holds for a project right now: its containers (found by Compose's project
+//! label), network, volumes and the images the stack names. Read-only; one round of
+//! concurrent requests.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use bollard::Docker;
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
+use futures_util::future::join_all;
+
+use super::spec::{
+    LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME,
+    network_name,
+};
+use crate::error::Error;
+use crate::model::Stack;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedContainer {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub config_hash: Option<String>,
+    /// `created`, `running`, `exited`, ...
+    pub state: String,
+    pub image_id: String,
+}
+
+impl ObservedContainer {
+    pub fn running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedImage {
+    pub id: String,
+    /// For images devboot built: the build context digest they were built from.
+    pub context_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// The project's containers by service name.
+    pub containers: BTreeMap<String, ObservedContainer>,
+    /// Containers of the project whose service the profile no longer declares.
+    pub orphans: Vec<ObservedContainer>,
+    pub network: bool,
+    /// Logical names (as the profile writes them) of the project's volumes that exist.
+    pub volumes: BTreeSet<String>,
+    /// The stack's images that are present locally, by reference.
+    pub images: BTreeMap<String, ObservedImage>,
+    /// Host ports the project's containers publish now.
+    pub published: BTreeSet<u16>,
+}
+
+/// Reads the project's state from the engine.
+pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> {
+    let filter = format!("{LABEL_PROJECT}={}", stack.project);
+    let containers_options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&HashMap::from([("label", vec![filter.as_str()])]))
+        .build();
+    let volume_options = ListVolumesOptionsBuilder::default()
+        .filters(&HashMap::from([("label", vec![filter.as_str()])]))
+        .build();
+    let image_refs: BTreeSet<String> = stack
+        .services
+        .values()
+        .map(|s| s.image.to_string())
+        .collect();
+    let network = network_name(&stack.project);
+    let (containers, network, volumes, images) = tokio::join!(
+        docker.list_containers(Some(containers_options)),
+        docker.inspect_network(
+            &network,
+            None::<bollard::query_parameters::InspectNetworkOptions>
+        ),
+        docker.list_volumes(Some(volume_options)),
+        join_all(image_refs.iter().map(|r| docker.inspect_image(r))),
+    );
+    let containers = containers.map_err(|e| engine_error("listing containers", &e))?;
+    let mut observed = Observed {
+        network: network.is_ok(),
+        ..Observed::default()
+    };
+    for summary in containers {
+        let labels = summary.labels.unwrap_or_default();
+        observed
+            .published
+            .extend(summary.ports.iter().flatten().filter_map(|p| p.public_port));
+        let Some(service) = labels.get(LABEL_SERVICE).cloned() else {
+            continue;
+        };
+        let container = ObservedContainer {
+            id: summary.id.unwrap_or_default(),
+            name: summary
+                .names
+                .and_then(|n| n.first().map(|n| n.trim_start_matches('/').to_owned()))
+                .unwrap_or_default(),
+            config_hash: labels.get(LABEL_CONFIG_HASH).cloned(),
+            state: summary.state.map(|s| s.to_string()).unwrap_or_default(),
+            image_id: summary.image_id.unwrap_or_default(),
+            service: service.clone(),
+        };
+        if stack.services.contains_key(&service) {
+            observed.containers.insert(service, container);
+        } else {
+            observed.orphans.push(container);
+        }
+    }
+    let volumes = volumes.map_err(|e| engine_error("listing volumes", &e))?;
+    observed.volumes = volumes
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.labels.get(LABEL_VOLUME).cloned())
+        .collect();
+    for (reference, inspected) in image_refs.into_iter().zip(images) {
+        if let Ok(image) = inspected {
+            let labels = image.config.and_then(|c| c.labels).unwrap_or_default();
+            observed.images.insert(
+                reference,
+                ObservedImage {
+                    id: image.id.unwrap_or_default(),
+                    context_digest: labels.get(LABEL_CONTEXT_DIGEST).cloned(),
+                },
+            );
+        }
+    }
+    Ok(observed)
+}
+
+/// An engine request failure, with the engine's own message.
+pub fn engine_error(action: &str, error: &bollard::errors::Error) -> Error {
+    let message = match error {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    Error::Engine {
+        action: action.to_owned(),
+        message,
+        hint: None,
+    }
+}

@@ -1,0 +1,268 @@
+//! What the engine should hold for a stack, as Docker API values: resource names and labels in
+//! Docker Compose's conventions (so `docker compose ps/logs/exec` see devboot's stack), and each
+//! service's container definition with a config hash that changes exactly when the container
+//! must be recreated. Pure: no engine calls.
+
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
+    MountType, NetworkingConfig, PortBinding,
+};
+use sha2::{Digest as _, Sha256};
+
+use crate::model::{Mount, Service, Stack};
+use crate::render::COMPOSE_FILE;
+
+pub const LABEL_PROJECT: &str = "com.docker.compose.project";
+pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+pub const LABEL_NUMBER: &str = "com.docker.compose.container-number";
+pub const LABEL_ONEOFF: &str = "com.docker.compose.oneoff";
+pub const LABEL_CONFIG_HASH: &str = "com.docker.compose.config-hash";
+pub const LABEL_WORKING_DIR: &str = "com.docker.compose.project.working_dir";
+pub const LABEL_CONFIG_FILES: &str = "com.docker.compose.project.config_files";
+pub const LABEL_VERSION: &str = "com.docker.compose.version";
+pub const LABEL_NETWORK: &str = "com.docker.compose.network";
+pub const LABEL_VOLUME: &str = "com.docker.compose.volume";
+/// Marks resources devboot created, beside Compose's labels.
+pub const LABEL_MANAGED: &str = "dev.devboot.managed";
+/// On a built image: the digest of the build context and arguments it was built from.
+pub const LABEL_CONTEXT_DIGEST: &str = "dev.devboot.context-digest";
+
+/// The Compose version devboot's labels follow (Compose v1 reads them as its own).
+const COMPOSE_LABEL_VERSION: &str = "1.29.2";
+
+/// The container name, as Compose v2 names it.
+pub fn container_name(project: &str, service: &str) -> String {
+    format!("{project}-{service}-1")
+}
+
+/// The project network, as Compose names it.
+pub fn network_name(project: &str) -> String {
+    format!("{project}_default")
+}
+
+/// A named volume's engine name, as Compose names it.
+pub fn volume_name(project: &str, volume: &str) -> String {
+    format!("{project}_{volume}")
+}
+
+pub fn project_labels(project: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_PROJECT.to_owned(), project.to_owned()),
+        (LABEL_VERSION.to_owned(), COMPOSE_LABEL_VERSION.to_owned()),
+        (LABEL_MANAGED.to_owned(), "true".to_owned()),
+    ])
+}
+
+pub fn network_labels(project: &str) -> HashMap<String, String> {
+    let mut labels = project_labels(project);
+    labels.insert(LABEL_NETWORK.to_owned(), "default".to_owned());
+    labels
+}
+
+pub fn volume_labels(project: &str, volume: &str) -> HashMap<String, String> {
+    let mut labels = project_labels(project);
+    labels.insert(LABEL_VOLUME.to_owned(), volume.to_owned());
+    labels
+}
+
+/// A service's container definition and the hash that identifies it.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub body: ContainerCreateBody,
+    pub config_hash: String,
+}
+
+/// The container for `service`. `image_id` is the ID of the image it runs, so a rebuilt or
+/// re-pulled image changes the hash and recreates the container.
+pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> ContainerSpec {
+    let network = network_name(&stack.project);
+    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = service
+        .ports
+        .iter()
+        .map(|p| {
+            let binding = PortBinding {
+                host_ip: Some(p.host_ip.to_string()),
+                host_port: Some(p.host.to_string()),
+            };
+            (format!("{}/tcp", p.container), Some(vec![binding]))
+        })
+        .collect();
+    let mounts = service
+        .mounts
+        .iter()
+        .map(|m| match m {
+            Mount::Volume {
+                name,
+                target,
+                read_only,
+            } => DockerMount {
+                typ: Some(MountType::VOLUME),
+                source: Some(volume_name(&stack.project, name)),
+                target: Some(target.clone()),
+                read_only: Some(*read_only),
+                ..DockerMount::default()
+            },
+            Mount::Bind {
+                source,
+                target,
+                read_only,
+            } => DockerMount {
+                typ: Some(MountType::BIND),
+                source: Some(if source == "." {
+                    stack.root.display().to_string()
+                } else {
+                    stack.root.join(source).display().to_string()
+                }),
+                target: Some(target.clone()),
+                read_only: Some(*read_only),
+                ..DockerMount::default()
+            },
+        })
+        .collect();
+    let healthcheck = service.healthcheck.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: Some(nanos(h.interval)),
+        timeout: Some(nanos(h.timeout)),
+        start_period: Some(nanos(h.start_period)),
+        retries: Some(i64::from(h.retries)),
+        start_interval: None,
+    });
+    let mut body = ContainerCreateBody {
+        image: Some(service.image.to_string()),
+        cmd: service.command.as_ref().map(crate::model::Command::argv),
+        env: Some(
+            service
+                .environment
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+        ),
+        working_dir: service.working_dir.clone(),
+        exposed_ports: Some(
+            service
+                .ports
+                .iter()
+                .map(|p| format!("{}/tcp", p.container))
+                .collect(),
+        ),
+        healthcheck,
+        host_config: Some(HostConfig {
+            port_bindings: Some(port_bindings),
+            mounts: Some(mounts),
+            network_mode: Some(network.clone()),
+            init: Some(true),
+            ..HostConfig::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network,
+                EndpointSettings {
+                    aliases: Some(vec![service.name.clone()]),
+                    ..EndpointSettings::default()
+                },
+            )])),
+        }),
+        ..ContainerCreateBody::default()
+    };
+    let config_hash = config_hash(&body, image_id);
+    let mut labels = project_labels(&stack.project);
+    labels.extend([
+        (LABEL_SERVICE.to_owned(), service.name.clone()),
+        (LABEL_NUMBER.to_owned(), "1".to_owned()),
+        (LABEL_ONEOFF.to_owned(), "False".to_owned()),
+        (LABEL_CONFIG_HASH.to_owned(), config_hash.clone()),
+        (
+            LABEL_WORKING_DIR.to_owned(),
+            stack.root.display().to_string(),
+        ),
+        (
+            LABEL_CONFIG_FILES.to_owned(),
+            stack.root.join(COMPOSE_FILE).display().to_string(),
+        ),
+    ]);
+    body.labels = Some(labels);
+    ContainerSpec {
+        name: container_name(&stack.project, &service.name),
+        body,
+        config_hash,
+    }
+}
+
+/// SHA-256 over the definition (labels excluded, keys sorted) and the image ID.
+fn config_hash(body: &ContainerCreateBody, image_id: &str) -> String {
+    // `serde_json::Value` objects are sorted maps, so HashMap fields hash stably.
+    let canonical = serde_json::to_value(body).expect("container definitions serialize");
+    let mut hasher = Sha256::new();
+    hasher.update(canonical.to_string().as_bytes());
+    hasher.update(b"\0");
+    hasher.update(image_id.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .fold(String::with_capacity(64), |mut hex, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
+}
+
+fn nanos(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::validate;
+    use crate::profile::load_standalone;
+    use crate::profile::source::{Layer, LayerKind};
+
+    fn stack(text: &str) -> Stack {
+        let layer = Layer {
+            display: "devboot.toml".into(),
+            path: None,
+            kind: LayerKind::Project,
+            text: text.into(),
+        };
+        validate::stack(&load_standalone(layer).unwrap(), Path::new("/src/shop")).unwrap()
+    }
+
+    #[test]
+    fn names_and_labels_follow_compose() {
+        let stack = stack("extends = \"rails\"\n");
+        let spec = container_spec(&stack, &stack.services["db"], "sha256:1");
+        assert_eq!(spec.name, "shop-db-1");
+        let labels = spec.body.labels.unwrap();
+        assert_eq!(labels[LABEL_PROJECT], "shop");
+        assert_eq!(labels[LABEL_SERVICE], "db");
+        assert_eq!(labels[LABEL_CONFIG_HASH], spec.config_hash);
+        assert_eq!(
+            labels[LABEL_CONFIG_FILES],
+            "/src/shop/.devboot/compose.yaml"
+        );
+        let mounts = spec.body.host_config.unwrap().mounts.unwrap();
+        assert_eq!(mounts[0].source.as_deref(), Some("shop_db-data"));
+    }
+
+    #[test]
+    fn the_hash_changes_with_the_definition_and_the_image_only() {
+        let stack_a = stack("extends = \"rails\"\n");
+        let web = &stack_a.services["web"];
+        let hash =
+            |s: &Stack, image: &str| container_spec(s, &s.services["web"], image).config_hash;
+        assert_eq!(hash(&stack_a, "sha256:1"), hash(&stack_a, "sha256:1"));
+        assert_ne!(hash(&stack_a, "sha256:1"), hash(&stack_a, "sha256:2"));
+        let stack_b =
+            stack("extends = \"rails\"\n[services.web.environment]\nRAILS_ENV = \"test\"\n");
+        assert_ne!(hash(&stack_a, "sha256:1"), hash(&stack_b, "sha256:1"));
+        // Other services' changes do not touch web.
+        let stack_c = stack("extends = \"rails\"\n[services.db.environment]\nX = \"1\"\n");
+        assert_eq!(hash(&stack_a, "sha256:1"), hash(&stack_c, "sha256:1"));
+        assert_eq!(web.name, "web");
+    }
+}

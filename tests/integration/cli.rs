@@ -1,0 +1,59 @@
+//! The command-line contract: help, version, exit codes, completions.
+
+use crate::common::{TestProject, run};
+
+#[test]
+fn help_lists_the_commands_and_exit_codes() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().arg("--help"));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().arg("--version"));
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (0, concat!("devboot ", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().arg("--no-such-flag"));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("unexpected argument '--no-such-flag'"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn commands_outside_a_project_say_how_to_start_one() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().arg("config"));
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.snapshot(&project));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let project = TestProject::empty();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = run(project.devboot().args(["completions", shell]));
+        assert_eq!(out.code, 0, "{shell}: {}", out.stderr);
+        assert!(out.stdout.contains("devboot"), "{shell}");
+    }
+    let bash = run(project.devboot().args(["completions", "bash"])).stdout;
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg("-c")
+        .arg(&bash)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "bash completion script parses");
+}

@@ -1,0 +1,172 @@
+//! Shared test helpers: a hermetic `devboot` command, temporary projects, fixture copies, and
+//! the rule for tests that need a real Docker engine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary directory holding a project and a private HOME.
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestProject {
+    pub fn empty() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("devboot-test-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("home")).unwrap();
+        std::fs::create_dir_all(dir.path().join("app")).unwrap();
+        Self { dir }
+    }
+
+    /// A copy of `tests/fixtures/<name>` as the project.
+    pub fn fixture(name: &str) -> Self {
+        let project = Self::empty();
+        copy_dir(
+            &repo_root().join("tests/fixtures").join(name),
+            &project.root(),
+        );
+        project
+    }
+
+    /// The project directory.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("app")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.root().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.root().join(relative)).unwrap()
+    }
+
+    /// `devboot` run in the project with a clean environment: private HOME, no DOCKER_* or
+    /// AWS_* variables, no colour, no progress bars.
+    pub fn devboot(&self) -> Command {
+        let mut command = Command::new(cargo_bin("devboot"));
+        command.current_dir(self.root()).env_clear();
+        for (key, value) in std::env::vars_os() {
+            let key_text = key.to_string_lossy();
+            // PATH finds tools; the engine endpoint is set explicitly by engine tests.
+            if key_text == "PATH" || key_text == "TMPDIR" {
+                command.env(&key, value);
+            }
+        }
+        command
+            .env("HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("DEVBOOT_NO_PROGRESS", "1")
+            .env("LANG", "C.UTF-8");
+        command
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Output of a finished command, as text, for assertions and snapshots.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(command: &mut Command) -> Output {
+    let output = command.output().unwrap();
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+impl Output {
+    /// `exit: N`, stdout and stderr, with the temporary directory written as `[TMP]`.
+    pub fn snapshot(&self, project: &TestProject) -> String {
+        let tmp = project.dir.path().display().to_string();
+        format!(
+            "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+            self.code,
+            self.stdout.replace(&tmp, "[TMP]"),
+            self.stderr.replace(&tmp, "[TMP]")
+        )
+    }
+}
+
+/// Whether a tool is on PATH.
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether this run must exercise real external parts (CI, or asked for explicitly): then a
+/// missing part fails the test instead of skipping it.
+pub fn parts_required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("DEVBOOT_ENGINE_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// `true` when a Docker engine answers; otherwise skips (returns `false`) — or, when parts are
+/// required, fails.
+pub fn require_engine() -> bool {
+    let answers = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !answers {
+        assert!(
+            !parts_required(),
+            "no Docker engine answers, and CI=true requires one (run `scripts/test-env up`)"
+        );
+        eprintln!(
+            "skipping: no Docker engine (set DEVBOOT_ENGINE_TESTS=1 or CI=true to make this a failure)"
+        );
+    }
+    answers
+}
+
+/// `true` when `tool` is installed; otherwise skips, or fails when parts are required.
+pub fn require_tool(tool: &str) -> bool {
+    let present = have(tool);
+    if !present {
+        assert!(
+            !parts_required(),
+            "`{tool}` is not installed, and CI=true requires it (run `scripts/test-env up`)"
+        );
+        eprintln!("skipping: `{tool}` is not installed");
+    }
+    present
+}

@@ -1,0 +1,125 @@
+//! `devboot profile`: list, show (with origins), validate (with located errors), schema.
+
+use crate::common::{TestProject, repo_root, run};
+
+#[test]
+fn every_builtin_profile_validates() {
+    let project = TestProject::empty();
+    let mut command = project.devboot();
+    command
+        .current_dir(repo_root())
+        .args(["profile", "validate"]);
+    for entry in std::fs::read_dir(repo_root().join("profiles")).unwrap() {
+        command.arg(entry.unwrap().path());
+    }
+    let out = run(&mut command);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn a_misspelled_key_names_file_line_column_and_the_fix() {
+    let project = TestProject::empty();
+    project.write(
+        "team.toml",
+        "schema = 1\nextends = \"rails\"\n\n[services.web]\nhelthcheck = { test = \"true\" }\n",
+    );
+    let out = run(project.devboot().args(["profile", "validate", "team.toml"]));
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.snapshot(&project));
+}
+
+#[test]
+fn semantic_errors_are_all_reported_with_locations() {
+    let project = TestProject::empty();
+    project.write(
+        "team.toml",
+        "extends = \"rails\"\n[services.web]\nports = [\"70000:3000\"]\ndepends_on = [\"dbb\"]\n[services.db]\nvolumes = [\"../../etc:/x\"]\n",
+    );
+    let out = run(project.devboot().args(["profile", "validate", "team.toml"]));
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.snapshot(&project));
+}
+
+#[test]
+fn syntax_errors_point_at_the_character() {
+    let project = TestProject::empty();
+    project.write("bad.toml", "[services.web]\nimage = \"unterminated\n");
+    let out = run(project.devboot().args(["profile", "validate", "bad.toml"]));
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("bad.toml:2:"), "{}", out.stderr);
+}
+
+#[test]
+fn list_names_the_builtin_profiles() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().args(["profile", "list"]));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!(out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&run(project.devboot().args(["profile", "list", "--json"])).stdout)
+            .unwrap();
+    assert_eq!(json[0]["name"], "rails");
+}
+
+#[test]
+fn show_resolved_names_the_layer_of_every_value() {
+    let project = TestProject::empty();
+    project.write(
+        "devboot.toml",
+        "schema = 1\nextends = \"rails\"\n[services.db]\nimage = \"postgres:15\"\n",
+    );
+    project.write(
+        "devboot.local.toml",
+        "[services.web.environment]\nRAILS_ENV = \"test\"\n",
+    );
+    let out = run(project.devboot().args(["profile", "show", "--resolved"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line = |prefix: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("image = \"postgres:15\"").ends_with("# devboot.toml:4"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        line("RAILS_ENV = \"test\"").ends_with("# devboot.local.toml:2"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        line("REDIS_URL").contains("# profiles/rails.toml (built-in):"),
+        "{}",
+        out.stdout
+    );
+
+    let json = run(project
+        .devboot()
+        .args(["profile", "show", "--resolved", "--json"]));
+    let entries: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let image = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["table"] == serde_json::json!(["services", "db"]) && e["key"] == "image")
+        .unwrap();
+    assert_eq!(image["from"]["file"], "devboot.toml");
+    assert_eq!(image["from"]["line"], 4);
+}
+
+#[test]
+fn schema_is_valid_json_and_matches_the_committed_copy() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().args(["profile", "schema"]));
+    assert_eq!(out.code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(schema["title"], "ProfileDocument");
+    assert_eq!(
+        out.stdout,
+        std::fs::read_to_string(repo_root().join("docs/profile.schema.json")).unwrap()
+    );
+}
