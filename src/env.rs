@@ -40,6 +40,17 @@ impl Environment {
         }
     }
 
+    /// An environment holding exactly `vars`, rooted at `cwd`, with no terminal (for tests
+    /// and for running devboot's logic on another process's behalf).
+    pub fn from_vars<K: Into<String>, V: Into<String>>(
+        vars: impl IntoIterator<Item = (K, V)>,
+        cwd: PathBuf,
+    ) -> Self {
+        let vars: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let home = vars.get("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+        Self { vars, cwd, home, ..Self::default() }
+    }
+
     /// A variable's value; empty values count as unset, as most tools treat them.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
