@@ -46,9 +46,20 @@ impl Environment {
         vars: impl IntoIterator<Item = (K, V)>,
         cwd: PathBuf,
     ) -> Self {
-        let vars: BTreeMap<String, String> = vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        let home = vars.get("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-        Self { vars, cwd, home, ..Self::default() }
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let home = vars
+            .get("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        Self {
+            vars,
+            cwd,
+            home,
+            ..Self::default()
+        }
     }
 
     /// A variable's value; empty values count as unset, as most tools treat them.

@@ -29,7 +29,11 @@ pub async fn check(
     let mut problems = tools::check(&stack.requirements.tools, env.var("PATH"));
     problems.extend(resources(&connection.docker, stack).await);
     problems.extend(taken_ports(&connection.docker, stack, observed, steps).await);
-    if problems.is_empty() { Ok(()) } else { Err(Error::Prerequisites(problems)) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Prerequisites(problems))
+    }
 }
 
 async fn resources(docker: &Docker, stack: &Stack) -> Vec<Problem> {
@@ -37,7 +41,9 @@ async fn resources(docker: &Docker, stack: &Stack) -> Vec<Problem> {
     if needs.memory_bytes.is_none() && needs.disk_bytes.is_none() {
         return Vec::new();
     }
-    let Ok(info) = docker.info().await else { return Vec::new() };
+    let Ok(info) = docker.info().await else {
+        return Vec::new();
+    };
     let mut problems = Vec::new();
     let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
     if let (Some(need), Some(have)) = (needs.memory_bytes, memory)
@@ -66,7 +72,10 @@ async fn resources(docker: &Docker, stack: &Stack) -> Vec<Problem> {
                     format_bytes(free),
                     format_bytes(need)
                 ),
-                fix: Some("free disk space (`docker system prune` removes unused images and build cache)".into()),
+                fix: Some(
+                    "free disk space (`docker system prune` removes unused images and build cache)"
+                        .into(),
+                ),
             });
         }
     }
@@ -74,9 +83,17 @@ async fn resources(docker: &Docker, stack: &Stack) -> Vec<Problem> {
 }
 
 /// Host ports that containers about to start would publish but something else holds.
-async fn taken_ports(docker: &Docker, stack: &Stack, observed: &Observed, steps: &[ContainerStep]) -> Vec<Problem> {
+async fn taken_ports(
+    docker: &Docker,
+    stack: &Stack,
+    observed: &Observed,
+    steps: &[ContainerStep],
+) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for step in steps.iter().filter(|s| s.action != ContainerAction::Unchanged) {
+    for step in steps
+        .iter()
+        .filter(|s| s.action != ContainerAction::Unchanged)
+    {
         for port in &stack.services[&step.service].ports {
             if observed.published.contains(&port.host) || ports::is_free(port.host_ip, port.host) {
                 continue;
@@ -102,11 +119,20 @@ async fn taken_ports(docker: &Docker, stack: &Stack, observed: &Observed, steps:
 async fn container_publishing(docker: &Docker, port: u16) -> Option<String> {
     let port = port.to_string();
     let filters = HashMap::from([("publish", vec![port.as_str()])]);
-    let options = ListContainersOptionsBuilder::default().filters(&filters).build();
-    let container = docker.list_containers(Some(options)).await.ok()?.into_iter().next()?;
+    let options = ListContainersOptionsBuilder::default()
+        .filters(&filters)
+        .build();
+    let container = docker
+        .list_containers(Some(options))
+        .await
+        .ok()?
+        .into_iter()
+        .next()?;
     let name = container.names?.first()?.trim_start_matches('/').to_owned();
-    Some(match container.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)) {
-        Some(project) => format!("container `{name}` of project `{project}`"),
-        None => format!("container `{name}`"),
-    })
+    Some(
+        match container.labels.as_ref().and_then(|l| l.get(LABEL_PROJECT)) {
+            Some(project) => format!("container `{name}` of project `{project}`"),
+            None => format!("container `{name}`"),
+        },
+    )
 }

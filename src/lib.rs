@@ -17,7 +17,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod fsio;
-// pub mod gate; (WIP wiring)
+pub mod gate;
 pub mod host;
 pub mod model;
 pub mod output;

@@ -28,11 +28,15 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         let all = observed.containers.values().chain(&observed.orphans);
         try_join_all(all.clone().map(|c| containers::remove(docker, &c.id))).await?;
         for container in all {
-            ctx.printer.status("Removed", format!("container {}", container.name));
+            ctx.printer
+                .status("Removed", format!("container {}", container.name));
         }
         if observed.network {
             let name = network_name(&stack.project);
-            docker.remove_network(&name).await.map_err(|e| engine_error("removing the network", &e))?;
+            docker
+                .remove_network(&name)
+                .await
+                .map_err(|e| engine_error("removing the network", &e))?;
             ctx.printer.status("Removed", format!("network {name}"));
         }
         let filter = format!("{LABEL_PROJECT}={}", stack.project);
@@ -56,7 +60,13 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
                 ctx.printer.status("Removed", format!("volume {name}"));
             }
         } else if !names.is_empty() {
-            ctx.printer.status("Kept", format!("volumes {} (`devboot down --volumes` removes them)", names.join(", ")));
+            ctx.printer.status(
+                "Kept",
+                format!(
+                    "volumes {} (`devboot down --volumes` removes them)",
+                    names.join(", ")
+                ),
+            );
         }
         Ok(ExitStatus::Success)
     })
@@ -74,7 +84,9 @@ fn confirmed(ctx: &Context<'_>, project: &str) -> Result<bool, Error> {
         });
     }
     dialoguer::Confirm::new()
-        .with_prompt(format!("Remove the volumes of `{project}`? Their data (databases) will be lost"))
+        .with_prompt(format!(
+            "Remove the volumes of `{project}`? Their data (databases) will be lost"
+        ))
         .default(false)
         .interact()
         .map_err(|e| Error::Prompt(e.to_string()))

@@ -1,6 +1,8 @@
 //! `devboot logs`: a service's output, or every service's, prefixed by service name;
 //! `--follow` keeps streaming until Ctrl-C.
 
+use std::fmt::Write as _;
+
 use futures_util::StreamExt as _;
 use futures_util::stream::select_all;
 
@@ -32,7 +34,9 @@ pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             });
         }
         let prefix_width = wanted.iter().map(|c| c.service.len()).max().unwrap_or(0);
-        let tail = args.tail.map_or_else(|| "all".to_owned(), |n| n.to_string());
+        let tail = args
+            .tail
+            .map_or_else(|| "all".to_owned(), |n| n.to_string());
         let streams = wanted.iter().map(|container| {
             let options = bollard::query_parameters::LogsOptionsBuilder::default()
                 .stdout(true)
@@ -41,7 +45,9 @@ pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
                 .tail(&tail)
                 .build();
             let service = container.service.clone();
-            docker.logs(&container.id, Some(options)).map(move |chunk| (service.clone(), chunk))
+            docker
+                .logs(&container.id, Some(options))
+                .map(move |chunk| (service.clone(), chunk))
         });
         let mut merged = select_all(streams);
         let single = wanted.len() == 1;
@@ -51,7 +57,10 @@ pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             let out = if single {
                 text
             } else {
-                text.lines().map(|line| format!("{service:<prefix_width$} | {line}\n")).collect()
+                text.lines().fold(String::new(), |mut out, line| {
+                    let _ = writeln!(out, "{service:<prefix_width$} | {line}");
+                    out
+                })
             };
             ctx.printer.data(&out);
         }

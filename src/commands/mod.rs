@@ -2,9 +2,13 @@
 //! through the library, prints through the [`Printer`], and returns an [`ExitStatus`].
 
 mod config;
+mod down;
 mod init;
+mod logs;
 mod plan;
 mod profile;
+mod status;
+mod up;
 
 use std::path::PathBuf;
 
@@ -39,10 +43,10 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Plan(args) => plan::run(args, ctx),
         Command::Config => config::run(ctx),
         Command::Profile(args) => profile::run(&args.command, ctx),
-        // WIP wiring: joins once the connect and host modules land.
-        Command::Up(_) | Command::Down(_) | Command::Status(_) | Command::Logs(_) => {
-            Err(Error::Internal("not wired yet".into()))
-        }
+        Command::Up(args) => up::run(args, ctx),
+        Command::Down(args) => down::run(args, ctx),
+        Command::Status(args) => status::run(args, ctx),
+        Command::Logs(args) => logs::run(args, ctx),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

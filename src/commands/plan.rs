@@ -1,50 +1,148 @@
-//! `devboot plan`: what `up` would do, with no side effects.
+//! `devboot plan`: what `up` would do — files, images, containers, setup — with no side
+//! effects. Without a reachable engine it still shows the files, then reports the engine error.
 
 use serde::Serialize;
 
 use super::Context;
 use crate::cli::PlanArgs;
+use crate::engine::{connect, converge, observe};
 use crate::error::{Error, ExitStatus};
-use crate::output::Role;
-use crate::plan::{self, FileAction, FileStep};
+use crate::output::{Printer, Role};
+use crate::plan::{
+    self, ContainerAction, ContainerStep, FileAction, FileStep, ImageAction, ImageStep,
+};
+use crate::project::Project;
+use crate::render;
 
 #[derive(Serialize)]
 struct PlanReport<'a> {
     project: &'a str,
     files: &'a [FileStep],
+    /// `None` when the engine could not be asked.
+    images: Option<&'a [ImageStep]>,
+    containers: Option<&'a [ContainerStep]>,
+    setup: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine_error: Option<String>,
 }
 
 pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
-    let files = project.rendered_files()?;
-    let on_disk = project.workspace.digests(&files)?;
-    let steps = plan::files(&files, &on_disk, &project.workspace.state().files);
+    let mut stack = project.stack.clone();
+    let state = project.workspace.state();
+    let engine = super::block_on_interruptible(async {
+        let connection = connect::connect(ctx.env).await?;
+        let observed = observe::observe(&connection.docker, &stack).await?;
+        Ok(observed)
+    })
+    .inspect(|observed| {
+        // The same port choice `up` would make, without remembering it.
+        super::up::assign_ports(&mut stack, &state, observed);
+    });
+    let files = render::render_all(&stack)?;
+    let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);
+    let (engine_plan, engine_error) =
+        match engine.and_then(|observed| converge::plan(&stack, observed)) {
+            Ok(engine_plan) => (Some(engine_plan), None),
+            Err(error) => (None, Some(error)),
+        };
+    let setup = stack
+        .app
+        .as_ref()
+        .map(|a| a.setup.clone())
+        .unwrap_or_default();
+    let report = PlanReport {
+        project: &stack.project,
+        files: &file_steps,
+        images: engine_plan.as_ref().map(|p| p.images.as_slice()),
+        containers: engine_plan.as_ref().map(|p| p.containers.as_slice()),
+        setup: &setup,
+        engine_error: engine_error.as_ref().map(ToString::to_string),
+    };
     if args.json {
-        ctx.printer.json(&PlanReport {
-            project: &project.stack.project,
-            files: &steps,
-        })?;
-        return Ok(ExitStatus::Success);
+        ctx.printer.json(&report)?;
+    } else {
+        ctx.printer
+            .data(&render_text(&report, &project, ctx.printer));
     }
-    let printer = ctx.printer;
-    let mut out = format!("Plan for `{}`\n\nFiles:\n", project.stack.project);
-    for step in &steps {
-        let (word, role) = match step.action {
+    match engine_error {
+        Some(error) if !args.json => Err(error),
+        Some(_) => Ok(ExitStatus::Failure),
+        None => Ok(ExitStatus::Success),
+    }
+}
+
+fn render_text(report: &PlanReport<'_>, project: &Project, printer: &Printer) -> String {
+    let word = |text: &str, role: Role| {
+        printer
+            .style(role)
+            .for_stdout()
+            .apply_to(format!("{text:<10}"))
+            .to_string()
+    };
+    let mut out = format!("Plan for `{}`\n\nFiles:\n", report.project);
+    for step in report.files {
+        let (text, role) = match step.action {
             FileAction::Create => ("create", Role::Good),
             FileAction::Update => ("update", Role::Warn),
             FileAction::Unchanged => ("unchanged", Role::Dim),
             FileAction::Conflict => ("conflict", Role::Bad),
         };
-        let word = printer
-            .style(role)
-            .for_stdout()
-            .apply_to(format!("{word:<10}"));
-        out.push_str(&format!("  {word} {}", step.path));
+        out.push_str(&format!("  {} {}", word(text, role), step.path));
         if step.action == FileAction::Conflict {
-            out.push_str("  (edited since devboot wrote it; it will be left alone)");
+            out.push_str("  (edited since devboot wrote it; `up` will stop)");
         }
         out.push('\n');
     }
-    printer.data(&out);
-    Ok(ExitStatus::Success)
+    if let Some(images) = report.images {
+        out.push_str("\nImages:\n");
+        for step in images {
+            let (text, role) = match step.action {
+                ImageAction::Pull => ("pull", Role::Good),
+                ImageAction::Build => ("build", Role::Good),
+                ImageAction::Present => ("present", Role::Dim),
+            };
+            out.push_str(&format!(
+                "  {} {}  ({})\n",
+                word(text, role),
+                step.image,
+                step.services.join(", ")
+            ));
+        }
+    }
+    if let Some(containers) = report.containers {
+        out.push_str("\nContainers:\n");
+        for step in containers {
+            let (text, role) = match step.action {
+                ContainerAction::Create => ("create", Role::Good),
+                ContainerAction::Recreate => ("recreate", Role::Warn),
+                ContainerAction::Start => ("start", Role::Good),
+                ContainerAction::Unchanged => ("unchanged", Role::Dim),
+            };
+            let reason = step
+                .reason
+                .as_ref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {} {}{reason}\n",
+                word(text, role),
+                step.service
+            ));
+        }
+    }
+    if !report.setup.is_empty() {
+        let service = project
+            .stack
+            .app
+            .as_ref()
+            .map_or("app", |a| a.service.as_str());
+        out.push_str(&format!(
+            "\nSetup (in `{service}`, when anything changed):\n"
+        ));
+        for command in report.setup {
+            out.push_str(&format!("  {command}\n"));
+        }
+    }
+    out
 }

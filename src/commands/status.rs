@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::StatusArgs;
-use crate::engine::observe::{self, engine_error};
 use crate::engine::connect;
+use crate::engine::observe::{self, engine_error};
 use crate::error::{Error, ExitStatus};
 use crate::output::Role;
 
@@ -53,7 +53,10 @@ pub(super) fn run(args: &StatusArgs, ctx: &Context<'_>) -> Result<ExitStatus, Er
                 continue;
             };
             let inspected = docker
-                .inspect_container(&container.id, None::<bollard::query_parameters::InspectContainerOptions>)
+                .inspect_container(
+                    &container.id,
+                    None::<bollard::query_parameters::InspectContainerOptions>,
+                )
                 .await
                 .map_err(|e| engine_error(&format!("inspecting `{}`", container.name), &e))?;
             let state = inspected.state.unwrap_or_default();
@@ -74,33 +77,61 @@ pub(super) fn run(args: &StatusArgs, ctx: &Context<'_>) -> Result<ExitStatus, Er
                 .collect();
             services.push(ServiceStatus {
                 service: service.name.clone(),
-                state: state.status.map_or_else(|| container.state.clone(), |s| s.to_string()),
-                health: state.health.and_then(|h| h.status).map_or_else(|| "none".into(), |h| h.to_string()),
+                state: state
+                    .status
+                    .map_or_else(|| container.state.clone(), |s| s.to_string()),
+                health: state
+                    .health
+                    .and_then(|h| h.status)
+                    .map_or_else(|| "none".into(), |h| h.to_string()),
                 image: service.image.to_string(),
                 ports,
             });
         }
-        Ok(Report { project: stack.project.clone(), services })
+        Ok(Report {
+            project: stack.project.clone(),
+            services,
+        })
     })?;
     if args.json {
         ctx.printer.json(&report)?;
         return Ok(ExitStatus::Success);
     }
     let printer = ctx.printer;
-    let width = report.services.iter().map(|s| s.service.len()).max().unwrap_or(7).max(7);
-    let mut out = format!("{:<width$}  {:<10}  {:<10}  {:<22}  IMAGE\n", "SERVICE", "STATE", "HEALTH", "PORTS");
+    let width = report
+        .services
+        .iter()
+        .map(|s| s.service.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut out = format!(
+        "{:<width$}  {:<10}  {:<10}  {:<22}  IMAGE\n",
+        "SERVICE", "STATE", "HEALTH", "PORTS"
+    );
     for s in &report.services {
         let role = match (s.state.as_str(), s.health.as_str()) {
             ("running", "healthy" | "none") => Role::Good,
             ("running", "starting") => Role::Warn,
             _ => Role::Bad,
         };
-        let ports: Vec<String> = s.ports.iter().map(|p| format!("{}:{}->{}", p.host_ip, p.host, p.container)).collect();
-        let ports = if ports.is_empty() { "-".to_owned() } else { ports.join(",") };
+        let ports: Vec<String> = s
+            .ports
+            .iter()
+            .map(|p| format!("{}:{}->{}", p.host_ip, p.host, p.container))
+            .collect();
+        let ports = if ports.is_empty() {
+            "-".to_owned()
+        } else {
+            ports.join(",")
+        };
         out.push_str(&format!(
             "{:<width$}  {}  {:<10}  {ports:<22}  {}\n",
             s.service,
-            printer.style(role).for_stdout().apply_to(format!("{:<10}", s.state)),
+            printer
+                .style(role)
+                .for_stdout()
+                .apply_to(format!("{:<10}", s.state)),
             s.health,
             s.image
         ));

@@ -30,8 +30,11 @@ pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error>
 async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let started = Instant::now();
     let printer = ctx.printer;
-    let mut stack =
-        if args.services.is_empty() { project.stack.clone() } else { project.stack.select(&args.services)? };
+    let mut stack = if args.services.is_empty() {
+        project.stack.clone()
+    } else {
+        project.stack.select(&args.services)?
+    };
     let connection = connect::connect(ctx.env).await?;
     let observed = observe::observe(&connection.docker, &stack).await?;
     let mut state = project.workspace.state();
@@ -44,23 +47,47 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
         project.workspace.apply(&file_steps, &files, &mut state)?;
     }
     let engine_plan = converge::plan(&stack, observed)?;
-    gate::check(&connection, ctx.env, &stack, &engine_plan.observed, &engine_plan.containers).await?;
+    gate::check(
+        &connection,
+        ctx.env,
+        &stack,
+        &engine_plan.observed,
+        &engine_plan.containers,
+    )
+    .await?;
 
     project.workspace.apply(&file_steps, &files, &mut state)?;
     project.workspace.save_state(&state)?;
 
     let setup_key = setup_key(&stack);
-    let unchanged = engine_plan.images.iter().all(|i| i.action == ImageAction::Present)
-        && engine_plan.containers.iter().all(|c| c.action == ContainerAction::Unchanged);
+    let unchanged = engine_plan
+        .images
+        .iter()
+        .all(|i| i.action == ImageAction::Present)
+        && engine_plan
+            .containers
+            .iter()
+            .all(|c| c.action == ContainerAction::Unchanged);
     let run_setup = !unchanged || state.setup.as_ref() != Some(&setup_key);
     if unchanged && !run_setup {
-        printer.status("Up to date", format!("`{}`: nothing changed", stack.project));
+        printer.status(
+            "Up to date",
+            format!("`{}`: nothing changed", stack.project),
+        );
         summary(printer, &stack, &connection, started);
         return Ok(ExitStatus::Success);
     }
 
     let reporter = TerminalReporter::new(printer);
-    let result = converge::converge(&connection.docker, ctx.env, &stack, engine_plan, run_setup, &reporter).await;
+    let result = converge::converge(
+        &connection.docker,
+        ctx.env,
+        &stack,
+        engine_plan,
+        run_setup,
+        &reporter,
+    )
+    .await;
     reporter.clear();
     result?;
     state.setup = Some(setup_key);
@@ -71,8 +98,17 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
 
 /// Host ports for `auto` mappings: remembered, or free now. Ports the project's own containers
 /// publish count as available (they are ours).
-fn assign_ports(stack: &mut Stack, state: &State, observed: &Observed) -> plan::ports::RememberedPorts {
-    let fixed: BTreeSet<u16> = stack.services.values().flat_map(|s| &s.ports).map(|p| p.host).collect();
+pub(super) fn assign_ports(
+    stack: &mut Stack,
+    state: &State,
+    observed: &Observed,
+) -> plan::ports::RememberedPorts {
+    let fixed: BTreeSet<u16> = stack
+        .services
+        .values()
+        .flat_map(|s| &s.ports)
+        .map(|p| p.host)
+        .collect();
     plan::ports::assign(
         stack,
         &state.ports,
@@ -94,7 +130,10 @@ fn summary(printer: &Printer, stack: &Stack, connection: &Connection, started: I
     }
     let mut out = format!(
         "\n{} is up ({} services, {:.1}s, engine API {})\n\n",
-        printer.style(Role::Emphasis).for_stdout().apply_to(&stack.project),
+        printer
+            .style(Role::Emphasis)
+            .for_stdout()
+            .apply_to(&stack.project),
         stack.services.len(),
         started.elapsed().as_secs_f64(),
         connection.api_version,
@@ -105,17 +144,35 @@ fn summary(printer: &Printer, stack: &Stack, connection: &Connection, started: I
             .ports
             .iter()
             .map(|p| {
-                let host = if p.host_ip.is_unspecified() { "127.0.0.1".to_owned() } else { p.host_ip.to_string() };
-                let is_app = stack.app.as_ref().is_some_and(|a| a.service == service.name);
-                if is_app { format!("http://{host}:{}", p.host) } else { format!("{host}:{}", p.host) }
+                let host = if p.host_ip.is_unspecified() {
+                    "127.0.0.1".to_owned()
+                } else {
+                    p.host_ip.to_string()
+                };
+                let is_app = stack
+                    .app
+                    .as_ref()
+                    .is_some_and(|a| a.service == service.name);
+                if is_app {
+                    format!("http://{host}:{}", p.host)
+                } else {
+                    format!("{host}:{}", p.host)
+                }
             })
             .collect();
-        let addresses = if addresses.is_empty() { "(no host port)".to_owned() } else { addresses.join(", ") };
+        let addresses = if addresses.is_empty() {
+            "(no host port)".to_owned()
+        } else {
+            addresses.join(", ")
+        };
         out.push_str(&format!("  {:<width$}  {addresses}\n", service.name));
     }
     let host_env = render::host_environment(stack);
     if let Some((_, url)) = host_env.iter().find(|(k, _)| k == "DATABASE_URL") {
-        out.push_str(&format!("\nDatabase from this machine: {}\n", mask_password(url)));
+        out.push_str(&format!(
+            "\nDatabase from this machine: {}\n",
+            mask_password(url)
+        ));
     }
     out.push_str(&format!(
         "Host environment (full URLs): set -a; . {}; set +a\nLogs: devboot logs -f    Status: devboot status    Stop: devboot down\n",
@@ -126,8 +183,12 @@ fn summary(printer: &Printer, stack: &Stack, connection: &Connection, started: I
 
 /// `scheme://user:secret@host` → `scheme://user:***@host`.
 fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
@@ -138,7 +199,10 @@ fn mask_password(url: &str) -> String {
 mod tests {
     #[test]
     fn passwords_are_masked() {
-        assert_eq!(super::mask_password("postgres://u:pw@h:1/db"), "postgres://u:***@h:1/db");
+        assert_eq!(
+            super::mask_password("postgres://u:pw@h:1/db"),
+            "postgres://u:***@h:1/db"
+        );
         assert_eq!(super::mask_password("redis://h:6379/0"), "redis://h:6379/0");
     }
 }

@@ -21,6 +21,7 @@ use crate::env::Environment;
 use crate::error::Error;
 use crate::model::{DependencyCondition, Stack};
 use crate::plan::{self, ContainerAction, ContainerStep, ImageAction, ImageStep};
+use crate::workspace::Digest;
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
 const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -37,17 +38,22 @@ pub struct EnginePlan {
 /// Plans images and containers against what the engine holds (`observed`). Reads the build
 /// contexts from disk to know whether a build is needed.
 pub fn plan(stack: &Stack, observed: Observed) -> Result<EnginePlan, Error> {
+    // Each built service's context, its digest covering the build arguments too, so a changed
+    // argument rebuilds like a changed file does.
     let mut contexts = BTreeMap::new();
     for service in stack.services.values() {
         if let Some(build) = &service.build {
             let dir = stack.root.join(&build.context);
-            let context = build_context::build_context(&dir, &build.dockerfile)?;
+            let mut context = build_context::build_context(&dir, &build.dockerfile)?;
+            let args = serde_json::to_string(&build.args).unwrap_or_default();
+            let with_args = Digest::of(format!("{}\0{args}", context.digest).as_bytes());
+            context.digest = with_args.into_string();
             contexts.insert(service.name.clone(), context);
         }
     }
     let digests: BTreeMap<String, String> = contexts
         .iter()
-        .map(|(service, context)| (service.clone(), build_digest(context, &stack.services[service].build)))
+        .map(|(service, context)| (service.clone(), context.digest.clone()))
         .collect();
     let images = plan::images(stack, &observed, &digests);
     let hashes = known_specs(stack, &observed, &images)
@@ -55,17 +61,20 @@ pub fn plan(stack: &Stack, observed: Observed) -> Result<EnginePlan, Error> {
         .map(|(service, spec)| (service, spec.config_hash))
         .collect();
     let containers = plan::containers(stack, &observed, &hashes);
-    Ok(EnginePlan { observed, images, containers, contexts })
-}
-
-/// The digest an image built from `context` carries: the context plus the build arguments.
-fn build_digest(context: &BuildContext, build: &Option<crate::model::Build>) -> String {
-    let args = build.as_ref().map(|b| format!("{:?}", b.args)).unwrap_or_default();
-    crate::workspace::Digest::of(format!("{}\0{args}", context.digest).as_bytes()).as_str().to_owned()
+    Ok(EnginePlan {
+        observed,
+        images,
+        containers,
+        contexts,
+    })
 }
 
 /// Container definitions of the services whose image is already in place.
-fn known_specs(stack: &Stack, observed: &Observed, images: &[ImageStep]) -> BTreeMap<String, ContainerSpec> {
+fn known_specs(
+    stack: &Stack,
+    observed: &Observed,
+    images: &[ImageStep],
+) -> BTreeMap<String, ContainerSpec> {
     let changing: Vec<&str> = images
         .iter()
         .filter(|i| i.action != ImageAction::Present)
@@ -80,7 +89,10 @@ fn known_specs(stack: &Stack, observed: &Observed, images: &[ImageStep]) -> BTre
                 return None;
             }
             let id = &observed.images.get(&image)?.id;
-            Some((service.name.clone(), spec::container_spec(stack, service, id)))
+            Some((
+                service.name.clone(),
+                spec::container_spec(stack, service, id),
+            ))
         })
         .collect()
 }
@@ -100,11 +112,27 @@ pub async fn converge(
     run_setup: bool,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
-    let EnginePlan { observed, images, containers: steps, mut contexts } = engine_plan;
-    let image_ids = ensure_images(docker, env, stack, &observed, &images, &mut contexts, reporter);
+    let EnginePlan {
+        observed,
+        images,
+        containers: steps,
+        mut contexts,
+    } = engine_plan;
+    let image_ids = ensure_images(
+        docker,
+        env,
+        stack,
+        &observed,
+        &images,
+        &mut contexts,
+        reporter,
+    );
     let infrastructure = async {
         containers::ensure_network(docker, &stack.project, observed.network).await?;
-        let missing = stack.volumes.iter().filter(|v| !observed.volumes.contains(*v));
+        let missing = stack
+            .volumes
+            .iter()
+            .filter(|v| !observed.volumes.contains(*v));
         try_join_all(missing.map(|v| containers::ensure_volume(docker, &stack.project, v))).await?;
         Ok::<_, Error>(())
     };
@@ -114,24 +142,41 @@ pub async fn converge(
     let specs: BTreeMap<String, ContainerSpec> = stack
         .services
         .values()
-        .map(|s| (s.name.clone(), spec::container_spec(stack, s, &image_ids[&s.image.to_string()])))
+        .map(|s| {
+            (
+                s.name.clone(),
+                spec::container_spec(stack, s, &image_ids[&s.image.to_string()]),
+            )
+        })
         .collect();
     let steps: Vec<ContainerStep> = steps
         .into_iter()
-        .map(|step| match (&step.action, observed.containers.get(&step.service)) {
-            // An image that changed may still have produced the same definition.
-            (ContainerAction::Recreate, Some(c))
-                if c.config_hash.as_deref() == Some(specs[&step.service].config_hash.as_str()) =>
-            {
-                let action = if c.running() { ContainerAction::Unchanged } else { ContainerAction::Start };
-                ContainerStep { action, ..step }
-            }
-            _ => step,
-        })
+        .map(
+            |step| match (&step.action, observed.containers.get(&step.service)) {
+                // An image that changed may still have produced the same definition.
+                (ContainerAction::Recreate, Some(c))
+                    if c.config_hash.as_deref()
+                        == Some(specs[&step.service].config_hash.as_str()) =>
+                {
+                    let action = if c.running() {
+                        ContainerAction::Unchanged
+                    } else {
+                        ContainerAction::Start
+                    };
+                    ContainerStep { action, ..step }
+                }
+                _ => step,
+            },
+        )
         .collect();
 
     // Postgres data written by another major version: stop before touching the container.
-    for step in steps.iter().filter(|s| matches!(s.action, ContainerAction::Create | ContainerAction::Recreate)) {
+    for step in steps.iter().filter(|s| {
+        matches!(
+            s.action,
+            ContainerAction::Create | ContainerAction::Recreate
+        )
+    }) {
         let service = &stack.services[&step.service];
         if postgres::data_volume(service).is_some_and(|(v, _)| observed.volumes.contains(v)) {
             postgres::check_major(docker, &stack.project, service).await?;
@@ -139,8 +184,11 @@ pub async fn converge(
     }
 
     let readiness = readiness_targets(stack);
-    let channels: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> =
-        stack.services.keys().map(|name| (name.as_str(), watch::channel(false))).collect();
+    let channels: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> = stack
+        .services
+        .keys()
+        .map(|name| (name.as_str(), watch::channel(false)))
+        .collect();
     let tasks = steps.iter().map(|step| {
         let service = &stack.services[&step.service];
         let spec = &specs[&step.service];
@@ -156,16 +204,25 @@ pub async fn converge(
             let until = readiness[service.name.as_str()];
             let id = match step.action {
                 ContainerAction::Unchanged => {
-                    reporter.report(Event::Service { service: &service.name, phase: Phase::Unchanged });
+                    reporter.report(Event::Service {
+                        service: &service.name,
+                        phase: Phase::Unchanged,
+                    });
                     existing.map(|c| c.id.clone()).unwrap_or_default()
                 }
                 ContainerAction::Start => existing.map(|c| c.id.clone()).unwrap_or_default(),
                 ContainerAction::Create => {
-                    reporter.report(Event::Service { service: &service.name, phase: Phase::Creating });
+                    reporter.report(Event::Service {
+                        service: &service.name,
+                        phase: Phase::Creating,
+                    });
                     containers::create(docker, spec).await?
                 }
                 ContainerAction::Recreate => {
-                    reporter.report(Event::Service { service: &service.name, phase: Phase::Recreating });
+                    reporter.report(Event::Service {
+                        service: &service.name,
+                        phase: Phase::Recreating,
+                    });
                     if let Some(old) = existing {
                         containers::remove(docker, &old.id).await?;
                     }
@@ -173,10 +230,24 @@ pub async fn converge(
                 }
             };
             if step.action != ContainerAction::Unchanged {
-                reporter.report(Event::Service { service: &service.name, phase: Phase::Starting });
-                containers::start_and_wait(docker, service, &id, until, wait_limit(service), reporter).await?;
+                reporter.report(Event::Service {
+                    service: &service.name,
+                    phase: Phase::Starting,
+                });
+                containers::start_and_wait(
+                    docker,
+                    service,
+                    &id,
+                    until,
+                    wait_limit(service),
+                    reporter,
+                )
+                .await?;
             }
-            reporter.report(Event::Service { service: &service.name, phase: Phase::Ready });
+            reporter.report(Event::Service {
+                service: &service.name,
+                phase: Phase::Ready,
+            });
             channels[service.name.as_str()].0.send_replace(true);
             Ok::<_, Error>(())
         }
@@ -189,7 +260,11 @@ pub async fn converge(
             containers::run_setup(docker, &name, command, reporter).await?;
         }
     }
-    let changed = steps.iter().filter(|s| s.action != ContainerAction::Unchanged).map(|s| s.service.clone()).collect();
+    let changed = steps
+        .iter()
+        .filter(|s| s.action != ContainerAction::Unchanged)
+        .map(|s| s.service.clone())
+        .collect();
     Ok(Outcome { changed })
 }
 
@@ -218,10 +293,20 @@ async fn ensure_images(
                     inspected.id.unwrap_or_default()
                 }
                 ImageAction::Build => {
-                    let build = service.build.as_ref().expect("build steps come from services with a build");
-                    let mut context = context.expect("build contexts are made for every built service");
-                    context.digest = build_digest(&context, &service.build);
-                    images::build(docker, &service.name, &service.image, build, context, reporter).await?
+                    let build = service
+                        .build
+                        .as_ref()
+                        .expect("build steps come from services with a build");
+                    let context = context.expect("build contexts are made for every built service");
+                    images::build(
+                        docker,
+                        &service.name,
+                        &service.image,
+                        build,
+                        context,
+                        reporter,
+                    )
+                    .await?
                 }
             };
             Ok::<_, Error>((step.image.clone(), id))
@@ -254,8 +339,12 @@ fn readiness_targets(stack: &Stack) -> HashMap<&str, Readiness> {
 
 /// How long to wait for a service: what its healthcheck allows, within bounds.
 fn wait_limit(service: &crate::model::Service) -> Duration {
-    service.healthcheck.as_ref().map_or(Duration::from_secs(60), |h| {
-        let retries = h.retries.max(1);
-        (h.start_period + (h.interval + h.timeout) * retries).clamp(Duration::from_secs(30), MAX_WAIT)
-    })
+    service
+        .healthcheck
+        .as_ref()
+        .map_or(Duration::from_secs(60), |h| {
+            let retries = h.retries.max(1);
+            (h.start_period + (h.interval + h.timeout) * retries)
+                .clamp(Duration::from_secs(30), MAX_WAIT)
+        })
 }

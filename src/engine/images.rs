@@ -20,12 +20,22 @@ use crate::model::{Build, ImageRef};
 const BUILD_TAIL: usize = 25;
 
 /// Pulls `image`, reporting progress as its layers download.
-pub async fn pull(docker: &Docker, env: &Environment, image: &ImageRef, reporter: &dyn Reporter) -> Result<(), Error> {
+pub async fn pull(
+    docker: &Docker,
+    env: &Environment,
+    image: &ImageRef,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
     let reference = image.to_string();
     let credentials = auth::credentials(env, image)?;
     let options = CreateImageOptionsBuilder::default()
         .from_image(&image.name())
-        .tag(image.digest.as_deref().unwrap_or_else(|| image.tag_or_latest()))
+        .tag(
+            image
+                .digest
+                .as_deref()
+                .unwrap_or_else(|| image.tag_or_latest()),
+        )
         .build();
     let mut stream = docker.create_image(Some(options), None, credentials);
     let mut layers: BTreeMap<String, LayerProgress> = BTreeMap::new();
@@ -34,13 +44,21 @@ pub async fn pull(docker: &Docker, env: &Environment, image: &ImageRef, reporter
         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
             return Err(pull_error(&reference, &detail));
         }
-        let (Some(id), Some(status)) = (info.id, info.status) else { continue };
+        let (Some(id), Some(status)) = (info.id, info.status) else {
+            continue;
+        };
         let layer = layers.entry(id).or_default();
         match status.as_str() {
             "Downloading" => {
                 if let Some(progress) = info.progress_detail {
-                    layer.total = progress.total.and_then(|t| u64::try_from(t).ok()).unwrap_or(layer.total);
-                    layer.done = progress.current.and_then(|c| u64::try_from(c).ok()).unwrap_or(layer.done);
+                    layer.total = progress
+                        .total
+                        .and_then(|t| u64::try_from(t).ok())
+                        .unwrap_or(layer.total);
+                    layer.done = progress
+                        .current
+                        .and_then(|c| u64::try_from(c).ok())
+                        .unwrap_or(layer.done);
                 }
             }
             "Download complete" => layer.done = layer.total,
@@ -51,7 +69,10 @@ pub async fn pull(docker: &Docker, env: &Environment, image: &ImageRef, reporter
             _ => {}
         }
         // The first status line names the tag, not a layer; it never completes.
-        let real: Vec<&LayerProgress> = layers.values().filter(|l| l.total > 0 || l.complete).collect();
+        let real: Vec<&LayerProgress> = layers
+            .values()
+            .filter(|l| l.total > 0 || l.complete)
+            .collect();
         reporter.report(Event::Pull {
             image: &reference,
             layers_done: real.iter().filter(|l| l.complete).count(),
@@ -93,7 +114,11 @@ fn pull_error(image: &str, message: &str) -> Error {
     } else {
         PullFailure::Other
     };
-    Error::Pull { image: image.to_owned(), kind, message: message.trim().to_owned() }
+    Error::Pull {
+        image: image.to_owned(),
+        kind,
+        message: message.trim().to_owned(),
+    }
 }
 
 /// Builds `image` for `service` from `context`, labelled with the context's digest so an
@@ -117,14 +142,19 @@ pub async fn build(
         .labels(&labels)
         .buildargs(&build.args.iter().collect::<HashMap<_, _>>())
         .build();
-    let mut stream = docker.build_image(options, None, Some(bollard::body_full(context.tar.into())));
+    let mut stream =
+        docker.build_image(options, None, Some(bollard::body_full(context.tar.into())));
     let mut output: Vec<String> = Vec::new();
     let mut image_id = None;
     while let Some(item) = stream.next().await {
         let info = match item {
             Ok(info) => info,
             Err(error) => {
-                return Err(Error::Build { service: service.to_owned(), message: error.to_string(), output });
+                return Err(Error::Build {
+                    service: service.to_owned(),
+                    message: error.to_string(),
+                    output,
+                });
             }
         };
         if let Some(text) = info.stream {
@@ -137,7 +167,11 @@ pub async fn build(
             }
         }
         if let Some(message) = info.error_detail.and_then(|d| d.message) {
-            return Err(Error::Build { service: service.to_owned(), message, output });
+            return Err(Error::Build {
+                service: service.to_owned(),
+                message,
+                output,
+            });
         }
         if let Some(id) = info.aux.and_then(|aux| aux.id) {
             image_id = Some(id);
@@ -161,9 +195,21 @@ mod tests {
             Error::Pull { kind, .. } => kind,
             _ => unreachable!(),
         };
-        assert_eq!(kind("manifest for x:1 not found: manifest unknown"), PullFailure::NotFound);
-        assert_eq!(kind("pull access denied for x, repository does not exist"), PullFailure::Unauthorized);
-        assert_eq!(kind("Get \"https://r/v2/\": dial tcp 1.2.3.4:443: connect: connection refused"), PullFailure::Unreachable);
-        assert_eq!(kind("toomanyrequests: You have reached your pull rate limit"), PullFailure::RateLimited);
+        assert_eq!(
+            kind("manifest for x:1 not found: manifest unknown"),
+            PullFailure::NotFound
+        );
+        assert_eq!(
+            kind("pull access denied for x, repository does not exist"),
+            PullFailure::Unauthorized
+        );
+        assert_eq!(
+            kind("Get \"https://r/v2/\": dial tcp 1.2.3.4:443: connect: connection refused"),
+            PullFailure::Unreachable
+        );
+        assert_eq!(
+            kind("toomanyrequests: You have reached your pull rate limit"),
+            PullFailure::RateLimited
+        );
     }
 }

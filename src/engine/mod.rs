@@ -7,10 +7,10 @@ pub mod auth;
 pub mod build_context;
 pub mod connect;
 pub mod containers;
-// pub mod converge; (WIP wiring)
-pub mod postgres;
-// pub mod images; (WIP wiring)
+pub mod converge;
 pub mod endpoint;
+pub mod images;
 pub mod observe;
+pub mod postgres;
 pub mod progress;
 pub mod spec;

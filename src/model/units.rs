@@ -71,6 +71,18 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     Ok((number * multiplier as f64).round() as u64)
 }
 
+/// Parses a Docker Engine API version, `1.41` → `(1, 41)`.
+pub fn parse_api_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    let number = |part: &str| {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse::<u32>().ok()
+    };
+    Some((number(major)?, number(minor)?))
+}
+
 /// Formats bytes for messages: `3.8 GiB`.
 pub fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 
-use super::units::{parse_bytes, parse_duration};
+use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
     App, Build, Command, DeclaredFile, FileSource, Healthcheck, ImageRef, Mount, PortMapping,
     Requirements, Service, Stack,
@@ -457,10 +457,12 @@ impl Validator<'_> {
 
     fn requirements(&mut self, doc: &ProfileDocument) -> Requirements {
         let r = &doc.requires;
-        let docker_api = r
-            .docker_api
-            .as_ref()
-            .and_then(|v| self.parse(v, |t| parse_api_version(t)));
+        let docker_api = r.docker_api.as_ref().and_then(|v| {
+            self.parse(v, |t| {
+                parse_api_version(t)
+                    .ok_or_else(|| format!("`{t}` is not an API version like `1.41`"))
+            })
+        });
         let memory_bytes = r
             .memory
             .as_ref()
@@ -580,12 +582,6 @@ fn relative_in_project(path: &str) -> Result<String, String> {
     } else {
         parts.join("/")
     })
-}
-
-fn parse_api_version(text: &str) -> Result<(u32, u32), String> {
-    text.split_once('.')
-        .and_then(|(major, minor)| Some((major.parse().ok()?, minor.parse().ok()?)))
-        .ok_or_else(|| format!("`{text}` is not an API version like `1.41`"))
 }
 
 fn valid_env_name(name: &str) -> bool {

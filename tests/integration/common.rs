@@ -7,17 +7,17 @@ use std::process::Command;
 use assert_cmd::cargo::cargo_bin;
 
 /// The repository root (where Cargo.toml is).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A temporary directory holding a project and a private HOME.
-pub struct TestProject {
-    pub dir: tempfile::TempDir,
+pub(crate) struct TestProject {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl TestProject {
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("devboot-test-")
             .tempdir()
@@ -28,7 +28,7 @@ impl TestProject {
     }
 
     /// A copy of `tests/fixtures/<name>` as the project.
-    pub fn fixture(name: &str) -> Self {
+    pub(crate) fn fixture(name: &str) -> Self {
         let project = Self::empty();
         copy_dir(
             &repo_root().join("tests/fixtures").join(name),
@@ -38,28 +38,28 @@ impl TestProject {
     }
 
     /// The project directory.
-    pub fn root(&self) -> PathBuf {
+    pub(crate) fn root(&self) -> PathBuf {
         self.dir.path().join("app")
     }
 
-    pub fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }
 
-    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, relative: &str, text: &str) -> PathBuf {
         let path = self.root().join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
         path
     }
 
-    pub fn read(&self, relative: &str) -> String {
+    pub(crate) fn read(&self, relative: &str) -> String {
         std::fs::read_to_string(self.root().join(relative)).unwrap()
     }
 
     /// `devboot` run in the project with a clean environment: private HOME, no DOCKER_* or
     /// AWS_* variables, no colour, no progress bars.
-    pub fn devboot(&self) -> Command {
+    pub(crate) fn devboot(&self) -> Command {
         let mut command = Command::new(cargo_bin("devboot"));
         command.current_dir(self.root()).env_clear();
         for (key, value) in std::env::vars_os() {
@@ -78,7 +78,7 @@ impl TestProject {
     }
 }
 
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -95,13 +95,13 @@ pub fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// Output of a finished command, as text, for assertions and snapshots.
-pub struct Output {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Output {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-pub fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     let output = command.output().unwrap();
     Output {
         code: output.status.code().unwrap_or(-1),
@@ -112,7 +112,7 @@ pub fn run(command: &mut Command) -> Output {
 
 impl Output {
     /// `exit: N`, stdout and stderr, with the temporary directory written as `[TMP]`.
-    pub fn snapshot(&self, project: &TestProject) -> String {
+    pub(crate) fn snapshot(&self, project: &TestProject) -> String {
         let tmp = project.dir.path().display().to_string();
         format!(
             "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
@@ -124,7 +124,7 @@ impl Output {
 }
 
 /// Whether a tool is on PATH.
-pub fn have(tool: &str) -> bool {
+pub(crate) fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -134,14 +134,14 @@ pub fn have(tool: &str) -> bool {
 
 /// Whether this run must exercise real external parts (CI, or asked for explicitly): then a
 /// missing part fails the test instead of skipping it.
-pub fn parts_required() -> bool {
+pub(crate) fn parts_required() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
         || std::env::var("DEVBOOT_ENGINE_TESTS").is_ok_and(|v| v == "1")
 }
 
 /// `true` when a Docker engine answers; otherwise skips (returns `false`) — or, when parts are
 /// required, fails.
-pub fn require_engine() -> bool {
+pub(crate) fn require_engine() -> bool {
     let answers = Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
         .output()
@@ -159,7 +159,7 @@ pub fn require_engine() -> bool {
 }
 
 /// `true` when `tool` is installed; otherwise skips, or fails when parts are required.
-pub fn require_tool(tool: &str) -> bool {
+pub(crate) fn require_tool(tool: &str) -> bool {
     let present = have(tool);
     if !present {
         assert!(

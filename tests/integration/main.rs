@@ -2,9 +2,15 @@
 //! hermetic temporary projects. Tests marked as engine tests talk to a real Docker engine
 //! (see `common::require_engine`).
 
+// The harness is the one place that reads the real environment (to pass PATH through and to
+// know whether CI requires the engine) and that announces skipped tests on stderr.
+#![expect(clippy::disallowed_methods, reason = "see above")]
+#![expect(clippy::print_stderr, reason = "see above")]
+
 mod common;
 
 mod cli;
 mod config;
+mod engine;
 mod init;
 mod profile;

@@ -1,0 +1,106 @@
+//! The registry: every doctor check, in the order reports show them (grouped by family). A
+//! check is declared as a [`Check`] value in its family's module and listed here once; ids are
+//! stable, since users select checks and mentors quote them by id.
+
+mod docker;
+mod env;
+mod host;
+mod ports;
+mod profile;
+mod rails;
+mod tools;
+
+#[cfg(test)]
+mod testing;
+
+use super::check::Check;
+
+pub(crate) static CHECKS: &[Check] = &[
+    host::OS,
+    host::DISK,
+    host::MEMORY,
+    host::WSL,
+    host::DOCKER_DESKTOP_SETTINGS,
+    tools::GIT,
+    tools::DOCKER_CLI,
+    tools::REQUIRED,
+    profile::VALID,
+    profile::LOCAL_IGNORED,
+    env::REQUIRED,
+    env::PROXY,
+    docker::DAEMON,
+    docker::CREDENTIAL_HELPERS,
+    ports::FREE,
+    rails::SERVER_PID,
+    rails::MASTER_KEY,
+    rails::RUBY_VERSION,
+    rails::DATABASE_URL_LOCALHOST,
+    rails::LINE_ENDINGS,
+];
+
+/// The families ids may start with (PRODUCT.md).
+pub(crate) const FAMILIES: &[&str] = &[
+    "host", "tools", "docker", "ports", "stack", "postgres", "redis", "rails", "aws", "profile",
+    "env",
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_dotted_and_in_a_known_family() {
+        let mut seen = BTreeSet::new();
+        for check in CHECKS {
+            assert!(seen.insert(check.id), "`{}` is registered twice", check.id);
+            assert!(FAMILIES.contains(&check.family()), "`{}`: unknown family", check.id);
+            let name = check.id.split_once('.').map(|(_, name)| name).unwrap_or("");
+            assert!(
+                !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'),
+                "`{}`: ids are `family.snake_case`",
+                check.id
+            );
+            assert!(!check.title.is_empty());
+        }
+    }
+
+    #[test]
+    fn dependencies_are_registered_and_acyclic() {
+        let ids: BTreeSet<&str> = CHECKS.iter().map(|c| c.id).collect();
+        for check in CHECKS {
+            for dependency in check.depends_on {
+                assert!(ids.contains(dependency), "`{}` depends on unknown `{dependency}`", check.id);
+            }
+        }
+        // Kahn: repeatedly remove checks whose dependencies are all removed.
+        let mut left: Vec<&Check> = CHECKS.iter().collect();
+        let mut done = BTreeSet::new();
+        while !left.is_empty() {
+            let before = left.len();
+            left.retain(|check| {
+                let ready = check.depends_on.iter().all(|d| done.contains(d));
+                if ready {
+                    done.insert(check.id);
+                }
+                !ready
+            });
+            assert!(left.len() < before, "dependency cycle among {left:?}");
+        }
+    }
+
+    #[test]
+    fn families_are_contiguous_so_reports_group_them() {
+        let mut finished = BTreeSet::new();
+        let mut current = "";
+        for check in CHECKS {
+            if check.family() != current {
+                assert!(finished.insert(current), "family `{}` is split", check.family());
+                assert!(!finished.contains(check.family()), "family `{}` is split", check.family());
+                current = check.family();
+            }
+        }
+    }
+}

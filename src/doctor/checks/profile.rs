@@ -1,0 +1,225 @@
+//! `profile.*`: the project's profile loads and validates (with the located diagnostics when it
+//! does not), and the developer's own files — `devboot.local.toml` and the generated
+//! `.devboot/` — are git-ignored.
+
+use std::path::{Path, PathBuf};
+
+use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
+use super::super::facts::{Facts, ProjectLookup};
+use crate::error::Error;
+use crate::fsio;
+use crate::profile::source::{LOCAL_FILE, PROJECT_FILE};
+
+pub(super) const VALID: Check = Check {
+    id: "profile.valid",
+    title: "The project's profile loads and validates",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(valid),
+    safe_fix: None,
+};
+
+pub(super) const LOCAL_IGNORED: Check = Check {
+    id: "profile.local_ignored",
+    title: "devboot.local.toml and .devboot/ are git-ignored",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(local_ignored),
+    safe_fix: Some(SafeFix {
+        description: "add `.devboot/` and `devboot.local.toml` to .gitignore",
+        apply: ignore_local_files,
+    }),
+};
+
+fn valid(facts: &Facts) -> Outcome {
+    match facts.project() {
+        ProjectLookup::Missing => Outcome::skipped(format!(
+            "no {PROJECT_FILE} in {} or any parent directory",
+            facts.display(&facts.start)
+        ))
+        .fix_with("create one for this repository", "devboot init"),
+        ProjectLookup::Loaded(project) => {
+            let stack = &project.stack;
+            let services: Vec<&str> = stack.services.keys().map(String::as_str).collect();
+            let mut summary = format!(
+                "{} ({}): {}",
+                PROJECT_FILE,
+                facts.display(&project.workspace.root),
+                services.join(", ")
+            );
+            if let Some(app) = &stack.app {
+                summary.push_str(&format!("; app `{}`", app.service));
+            }
+            Outcome::ok(summary)
+        }
+        ProjectLookup::Invalid { root, error } => {
+            let shown = facts.display(&root.join(PROJECT_FILE));
+            let outcome = match error {
+                Error::InvalidProfile(diagnostics) => Outcome::error(format!(
+                    "the profile of {shown} is invalid ({})",
+                    crate::error::plural(diagnostics.0.len(), "problem")
+                ))
+                .details(diagnostics.to_string().lines().map(str::to_owned)),
+                other => Outcome::error(other.to_string()),
+            };
+            let outcome = match error.hint() {
+                Some(hint) => outcome.fix(hint),
+                None => outcome.fix("fix the file at the line shown"),
+            };
+            outcome.fix_with(
+                "see every layer and where each value comes from",
+                "devboot profile show --resolved",
+            )
+        }
+    }
+}
+
+/// Lines of a .gitignore that ignore `.devboot/`.
+const DEVBOOT_DIR_PATTERNS: &[&str] = &[".devboot", ".devboot/", "/.devboot", "/.devboot/", ".devboot/*", "/.devboot/*", "/.devboot/**", ".devboot/**"];
+
+/// Lines of a .gitignore that ignore `devboot.local.toml`.
+const LOCAL_FILE_PATTERNS: &[&str] = &["devboot.local.toml", "/devboot.local.toml", "*.local.toml", "/*.local.toml"];
+
+/// The entries to add to .gitignore for what is not ignored yet.
+fn missing_entries(gitignore: &str) -> Vec<&'static str> {
+    let lines: Vec<&str> = gitignore.lines().map(str::trim).collect();
+    let mut missing = Vec::new();
+    if !lines.iter().any(|line| DEVBOOT_DIR_PATTERNS.contains(line)) {
+        missing.push(".devboot/");
+    }
+    if !lines.iter().any(|line| LOCAL_FILE_PATTERNS.contains(line)) {
+        missing.push(LOCAL_FILE);
+    }
+    missing
+}
+
+fn in_git_repository(dir: &Path) -> bool {
+    dir.ancestors().any(|d| d.join(".git").exists())
+}
+
+fn gitignore_of(facts: &Facts) -> Option<PathBuf> {
+    facts.project_root().map(|root| root.join(".gitignore"))
+}
+
+fn local_ignored(facts: &Facts) -> Outcome {
+    let Some(root) = facts.project_root() else {
+        return Outcome::skipped(format!("no {PROJECT_FILE} here"));
+    };
+    if !in_git_repository(root) {
+        return Outcome::skipped("the project is not in a git repository");
+    }
+    let path = root.join(".gitignore");
+    let text = match fsio::read_optional(&path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
+        Err(error) => return Outcome::warn(error.to_string()),
+    };
+    let missing = missing_entries(&text);
+    if missing.is_empty() {
+        return Outcome::ok(".devboot/ and devboot.local.toml are in .gitignore");
+    }
+    let names = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ");
+    Outcome::warn(format!("{names} not in .gitignore"))
+        .detail(".devboot/ holds generated files and devboot.local.toml your own overrides; committed, they override your teammates' settings")
+        .fix_with(
+            "add them (`devboot doctor --fix` does this)",
+            format!("printf '%s\\n' {} >> .gitignore", missing.join(" ")),
+        )
+}
+
+fn ignore_local_files(facts: &Facts) -> Result<(), String> {
+    let path = gitignore_of(facts).ok_or("no project here")?;
+    let mut text = fsio::read_optional(&path)
+        .map_err(|e| e.to_string())?
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let missing = missing_entries(&text);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for entry in missing {
+        text.push_str(entry);
+        text.push('\n');
+    }
+    fsio::write_atomic(&path, text.as_bytes()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::check::Status;
+    use super::super::testing::{PROFILE, Sandbox};
+    use super::*;
+
+    #[test]
+    fn a_valid_profile_is_summarised() {
+        let sandbox = Sandbox::new();
+        sandbox.write("devboot.toml", PROFILE);
+        std::fs::create_dir_all(sandbox.project().join("app/models")).unwrap();
+        // Found from a subdirectory, as git finds its repository.
+        let facts = sandbox.facts_at(&sandbox.project().join("app/models"));
+        let outcome = valid(&facts);
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert!(outcome.summary.ends_with(": db"), "{}", outcome.summary);
+    }
+
+    #[test]
+    fn an_invalid_profile_shows_the_located_diagnostic() {
+        let sandbox = Sandbox::new();
+        sandbox.write("devboot.toml", &PROFILE.replace("image =", "imag ="));
+        let outcome = valid(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Error);
+        assert!(outcome.summary.contains("is invalid (1 problem)"), "{}", outcome.summary);
+        let details = outcome.details.join("\n");
+        assert!(details.contains("devboot.toml:7:1"), "{details}");
+        assert!(details.contains("did you mean `image`?"), "{details}");
+    }
+
+    #[test]
+    fn outside_a_project_it_is_skipped_with_the_way_in() {
+        let sandbox = Sandbox::new();
+        let outcome = valid(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Skipped);
+        assert_eq!(outcome.fixes[0].command.as_deref(), Some("devboot init"));
+        assert_eq!(local_ignored(&sandbox.facts()).status, Status::Skipped);
+    }
+
+    #[test]
+    fn local_files_must_be_ignored_and_the_fix_adds_them() {
+        let sandbox = Sandbox::new();
+        sandbox.write("devboot.toml", PROFILE);
+        assert_eq!(
+            local_ignored(&sandbox.facts()).summary,
+            "the project is not in a git repository"
+        );
+        std::fs::create_dir(sandbox.project().join(".git")).unwrap();
+        sandbox.write(".gitignore", "/log/*\n.devboot\n/tmp/*");
+        let outcome = local_ignored(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Warn);
+        assert_eq!(outcome.summary, "`devboot.local.toml` not in .gitignore");
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some("printf '%s\\n' devboot.local.toml >> .gitignore")
+        );
+
+        ignore_local_files(&sandbox.facts()).unwrap();
+        let gitignore = std::fs::read_to_string(sandbox.project().join(".gitignore")).unwrap();
+        assert_eq!(gitignore, "/log/*\n.devboot\n/tmp/*\ndevboot.local.toml\n");
+        assert_eq!(local_ignored(&sandbox.facts()).status, Status::Ok);
+    }
+
+    #[test]
+    fn the_fix_creates_a_missing_gitignore() {
+        let sandbox = Sandbox::new();
+        sandbox.write("devboot.toml", PROFILE);
+        std::fs::create_dir(sandbox.project().join(".git")).unwrap();
+        assert_eq!(
+            local_ignored(&sandbox.facts()).summary,
+            "`.devboot/` and `devboot.local.toml` not in .gitignore"
+        );
+        ignore_local_files(&sandbox.facts()).unwrap();
+        let gitignore = std::fs::read_to_string(sandbox.project().join(".gitignore")).unwrap();
+        assert_eq!(gitignore, ".devboot/\ndevboot.local.toml\n");
+    }
+}

@@ -1,0 +1,393 @@
+//! `up`, `down`, `status`, `logs` and `plan` against a real Docker engine, a real registry and
+//! the fixture Rails app (Postgres, Redis, Rails). Engine tests run one at a time (they share
+//! the engine and the registry's images) and each cleans up its own project, even on failure.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::common::{Output, TestProject, require_engine, run};
+
+static ENGINE: Mutex<()> = Mutex::new(());
+
+/// A fixture project on the engine, with a unique Compose project name; removed (containers,
+/// network, volumes) when dropped.
+struct EngineProject {
+    project: TestProject,
+    name: String,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl EngineProject {
+    fn new(tag: &str, local_toml: &str) -> Self {
+        let serial = ENGINE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let project = TestProject::fixture("rails-app");
+        let name = format!("devboot-test-{tag}-{}", std::process::id());
+        project.write(
+            "devboot.local.toml",
+            &format!("[project]\nname = \"{name}\"\n\n{local_toml}"),
+        );
+        Self {
+            project,
+            name,
+            _serial: serial,
+        }
+    }
+
+    fn devboot(&self, args: &[&str]) -> Output {
+        run(self.project.devboot().args(args))
+    }
+
+    fn up(&self) -> Output {
+        let out = self.devboot(&["up", "--yes"]);
+        assert_eq!(
+            out.code, 0,
+            "devboot up failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+
+    /// Container IDs of the project by service.
+    fn container_ids(&self) -> Vec<(String, String)> {
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.name),
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}} {{.ID}}",
+        ]);
+        let mut ids: Vec<(String, String)> = out
+            .lines()
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(s, id)| (s.to_owned(), id.to_owned()))
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = self.devboot(&["status", "--json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    fn host_port(&self, service: &str) -> u16 {
+        let status = self.status();
+        let service = status["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == service)
+            .unwrap();
+        u16::try_from(service["ports"][0]["host"].as_u64().unwrap()).unwrap()
+    }
+}
+
+impl Drop for EngineProject {
+    fn drop(&mut self) {
+        let _ = self.devboot(&["down", "--volumes", "--yes"]);
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A plain HTTP/1.0 request to 127.0.0.1; returns status and body.
+fn http(method: &str, port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Every port of the fixture stack on `auto`, so tests never collide with what runs on the host.
+const AUTO_PORTS: &str = "[services.web]\nports = [{ container = 3000, policy = \"auto\" }]\n\
+    [services.db]\nports = [{ container = 5432, policy = \"auto\" }]\n\
+    [services.redis]\nports = [{ container = 6379, policy = \"auto\" }]\n";
+
+#[test]
+fn up_runs_the_rails_app_converges_and_keeps_data() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("e2e", AUTO_PORTS);
+    // Pull for real: drop the local copies of the registry's images.
+    docker(&[
+        "rmi",
+        "127.0.0.1:5000/devboot/postgres:15",
+        "127.0.0.1:5000/devboot/redis:7",
+    ]);
+
+    let first = stack.up();
+    assert!(
+        first
+            .stderr
+            .contains("Pulled 127.0.0.1:5000/devboot/postgres:15"),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("Built web"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("bin/rails db:prepare"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stdout.contains(&format!("{} is up", stack.name)),
+        "{}",
+        first.stdout
+    );
+
+    let status = stack.status();
+    for service in status["services"].as_array().unwrap() {
+        assert_eq!(service["state"], "running", "{service}");
+        assert_eq!(service["health"], "healthy", "{service}");
+        assert!(service["ports"][0]["host"].as_u64().is_some(), "{service}");
+    }
+    let web = stack.host_port("web");
+    assert_eq!(http("GET", web, "/"), (200, "notes=0 visits=1".to_owned()));
+    assert_eq!(
+        http("POST", web, "/notes?body=hello"),
+        (200, "notes=1".to_owned())
+    );
+    assert_eq!(http("GET", web, "/"), (200, "notes=1 visits=2".to_owned()));
+
+    // Compose v1 sees the containers devboot started.
+    let ps = Command::new("docker-compose")
+        .args(["-f", ".devboot/compose.yaml", "-p", &stack.name, "ps"])
+        .current_dir(stack.project.root())
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    for service in ["db", "redis", "web"] {
+        assert!(
+            ps.contains(&format!("{}-{service}-1", stack.name)),
+            "docker-compose ps:\n{ps}"
+        );
+    }
+
+    // Nothing changed: nothing is touched.
+    let before = stack.container_ids();
+    let again = stack.up();
+    assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+    assert_eq!(stack.container_ids(), before);
+
+    // One env value of web changed: only web is recreated.
+    let local = stack.project.read("devboot.local.toml");
+    stack.project.write(
+        "devboot.local.toml",
+        &format!("{local}\n[services.web.environment]\nGREETING = \"hi\"\n"),
+    );
+    stack.up();
+    let after = stack.container_ids();
+    assert_eq!(after.len(), 3);
+    for ((service, old), (_, new)) in before.iter().zip(&after) {
+        assert_eq!(old == new, service != "web", "{service}: {old} -> {new}");
+    }
+
+    // down keeps the data; up brings it back.
+    let down = stack.devboot(&["down"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(stack.container_ids().is_empty());
+    assert!(down.stderr.contains("Kept"), "{}", down.stderr);
+    stack.up();
+    let web = stack.host_port("web");
+    let (code, body) = http("GET", web, "/");
+    assert_eq!(code, 200);
+    assert!(body.starts_with("notes=1 "), "{body}");
+
+    // down --volumes removes the data.
+    let down = stack.devboot(&["down", "--volumes", "--yes"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", stack.name),
+    ]);
+    assert!(volumes.trim().is_empty(), "{volumes}");
+}
+
+#[test]
+fn a_taken_fixed_port_stops_up_before_anything_is_created() {
+    if !require_engine() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stack = EngineProject::new(
+        "port",
+        &format!("{AUTO_PORTS}\n").replace(
+            "ports = [{ container = 3000, policy = \"auto\" }]",
+            &format!("ports = [\"{port}:3000\"]"),
+        ),
+    );
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("port {port}")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("(pid {})", std::process::id())),
+        "names the owner: {}",
+        out.stderr
+    );
+    assert!(stack.container_ids().is_empty(), "nothing was created");
+    let network = Command::new("docker")
+        .args(["network", "inspect", &format!("{}_default", stack.name)])
+        .output()
+        .unwrap();
+    assert!(!network.status.success(), "no network was created");
+    drop(listener);
+}
+
+#[test]
+fn an_auto_port_moves_off_a_taken_port_and_is_remembered() {
+    if !require_engine() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stack = EngineProject::new(
+        "auto",
+        &AUTO_PORTS.replace(
+            "{ container = 3000, policy = \"auto\" }",
+            &format!("{{ container = 3000, host = {port}, policy = \"auto\" }}"),
+        ),
+    );
+    stack.up();
+    let chosen = stack.host_port("web");
+    assert_ne!(chosen, port);
+    let state: serde_json::Value =
+        serde_json::from_str(&stack.project.read(".devboot/state.json")).unwrap();
+    assert_eq!(state["ports"]["web:3000"], u64::from(chosen));
+    stack.up();
+    assert_eq!(stack.host_port("web"), chosen, "the choice is remembered");
+    let env = stack.project.read(".devboot/env");
+    assert!(
+        env.contains(&format!("127.0.0.1:{}", stack.host_port("db"))),
+        "{env}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_postgres_volume_of_another_major_version_is_refused() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("pgmajor", AUTO_PORTS);
+    let volume = format!("{}_db-data", stack.name);
+    docker(&[
+        "volume",
+        "create",
+        "--label",
+        &format!("com.docker.compose.project={}", stack.name),
+        "--label",
+        "com.docker.compose.volume=db-data",
+        &volume,
+    ]);
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/data"),
+        "--entrypoint",
+        "sh",
+        "127.0.0.1:5000/devboot/postgres:15",
+        "-c",
+        "echo 14 > /data/PG_VERSION",
+    ]);
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("holds Postgres 14 data"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    let db = stack.container_ids().into_iter().find(|(s, _)| s == "db");
+    assert!(db.is_none(), "the db container was not created");
+}
+
+#[test]
+fn an_unreachable_engine_names_the_endpoint_and_the_fix() {
+    let project = TestProject::fixture("rails-app");
+    let out = run(project
+        .devboot()
+        .args(["up", "--yes"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unix:///nonexistent/docker.sock"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("DOCKER_HOST"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint: start Docker"), "{}", out.stderr);
+    assert!(
+        !project.root().join(".devboot/compose.yaml").exists(),
+        "nothing was written"
+    );
+}
+
+#[test]
+fn plan_lists_images_and_containers_without_changing_anything() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("plan", AUTO_PORTS);
+    let out = stack.devboot(&["plan", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let containers: Vec<_> = plan["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(containers, ["create", "create", "create"]);
+    let build = plan["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["services"] == serde_json::json!(["web"]))
+        .unwrap();
+    assert_eq!(build["action"], "build");
+    assert!(
+        !stack.project.root().join(".devboot").exists(),
+        "plan wrote nothing"
+    );
+    assert!(stack.container_ids().is_empty());
+}
