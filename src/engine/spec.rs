@@ -111,11 +111,7 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
                 read_only,
             } => DockerMount {
                 typ: Some(MountType::BIND),
-                source: Some(if source == "." {
-                    stack.root.display().to_string()
-                } else {
-                    stack.root.join(source).display().to_string()
-                }),
+                source: Some(stack.host_path(source).display().to_string()),
                 target: Some(target.clone()),
                 read_only: Some(*read_only),
                 ..DockerMount::default()
@@ -215,21 +211,10 @@ fn nanos(duration: std::time::Duration) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::model::validate;
-    use crate::profile::load_standalone;
-    use crate::profile::source::{Layer, LayerKind};
 
     fn stack(text: &str) -> Stack {
-        let layer = Layer {
-            display: "devboot.toml".into(),
-            path: None,
-            kind: LayerKind::Project,
-            text: text.into(),
-        };
-        validate::stack(&load_standalone(layer).unwrap(), Path::new("/src/shop")).unwrap()
+        crate::model::test_stack(text)
     }
 
     #[test]

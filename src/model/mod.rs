@@ -206,9 +206,31 @@ impl Stack {
         Ok(selected)
     }
 
+    /// A project-relative path (as validation normalises them; `.` is the root) on the host.
+    pub fn host_path(&self, relative: &str) -> PathBuf {
+        if relative == "." {
+            self.root.clone()
+        } else {
+            self.root.join(relative)
+        }
+    }
+
     pub fn app_service(&self) -> Option<&Service> {
         self.app
             .as_ref()
             .and_then(|app| self.services.get(&app.service))
     }
+}
+
+/// A stack validated from one profile text, as `devboot.toml` of a project at `/src/shop`.
+#[cfg(test)]
+pub(crate) fn test_stack(text: &str) -> Stack {
+    let layer = crate::profile::source::Layer {
+        display: "devboot.toml".into(),
+        path: None,
+        kind: crate::profile::source::LayerKind::Project,
+        text: text.into(),
+    };
+    let loaded = crate::profile::load_standalone(layer).expect("test profile loads");
+    validate::stack(&loaded, std::path::Path::new("/src/shop")).expect("test profile validates")
 }

@@ -46,22 +46,11 @@ pub fn assign(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::model::validate;
-    use crate::profile::load_standalone;
-    use crate::profile::source::{Layer, LayerKind};
 
     fn stack() -> Stack {
         let text = "extends = \"rails\"\n[services.db]\nports = [{ container = 5432, policy = \"auto\" }]\n";
-        let layer = Layer {
-            display: "devboot.toml".into(),
-            path: None,
-            kind: LayerKind::Project,
-            text: text.into(),
-        };
-        validate::stack(&load_standalone(layer).unwrap(), Path::new("/src/shop")).unwrap()
+        crate::model::test_stack(text)
     }
 
     #[test]

@@ -2,23 +2,13 @@
 //! value survives the trip through a template and a real parser unchanged.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::validate;
-use crate::profile::load_standalone;
-use crate::profile::source::{Layer, LayerKind};
 
 fn stack(text: &str) -> Stack {
-    let layer = Layer {
-        display: "devboot.toml".into(),
-        path: None,
-        kind: LayerKind::Project,
-        text: text.into(),
-    };
-    validate::stack(&load_standalone(layer).unwrap(), Path::new("/src/shop")).unwrap()
+    crate::model::test_stack(text)
 }
 
 #[test]

@@ -61,14 +61,7 @@ struct HealthcheckView {
 
 impl ComposeView {
     pub fn new(stack: &Stack) -> Self {
-        let project_path = |relative: &str| {
-            let path = if relative == "." {
-                stack.root.clone()
-            } else {
-                stack.root.join(relative)
-            };
-            path.display().to_string()
-        };
+        let project_path = |relative: &str| stack.host_path(relative).display().to_string();
         let services = stack
             .services
             .values()
