@@ -13,4 +13,5 @@ mod cli;
 mod config;
 mod engine;
 mod init;
+mod install;
 mod profile;
