@@ -28,7 +28,7 @@ fn install_sh_installs_a_working_devboot_into_a_prefix() {
     let out = run(&mut command);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let installed = prefix.join("bin/devboot");
-    let version = run(&mut Command::new(&installed).arg("--version"));
+    let version = run(Command::new(&installed).arg("--version"));
     assert_eq!(
         version.stdout.trim(),
         concat!("devboot ", env!("CARGO_PKG_VERSION"))
