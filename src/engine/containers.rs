@@ -10,15 +10,17 @@ use bollard::Docker;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
-    EventsOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, EventsOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt as _};
 use tokio::time::Instant;
 
 use super::observe::engine_error;
 use super::progress::{Event, Reporter};
-use super::spec::{ContainerSpec, network_labels, network_name, volume_labels, volume_name};
+use super::spec::{
+    ContainerSpec, LABEL_PROJECT, network_labels, network_name, volume_labels, volume_name,
+};
 use crate::error::Error;
 use crate::model::Service;
 
@@ -84,11 +86,50 @@ pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
     }
 }
 
-/// Creates the container described by `spec` and returns its ID.
+/// Creates the container described by `spec` and returns its ID. A container already holding
+/// the name (left by an interrupted run whose request the engine finished anyway) is replaced
+/// when it belongs to this project; anyone else's is reported.
 pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, Error> {
-    let options = bollard::query_parameters::CreateContainerOptionsBuilder::default()
+    let options = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
         .build();
+    match docker
+        .create_container(Some(options.clone()), spec.body.clone())
+        .await
+    {
+        Ok(created) => return Ok(created.id),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 409, ..
+        }) => {}
+        Err(error) => {
+            return Err(engine_error(
+                &format!("creating container `{}`", spec.name),
+                &error,
+            ));
+        }
+    }
+    let existing = docker
+        .inspect_container(
+            &spec.name,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .map_err(|e| engine_error(&format!("inspecting container `{}`", spec.name), &e))?;
+    let project = |labels: Option<&HashMap<String, String>>| {
+        labels.and_then(|l| l.get(LABEL_PROJECT)).cloned()
+    };
+    let ours = project(existing.config.as_ref().and_then(|c| c.labels.as_ref()));
+    if ours.is_none() || ours != project(spec.body.labels.as_ref()) {
+        return Err(Error::Engine {
+            action: format!("creating container `{}`", spec.name),
+            message: "a container devboot did not create already has this name".into(),
+            hint: Some(format!(
+                "remove it (`docker rm -f {}`) or rename the project in devboot.local.toml",
+                spec.name
+            )),
+        });
+    }
+    remove(docker, &spec.name).await?;
     docker
         .create_container(Some(options), spec.body.clone())
         .await

@@ -342,6 +342,67 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
 }
 
 #[test]
+fn a_second_up_is_refused_while_one_runs_and_ctrl_c_leaves_nothing_blocking() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("interrupt", AUTO_PORTS);
+    let mut first = stack
+        .project
+        .devboot()
+        .args(["up", "--yes"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first run is changing the engine.
+    let stderr = first.stderr.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let started = lines
+        .iter()
+        .find(|line| line.contains("Creating"))
+        .expect("the first up starts containers");
+    assert!(started.contains("Creating"));
+
+    let second = stack.devboot(&["up", "--yes"]);
+    assert_eq!(second.code, 1, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("another devboot is changing this project"),
+        "{}",
+        second.stderr
+    );
+
+    let interrupted_at = std::time::Instant::now();
+    Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    let status = first.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        interrupted_at.elapsed() < Duration::from_secs(5),
+        "Ctrl-C stops promptly"
+    );
+    let rest: Vec<String> = lines.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("interrupted")), "{rest:?}");
+
+    // Whatever was half-done, the next up completes.
+    stack.up();
+    let web = stack.host_port("web");
+    assert_eq!(http("GET", web, "/").0, 200);
+}
+
+#[test]
 fn an_unreachable_engine_names_the_endpoint_and_the_fix() {
     let project = TestProject::fixture("rails-app");
     let out = run(project
