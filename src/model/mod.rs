@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use crate::profile::document::{DependencyCondition, PortPolicy};
+pub use crate::profile::document::{AwsMode, DependencyCondition, PortPolicy};
 pub use image::ImageRef;
 
 /// A whole development stack for one project.
@@ -30,6 +30,20 @@ pub struct Stack {
     pub volumes: BTreeSet<String>,
     /// Extra files the profile declares.
     pub files: Vec<DeclaredFile>,
+    /// AWS wiring for the app service, when the profile has an `[aws]` section.
+    pub aws: Option<Aws>,
+}
+
+/// How the app service gets AWS credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Aws {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    /// The expected 12-digit account.
+    pub account: Option<String>,
+    pub mode: AwsMode,
+    /// For [`AwsMode::Emulator`]: the emulator's URL as the app container sees it.
+    pub emulator_endpoint: Option<String>,
 }
 
 /// The service that runs the application, and what to run in it once the stack is healthy.

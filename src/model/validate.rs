@@ -7,8 +7,8 @@ use std::path::{Component, Path};
 
 use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
-    App, Build, Command, DeclaredFile, FileSource, Healthcheck, ImageRef, Mount, PortMapping,
-    Requirements, Service, Stack,
+    App, Aws, AwsMode, Build, Command, DeclaredFile, FileSource, Healthcheck, ImageRef, Mount,
+    PortMapping, Requirements, Service, Stack,
 };
 use crate::error::Error;
 use crate::profile::LoadedProfile;
@@ -122,6 +122,7 @@ impl Validator<'_> {
         let app = self.app(doc, &names);
         let requirements = self.requirements(doc);
         let files = self.files(doc);
+        let aws = self.aws(doc);
         let volumes = services
             .values()
             .flat_map(|s: &Service| &s.mounts)
@@ -144,6 +145,7 @@ impl Validator<'_> {
             requirements,
             volumes,
             files,
+            aws,
         }
     }
 
@@ -488,6 +490,68 @@ impl Validator<'_> {
         }
     }
 
+    fn aws(&mut self, doc: &ProfileDocument) -> Option<Aws> {
+        let a = &doc.aws;
+        let declared = a.profile.is_some()
+            || a.region.is_some()
+            || a.account.is_some()
+            || a.mode.is_some()
+            || a.emulator_endpoint.is_some();
+        if !declared {
+            return None;
+        }
+        if let Some(account) = &a.account
+            && !(account.value.len() == 12 && account.value.bytes().all(|b| b.is_ascii_digit()))
+        {
+            self.error(
+                &account.origin,
+                format!("`{}` is not a 12-digit AWS account id", account.value),
+            );
+        }
+        if let Some(region) = &a.region
+            && !region
+                .value
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            self.error(
+                &region.origin,
+                format!(
+                    "`{}` is not an AWS region name like `eu-west-1`",
+                    region.value
+                ),
+            );
+        }
+        let mode = a.mode.as_ref().map(|m| m.value).unwrap_or_default();
+        match (&a.emulator_endpoint, mode) {
+            (None, AwsMode::Emulator) => {
+                let origin = a
+                    .mode
+                    .as_ref()
+                    .map(|m| m.origin.clone())
+                    .unwrap_or_default();
+                self.error(&origin, "`mode = \"emulator\"` needs `emulator_endpoint`")
+                    .hint = Some("e.g. `emulator_endpoint = \"http://moto:5000\"` (the emulator as the app container sees it)".into());
+            }
+            (Some(url), _)
+                if !(url.value.starts_with("http://") || url.value.starts_with("https://")) =>
+            {
+                self.error(
+                    &url.origin,
+                    format!("`{}` is not an http(s) URL", url.value),
+                );
+            }
+            _ => {}
+        }
+        Some(Aws {
+            profile: a.profile.as_ref().map(|v| v.value.clone()),
+            region: a.region.as_ref().map(|v| v.value.clone()),
+            account: a.account.as_ref().map(|v| v.value.clone()),
+            mode,
+            emulator_endpoint: a.emulator_endpoint.as_ref().map(|v| v.value.clone()),
+        })
+    }
+
     fn files(&mut self, doc: &ProfileDocument) -> Vec<DeclaredFile> {
         let mut files = Vec::new();
         for (path, file) in &doc.files {
@@ -700,6 +764,24 @@ mod tests {
         assert!(stack.requirements.tools["git"].matches(&semver::Version::new(2, 40, 0)));
         let err = validate("extends = \"rails\"\n[requires.tools]\ngit = \"two\"\n").unwrap_err();
         assert!(err.contains("`two` is not a version constraint"), "{err}");
+    }
+
+    #[test]
+    fn aws_settings_are_checked() {
+        let stack = validate("extends = \"rails\"\n[aws]\nprofile = \"dev\"\nregion = \"eu-west-1\"\naccount = \"123456789012\"\n").unwrap();
+        let aws = stack.aws.unwrap();
+        assert_eq!(
+            (aws.mode, aws.profile.as_deref()),
+            (AwsMode::Server, Some("dev"))
+        );
+        let err = validate("extends = \"rails\"\n[aws]\naccount = \"1234\"\nmode = \"emulator\"\n")
+            .unwrap_err();
+        assert!(
+            err.contains("`1234` is not a 12-digit AWS account id"),
+            "{err}"
+        );
+        assert!(err.contains("needs `emulator_endpoint`"), "{err}");
+        assert!(validate("extends = \"rails\"\n").unwrap().aws.is_none());
     }
 
     #[test]

@@ -119,6 +119,39 @@ pub struct ProfileDocument {
     /// Extra files to generate, keyed by their path relative to the project root.
     #[serde(default)]
     pub files: BTreeMap<Sourced<String>, FileDocument>,
+    /// How the app service gets AWS credentials.
+    #[serde(default)]
+    pub aws: AwsSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSection {
+    /// The AWS profile on the developer's machine (default: `AWS_PROFILE`, then `default`).
+    pub profile: Option<Sourced<String>>,
+    /// The region the app uses (default: the profile's region).
+    pub region: Option<Sourced<String>>,
+    /// The 12-digit account the credentials must belong to; `doctor` checks it.
+    pub account: Option<Sourced<String>>,
+    /// `server` (default), `env` or `emulator`.
+    pub mode: Option<Sourced<AwsMode>>,
+    /// The emulator's URL as the app container sees it, for `mode = "emulator"`.
+    pub emulator_endpoint: Option<Sourced<String>>,
+}
+
+/// How credentials reach the app container.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AwsMode {
+    /// A credential endpoint devboot serves from the developer's own credential chain.
+    #[default]
+    Server,
+    /// Short-lived credentials resolved on the host, injected as environment variables.
+    Env,
+    /// A local AWS emulator with dummy credentials.
+    Emulator,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]

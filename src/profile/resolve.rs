@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use super::diagnostic::Location;
 use super::document::{
-    AppSection, ProfileDocument, ProjectSection, RequiresSection, ServiceDocument, Sourced,
+    AppSection, AwsSection, ProfileDocument, ProjectSection, RequiresSection, ServiceDocument,
+    Sourced,
 };
 use super::source::Sources;
 
@@ -38,6 +39,13 @@ impl ProfileDocument {
             },
             services: merge_maps(self.services, over.services, ServiceDocument::merge),
             files: merge_maps(self.files, over.files, |_, o| o),
+            aws: AwsSection {
+                profile: over.aws.profile.or(self.aws.profile),
+                region: over.aws.region.or(self.aws.region),
+                account: over.aws.account.or(self.aws.account),
+                mode: over.aws.mode.or(self.aws.mode),
+                emulator_endpoint: over.aws.emulator_endpoint.or(self.aws.emulator_endpoint),
+            },
         }
     }
 }
@@ -140,6 +148,16 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
             );
         }
     }
+    let aws = &document.aws;
+    out.push(&["aws"], "profile", aws.profile.as_ref());
+    out.push(&["aws"], "region", aws.region.as_ref());
+    out.push(&["aws"], "account", aws.account.as_ref());
+    out.push(&["aws"], "mode", aws.mode.as_ref());
+    out.push(
+        &["aws"],
+        "emulator_endpoint",
+        aws.emulator_endpoint.as_ref(),
+    );
     for (path, file) in &document.files {
         let table = ["files", path.value.as_str()];
         out.push(&table, "template", file.template.as_ref());
