@@ -273,43 +273,24 @@ async fn check_state(
         .and_then(|h| h.status)
         .map(|s| s.to_string())
         .unwrap_or_default();
+    let exited = !running
+        && state
+            .started_at
+            .as_deref()
+            .is_some_and(|s| !s.starts_with("0001"));
+    let exit = if state.oom_killed.unwrap_or(false) {
+        format!("exited with code {exit_code} (killed: out of memory)")
+    } else {
+        format!("exited with code {exit_code}")
+    };
+    // A stopped container is reported by its exit, whatever its last health status said.
     Ok(match until {
         Readiness::Running if running => Some(Ok(())),
         Readiness::Healthy if running && health == "healthy" => Some(Ok(())),
+        Readiness::Completed if exited && exit_code == 0 => Some(Ok(())),
+        _ if exited => Some(Err(failure(docker, service, id, &exit).await)),
         Readiness::Healthy if health == "unhealthy" => {
             Some(Err(failure(docker, service, id, "is unhealthy").await))
-        }
-        Readiness::Completed
-            if !running && state.finished_at.is_some_and(|f| !f.starts_with("0001")) =>
-        {
-            if exit_code == 0 {
-                Some(Ok(()))
-            } else {
-                Some(Err(failure(
-                    docker,
-                    service,
-                    id,
-                    &format!("exited with code {exit_code}"),
-                )
-                .await))
-            }
-        }
-        _ if !running
-            && state.started_at.is_some_and(|s| !s.starts_with("0001"))
-            && until != Readiness::Completed =>
-        {
-            let oom = if state.oom_killed.unwrap_or(false) {
-                " (killed: out of memory)"
-            } else {
-                ""
-            };
-            Some(Err(failure(
-                docker,
-                service,
-                id,
-                &format!("exited with code {exit_code}{oom}"),
-            )
-            .await))
         }
         _ => None,
     })

@@ -403,6 +403,64 @@ fn a_second_up_is_refused_while_one_runs_and_ctrl_c_leaves_nothing_blocking() {
 }
 
 #[test]
+fn a_crashing_service_fails_up_with_its_exit_code_and_logs() {
+    if !require_engine() {
+        return;
+    }
+    let local = AUTO_PORTS.replace(
+        "[services.web]\n",
+        "[services.web]\ncommand = \"echo 'config/boot.rb: boom' >&2; exit 3\"\n",
+    );
+    let stack = EngineProject::new("crash", &local);
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("service `web` exited with code 3"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("| config/boot.rb: boom"),
+        "shows the last log lines: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("devboot logs web"), "{}", out.stderr);
+}
+
+#[test]
+fn a_failing_setup_command_fails_up_with_its_output() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new(
+        "setup",
+        &format!(
+            "[app]\nsetup = [\"echo migrating; echo 'PG::Error: nope' >&2; exit 4\"]\n\n{AUTO_PORTS}"
+        ),
+    );
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("failed with exit code 4"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("| PG::Error: nope"), "{}", out.stderr);
+    // The stack itself is up; fixing the command and running up again completes.
+    let fixed = stack
+        .project
+        .read("devboot.local.toml")
+        .replace("exit 4", "true");
+    stack.project.write("devboot.local.toml", &fixed);
+    let again = stack.up();
+    assert!(
+        again.stderr.contains("Running"),
+        "setup runs again until it succeeds: {}",
+        again.stderr
+    );
+}
+
+#[test]
 fn an_unreachable_engine_names_the_endpoint_and_the_fix() {
     let project = TestProject::fixture("rails-app");
     let out = run(project
