@@ -11,6 +11,7 @@ Examples:
   devboot plan                 Show what `devboot up` would change
   devboot status               Services, health and host ports
   devboot down                 Stop the stack; volumes are kept
+  devboot doctor               Diagnose the machine and the stack, with fixes
   devboot config               Print the generated compose file
   devboot profile show --resolved
                                Show every setting and the file it came from
@@ -104,6 +105,17 @@ pub enum Command {
         Docker Compose: `devboot config | docker compose -f - config -q`.")]
     Config,
 
+    /// Diagnose the machine, the Docker engine, the project and the app, with fixes
+    #[command(
+        long_about = "Diagnose the machine, the Docker engine, the project and the app.\n\n\
+        Every check has a stable id (`devboot doctor --list`); name ids or families \
+        (`devboot doctor docker rails.server_pid`) to run only those. Secrets are never shown: \
+        AWS keys are masked, passwords in URLs replaced, the home directory shown as `~`.\n\n\
+        Exit status: 0 no errors, 1 an error was found (or a warning under --strict), \
+        2 bad usage."
+    )]
+    Doctor(DoctorArgs),
+
     /// Inspect, validate and document profiles (for platform teams)
     Profile(ProfileArgs),
 
@@ -168,6 +180,28 @@ pub struct LogsArgs {
     /// Show only the last N lines of each service
     #[arg(short = 'n', long, value_name = "N")]
     pub tail: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Run only these checks: exact ids (`rails.server_pid`) or families (`docker`)
+    #[arg(value_name = "ID_OR_PREFIX")]
+    pub checks: Vec<String>,
+    /// Print the report as one JSON document
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the redacted report to PATH (JSON) and PATH.md (Markdown), for a mentor
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Apply safe fixes for failing checks, each after confirmation (`--yes` confirms all)
+    #[arg(long)]
+    pub fix: bool,
+    /// Exit with status 1 on warnings too
+    #[arg(long)]
+    pub strict: bool,
+    /// List every check's id and title
+    #[arg(long, conflicts_with_all = ["checks", "json", "report", "fix", "strict"])]
+    pub list: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod commands;
 pub mod detect;
+pub mod doctor;
 pub mod engine;
 pub mod env;
 pub mod error;

@@ -2,6 +2,7 @@
 //! through the library, prints through the [`Printer`], and returns an [`ExitStatus`].
 
 mod config;
+mod doctor;
 mod down;
 mod init;
 mod logs;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Init(args) => init::run(args, ctx),
         Command::Plan(args) => plan::run(args, ctx),
         Command::Config => config::run(ctx),
+        Command::Doctor(args) => doctor::run(args, ctx),
         Command::Profile(args) => profile::run(&args.command, ctx),
         Command::Up(args) => up::run(args, ctx),
         Command::Down(args) => down::run(args, ctx),

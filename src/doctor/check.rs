@@ -27,6 +27,16 @@ impl Status {
         matches!(self, Self::Ok | Self::Warn)
     }
 
+    /// The name the JSON uses: `ok`, `warn`, `error`, `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warn => "warn",
+            Self::Error => "error",
+            Self::Skipped => "skipped",
+        }
+    }
+
     /// Whether the check found something to fix.
     pub fn is_problem(self) -> bool {
         matches!(self, Self::Warn | Self::Error)
@@ -110,10 +120,10 @@ impl Outcome {
 }
 
 /// A check that reads files or runs short processes: it runs on the blocking thread pool.
-pub type BlockingRun = fn(&Facts) -> Outcome;
+pub(super) type BlockingRun = fn(&Facts) -> Outcome;
 
 /// A check that talks to a server (the engine, AWS): it runs as a task on the runtime.
-pub type AsyncRun = fn(Arc<Facts>) -> BoxFuture<'static, Outcome>;
+pub(super) type AsyncRun = fn(Arc<Facts>) -> BoxFuture<'static, Outcome>;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Run {
@@ -152,15 +162,15 @@ impl Check {
 }
 
 /// The family of a check id.
-pub fn family_of(id: &str) -> &str {
+pub(super) fn family_of(id: &str) -> &str {
     id.split_once('.').map_or(id, |(family, _)| family)
 }
 
 /// The time limit of checks that only read local files.
-pub const QUICK: Duration = Duration::from_secs(5);
+pub(super) const QUICK: Duration = Duration::from_secs(5);
 
 /// The time limit of checks that run host programs or talk to a local server.
-pub const SLOW: Duration = Duration::from_secs(15);
+pub(super) const SLOW: Duration = Duration::from_secs(15);
 
 #[cfg(test)]
 mod tests {
@@ -173,6 +183,11 @@ mod tests {
             .map(|s| serde_json::to_string(s).unwrap())
             .collect();
         assert_eq!(names, ["\"ok\"", "\"warn\"", "\"error\"", "\"skipped\""]);
+        let quoted: Vec<String> = [Status::Ok, Status::Warn, Status::Error, Status::Skipped]
+            .iter()
+            .map(|s| format!("\"{}\"", s.as_str()))
+            .collect();
+        assert_eq!(quoted, names);
     }
 
     #[test]

@@ -18,7 +18,10 @@ pub enum ProjectLookup {
     Missing,
     Loaded(Box<Project>),
     /// A `devboot.toml` exists under `root`, but its profile does not load or validate.
-    Invalid { root: PathBuf, error: Error },
+    Invalid {
+        root: PathBuf,
+        error: Error,
+    },
 }
 
 #[derive(Debug)]

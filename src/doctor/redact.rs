@@ -26,7 +26,7 @@ const SECRET_KEYS: &[&str] = &[
 const ACCESS_KEY_PREFIXES: &[&str] = &["AKIA", "ASIA"];
 
 /// What a removed secret is replaced with.
-pub const REDACTED: &str = "[redacted]";
+pub(super) const REDACTED: &str = "[redacted]";
 
 /// Values shorter than this are not treated as secrets (they would match everywhere).
 const MIN_SECRET_LEN: usize = 4;
@@ -162,9 +162,7 @@ fn url_passwords(text: &str) -> String {
             })
             .map_or(bytes.len(), |i| authority_start + i);
         search = authority_end.max(authority_start);
-        let has_scheme = bytes
-            .get(scheme_start)
-            .is_some_and(u8::is_ascii_alphabetic);
+        let has_scheme = bytes.get(scheme_start).is_some_and(u8::is_ascii_alphabetic);
         let Some(at) = text[authority_start..authority_end].rfind('@') else {
             continue;
         };
@@ -251,7 +249,10 @@ mod tests {
         let redacted = Redactor::default().redact(&text);
         assert!(!redacted.contains(other), "{redacted}");
         assert!(!redacted.contains(TOKEN), "{redacted}");
-        assert!(redacted.starts_with("aws_secret_access_key = [redacted]\n"), "{redacted}");
+        assert!(
+            redacted.starts_with("aws_secret_access_key = [redacted]\n"),
+            "{redacted}"
+        );
         // A key name without a value, or with a short one, stays as written.
         let prose = "set aws_secret_access_key in ~/.aws/credentials";
         assert_eq!(Redactor::default().redact(prose), prose);
@@ -277,7 +278,10 @@ mod tests {
             r.redact("DATABASE_URL=postgres://postgres:s3cr@t@db:5432/app_dev"),
             "DATABASE_URL=postgres://postgres:***@db:5432/app_dev"
         );
-        assert_eq!(r.redact("redis://:pw@redis:6379/0"), "redis://:***@redis:6379/0");
+        assert_eq!(
+            r.redact("redis://:pw@redis:6379/0"),
+            "redis://:***@redis:6379/0"
+        );
         assert_eq!(
             r.redact("proxy http://bob:hunter2@proxy.corp:3128 and https://ghp_abcdefghijklmnopqrstuvwxyz@github.com/x"),
             "proxy http://bob:***@proxy.corp:3128 and https://***@github.com/x"

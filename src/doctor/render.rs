@@ -49,7 +49,7 @@ fn role(status: Status) -> Role {
 }
 
 /// "3 ok, 1 warning, 1 error, 2 skipped in 0.42s".
-pub fn footer(summary: Summary, seconds: f64) -> String {
+pub(super) fn footer(summary: Summary, seconds: f64) -> String {
     format!(
         "{} ok, {}, {}, {} skipped in {seconds:.2}s",
         summary.ok,
@@ -61,7 +61,7 @@ pub fn footer(summary: Summary, seconds: f64) -> String {
 
 /// The report as the terminal shows it. Under `-q` only problems are listed; under `-v` every
 /// check's details and duration are shown.
-pub fn text(report: &Report, printer: &Printer) -> String {
+pub(super) fn text(report: &Report, printer: &Printer) -> String {
     let unicode = printer.unicode();
     let verbose = printer.verbosity() >= Verbosity::Verbose;
     let quiet = printer.verbosity() == Verbosity::Quiet;
@@ -94,7 +94,13 @@ pub fn text(report: &Report, printer: &Printer) -> String {
             check.summary
         );
         if verbose {
-            let _ = write!(line, " {}", printer.style(Role::Dim).apply_to(format!("({} ms)", check.duration_ms)));
+            let _ = write!(
+                line,
+                " {}",
+                printer
+                    .style(Role::Dim)
+                    .apply_to(format!("({} ms)", check.duration_ms))
+            );
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -128,7 +134,7 @@ fn md(text: &str) -> String {
 }
 
 /// The readable summary `--report` writes beside the JSON, for a mentor.
-pub fn markdown(report: &Report) -> String {
+pub(super) fn markdown(report: &Report) -> String {
     let mut out = String::from("# devboot doctor report\n\n");
     let _ = writeln!(
         out,
@@ -140,9 +146,9 @@ pub fn markdown(report: &Report) -> String {
     for check in report.checks() {
         let _ = writeln!(
             out,
-            "| {} {:?} | `{}` | {} |",
+            "| {} {} | `{}` | {} |",
             symbol(check.status, true),
-            check.status,
+            check.status.as_str(),
             check.id,
             md(&check.summary)
         );
@@ -181,7 +187,7 @@ pub fn markdown(report: &Report) -> String {
 }
 
 /// `--list`: every check's id and title, one per line.
-pub fn list(checks: &[Check]) -> String {
+pub(super) fn list(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
     checks.iter().fold(String::new(), |mut out, check| {
         let _ = writeln!(out, "{:<width$}  {}", check.id, check.title);
@@ -214,7 +220,11 @@ mod tests {
         }
     }
 
-    static CHECKS: &[Check] = &[check("host.os"), check("host.disk"), check("rails.server_pid")];
+    static CHECKS: &[Check] = &[
+        check("host.os"),
+        check("host.disk"),
+        check("rails.server_pid"),
+    ];
 
     fn report() -> Report {
         let results = vec![
@@ -246,13 +256,13 @@ mod tests {
 Host
   ok host.os           Linux
   !  host.disk         3.0 GiB free
-         in /x
+       in /x
 
 Rails app
   x  rails.server_pid  stale pid file
-         pid 7 is not running
-         -> fix: remove it
-             $ rm tmp/pids/server.pid
+       pid 7 is not running
+       -> fix: remove it
+           $ rm tmp/pids/server.pid
 
 1 ok, 1 warning, 1 error, 0 skipped in 0.42s
 ";
@@ -263,10 +273,22 @@ Rails app
     fn markdown_lists_every_check_and_details_problems() {
         let markdown = markdown(&report());
         assert!(markdown.starts_with("# devboot doctor report\n"));
-        assert!(markdown.contains("| ✓ Ok | `host.os` | Linux |"), "{markdown}");
-        assert!(markdown.contains("### ✗ `rails.server_pid` — A title"), "{markdown}");
-        assert!(markdown.contains("```sh\nrm tmp/pids/server.pid\n```"), "{markdown}");
-        assert!(!markdown.contains("### ✓"), "passing checks are not expanded");
+        assert!(
+            markdown.contains("| ✓ ok | `host.os` | Linux |"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("### ✗ `rails.server_pid` — A title"),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains("```sh\nrm tmp/pids/server.pid\n```"),
+            "{markdown}"
+        );
+        assert!(
+            !markdown.contains("### ✓"),
+            "passing checks are not expanded"
+        );
     }
 
     #[test]
@@ -285,6 +307,9 @@ Rails app
             error: 0,
             skipped: 1,
         };
-        assert_eq!(footer(summary, 1.234), "2 ok, 2 warnings, 0 errors, 1 skipped in 1.23s");
+        assert_eq!(
+            footer(summary, 1.234),
+            "2 ok, 2 warnings, 0 errors, 1 skipped in 1.23s"
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, ExitStatus};
 use crate::fsio;
 
 /// The version of the JSON document; bumped only for incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(super) const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -182,7 +182,10 @@ mod tests {
         let env = Environment::from_vars(
             [
                 ("HOME", "/home/bob"),
-                ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                (
+                    "AWS_SECRET_ACCESS_KEY",
+                    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                ),
             ],
             "/home/bob".into(),
         );
@@ -192,7 +195,10 @@ mod tests {
                 result(
                     Outcome::error("leaks wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
                         .detail("DATABASE_URL=postgres://app:hunter2@localhost/app")
-                        .fix_with("edit /home/bob/.aws/credentials", "chmod 600 /home/bob/.aws/credentials")
+                        .fix_with(
+                            "edit /home/bob/.aws/credentials",
+                            "chmod 600 /home/bob/.aws/credentials",
+                        )
                         .fix("AKIAIOSFODNN7EXAMPLE is the key"),
                 ),
                 result(Outcome::warn("w")),
@@ -224,9 +230,17 @@ mod tests {
         let check = &value["checks"][1];
         assert_eq!(
             keys(check),
-            ["details", "duration_ms", "fixes", "id", "status", "summary", "title"]
-                .map(String::from)
-                .into()
+            [
+                "details",
+                "duration_ms",
+                "fixes",
+                "id",
+                "status",
+                "summary",
+                "title"
+            ]
+            .map(String::from)
+            .into()
         );
         assert_eq!(check["id"], "env.example");
         assert_eq!(check["status"], "error");
@@ -267,7 +281,9 @@ mod tests {
     #[test]
     fn report_files_are_written_as_json_and_markdown() {
         let dir = tempfile::tempdir().unwrap();
-        let files = report().write_files(&dir.path().join("out/doctor.json")).unwrap();
+        let files = report()
+            .write_files(&dir.path().join("out/doctor.json"))
+            .unwrap();
         assert_eq!(files.markdown, dir.path().join("out/doctor.md"));
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&files.json).unwrap()).unwrap();

@@ -39,7 +39,7 @@ pub type Confirm<'a> = dyn FnMut(&FixOffer) -> bool + 'a;
 
 /// Runs the selected checks of `registry` and their dependencies, applies confirmed safe fixes
 /// when `confirm` is given, and returns the selected checks' results in registry order.
-pub async fn run(
+pub(super) async fn run(
     registry: &'static [Check],
     facts: &Arc<Facts>,
     selection: &Selection,
@@ -63,10 +63,10 @@ fn with_dependencies(registry: &'static [Check], selection: &Selection) -> BTree
     let mut needed = BTreeSet::new();
     let mut pending: Vec<&'static str> = selection.ids().collect();
     while let Some(id) = pending.pop() {
-        if needed.insert(id) {
-            if let Some(check) = by_id.get(id) {
-                pending.extend(check.depends_on.iter().copied());
-            }
+        if needed.insert(id)
+            && let Some(check) = by_id.get(id)
+        {
+            pending.extend(check.depends_on.iter().copied());
         }
     }
     needed
@@ -311,7 +311,10 @@ mod tests {
 
     fn facts() -> Arc<Facts> {
         let dir = std::env::temp_dir();
-        Arc::new(Facts::new(Environment::from_vars([("HOME", "/nonexistent")], dir.clone()), dir))
+        Arc::new(Facts::new(
+            Environment::from_vars([("HOME", "/nonexistent")], dir.clone()),
+            dir,
+        ))
     }
 
     fn ok(_: &Facts) -> Outcome {
@@ -391,8 +394,15 @@ mod tests {
         assert_eq!(outcome["docker.a"].summary, "answered");
         assert_eq!(outcome["docker.b"].status, Status::Skipped);
         assert_eq!(outcome["docker.b"].summary, "skipped: `host.b` failed");
-        assert_eq!(outcome["docker.c"].summary, "skipped: `docker.b` was skipped");
-        assert_eq!(outcome["docker.d"].status, Status::Ok, "a warning lets dependents run");
+        assert_eq!(
+            outcome["docker.c"].summary,
+            "skipped: `docker.b` was skipped"
+        );
+        assert_eq!(
+            outcome["docker.d"].status,
+            Status::Ok,
+            "a warning lets dependents run"
+        );
         assert_eq!(outcome["stack.crash"].status, Status::Error);
         assert!(outcome["stack.crash"].summary.contains("boom at the check"));
         for id in ["stack.cycle", "stack.unknown"] {
@@ -400,7 +410,10 @@ mod tests {
         }
         for id in ["stack.slow", "stack.hang"] {
             assert_eq!(outcome[id].status, Status::Error, "{id}");
-            assert!(outcome[id].summary.contains("no result within 0.05 s"), "{id}");
+            assert!(
+                outcome[id].summary.contains("no result within 0.05 s"),
+                "{id}"
+            );
         }
     }
 
@@ -409,7 +422,10 @@ mod tests {
         let selection = Selection::parse_in(REGISTRY, &["docker.c".to_owned()]).unwrap();
         let results = run(REGISTRY, &facts(), &selection, None).await;
         assert_eq!(results.len(), 1);
-        assert_eq!(results[0].outcome.summary, "skipped: `docker.b` was skipped");
+        assert_eq!(
+            results[0].outcome.summary,
+            "skipped: `docker.b` was skipped"
+        );
     }
 
     #[tokio::test]
@@ -426,7 +442,11 @@ mod tests {
         let started = Instant::now();
         let results = run(SLOW, &facts(), &Selection::all_in(SLOW), None).await;
         assert!(results.iter().all(|r| r.outcome.status == Status::Ok));
-        assert!(started.elapsed() < Duration::from_millis(850), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_millis(850),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     static FIXES_APPLIED: AtomicUsize = AtomicUsize::new(0);
@@ -439,6 +459,7 @@ mod tests {
         }
     }
 
+    #[expect(clippy::unnecessary_wraps, reason = "the signature of a safe fix")]
     fn apply(_: &Facts) -> Result<(), String> {
         FIXES_APPLIED.fetch_add(1, Ordering::SeqCst);
         Ok(())
@@ -489,12 +510,26 @@ mod tests {
             true
         };
         let results = run(FIXABLE, &facts, &selection, Some(&mut accept)).await;
-        assert_eq!(offered, ["rails.fixable", "rails.stuck"], "only failing checks");
+        assert_eq!(
+            offered,
+            ["rails.fixable", "rails.stuck"],
+            "only failing checks"
+        );
         let outcome = by_id(&results);
         assert_eq!(outcome["rails.fixable"].status, Status::Ok);
-        assert_eq!(outcome["rails.fixable"].details, ["--fix applied: make it right"]);
-        assert_eq!(outcome["rails.after"].status, Status::Ok, "dependents ran again");
+        assert_eq!(
+            outcome["rails.fixable"].details,
+            ["--fix applied: make it right"]
+        );
+        assert_eq!(
+            outcome["rails.after"].status,
+            Status::Ok,
+            "dependents ran again"
+        );
         assert_eq!(outcome["rails.stuck"].status, Status::Error);
-        assert_eq!(outcome["rails.stuck"].details, ["--fix could not try: read-only"]);
+        assert_eq!(
+            outcome["rails.stuck"].details,
+            ["--fix could not try: read-only"]
+        );
     }
 }

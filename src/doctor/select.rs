@@ -52,11 +52,11 @@ impl Selection {
                 }
             }
             if !matched {
-                let candidates = registry
-                    .iter()
-                    .flat_map(|check| [check.id, check.family()]);
+                let candidates = registry.iter().flat_map(|check| [check.id, check.family()]);
                 let hint = match closest(base, candidates) {
-                    Some(near) => format!("did you mean `{near}`? `devboot doctor --list` shows every check"),
+                    Some(near) => {
+                        format!("did you mean `{near}`? `devboot doctor --list` shows every check")
+                    }
                     None => "`devboot doctor --list` shows every check".to_owned(),
                 };
                 return Err(Error::Usage {
@@ -108,7 +108,11 @@ mod tests {
 
     #[test]
     fn unknown_names_are_usage_errors_with_a_suggestion() {
-        for (pattern, near) in [("hots.disk", "host.disk"), ("rail", "rails"), ("host.dis", "host.disk")] {
+        for (pattern, near) in [
+            ("hots.disk", "host.disk"),
+            ("rail", "rails"),
+            ("host.dis", "host.disk"),
+        ] {
             let Err(Error::Usage { message, hint }) = parse(&[pattern]) else {
                 panic!("`{pattern}` should not match");
             };

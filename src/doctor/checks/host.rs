@@ -106,7 +106,9 @@ fn disk_with(facts: &Facts, warn_below: u64, error_below: u64) -> Outcome {
         devices.push(device);
         match rustix::fs::statvfs(path) {
             Ok(stat) => measured.push((place, stat.f_bavail.saturating_mul(stat.f_frsize))),
-            Err(error) => unreadable.push(format!("cannot measure {}: {error}", facts.display(&place))),
+            Err(error) => {
+                unreadable.push(format!("cannot measure {}: {error}", facts.display(&place)));
+            }
         }
     }
     let Some(&(_, least)) = measured.iter().min_by_key(|(_, free)| *free) else {
@@ -156,7 +158,9 @@ fn memory_with(facts: &Facts, warn_below: u64) -> Outcome {
     if let Some(available) = available {
         summary.push_str(&format!(", {} available", format_bytes(available)));
     }
-    let required = facts.stack().and_then(|stack| stack.requirements.memory_bytes);
+    let required = facts
+        .stack()
+        .and_then(|stack| stack.requirements.memory_bytes);
     if let Some(required) = required.filter(|required| total < *required) {
         return Outcome::error(format!("{summary}; the profile needs {}", format_bytes(required)))
             .fix("run devboot on a machine with more memory, or lower `requires.memory` in devboot.local.toml");
@@ -186,7 +190,11 @@ fn wsl(facts: &Facts) -> Outcome {
     if !version.to_ascii_lowercase().contains("microsoft") {
         return Outcome::skipped("not running under WSL");
     }
-    let generation = if version.contains("WSL2") { "WSL 2" } else { "WSL" };
+    let generation = if version.contains("WSL2") {
+        "WSL 2"
+    } else {
+        "WSL"
+    };
     let dir = facts.app_dir();
     if let Some(drive) = windows_drive(dir) {
         return Outcome::warn(format!(
@@ -196,7 +204,9 @@ fn wsl(facts: &Facts) -> Outcome {
         .detail("files under /mnt/ go through a network share: bundle, rails and file watching are many times slower, and permissions and line endings behave oddly")
         .fix("clone the repository inside the Linux filesystem (e.g. under ~/code) and run devboot there");
     }
-    Outcome::ok(format!("{generation}; the project is on the Linux filesystem"))
+    Outcome::ok(format!(
+        "{generation}; the project is on the Linux filesystem"
+    ))
 }
 
 /// `c` for `/mnt/c/...`: the Windows drive a WSL path lies on.
@@ -247,7 +257,9 @@ fn docker_desktop_settings(facts: &Facts) -> Outcome {
         .find(|(path, _)| path.is_file());
     let Some((path, macos)) = found else {
         return Outcome::skipped(match std::env::consts::OS {
-            "macos" | "windows" => "no Docker Desktop settings file (Docker Desktop not installed?)",
+            "macos" | "windows" => {
+                "no Docker Desktop settings file (Docker Desktop not installed?)"
+            }
             _ => "not macOS or Windows, and no Docker Desktop settings file",
         });
     };
@@ -281,9 +293,15 @@ fn docker_desktop_settings(facts: &Facts) -> Outcome {
         }
     }
 
-    if macos {
-        if let Some(shared) = setting(&settings, "FilesharingDirectories").and_then(|v| v.as_array()) {
-            let shared: Vec<&str> = shared.iter().filter_map(serde_json::Value::as_str).collect();
+    if macos
+        && let Some(shared) =
+            setting(&settings, "FilesharingDirectories").and_then(|v| v.as_array())
+    {
+        {
+            let shared: Vec<&str> = shared
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
             let dir = facts.app_dir();
             let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
             let is_shared = shared
@@ -326,7 +344,11 @@ mod tests {
     fn os_names_the_platform() {
         let outcome = os(&Sandbox::new().facts());
         assert_eq!(outcome.status, Status::Ok);
-        assert!(outcome.summary.contains(std::env::consts::ARCH), "{}", outcome.summary);
+        assert!(
+            outcome.summary.contains(std::env::consts::ARCH),
+            "{}",
+            outcome.summary
+        );
     }
 
     #[test]
@@ -339,7 +361,10 @@ mod tests {
         // The same real measurement against thresholds no disk meets.
         let outcome = disk_with(&facts, u64::MAX, 0);
         assert_eq!(outcome.status, Status::Warn);
-        assert_eq!(outcome.fixes[0].command.as_deref(), Some("docker system prune"));
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some("docker system prune")
+        );
         assert_eq!(disk_with(&facts, u64::MAX, u64::MAX).status, Status::Error);
     }
 
@@ -348,7 +373,12 @@ mod tests {
         let sandbox = Sandbox::new();
         // HOME and the project are in the same temporary directory: one filesystem.
         let outcome = disk_with(&sandbox.facts(), 0, 0);
-        assert_eq!(outcome.summary.matches("free in").count(), 1, "{}", outcome.summary);
+        assert_eq!(
+            outcome.summary.matches("free in").count(),
+            1,
+            "{}",
+            outcome.summary
+        );
     }
 
     fn with_proc(sandbox: &Sandbox, start: &Path, files: &[(&str, &str)]) -> Facts {
@@ -370,9 +400,15 @@ mod tests {
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(outcome.summary, "1.9 GiB total, 976.6 MiB available");
 
-        let facts = with_proc(&Sandbox::new(), &sandbox.project(), &[("meminfo", "MemTotal: 16000000 kB\n")]);
+        let big = Sandbox::new();
+        let facts = with_proc(
+            &big,
+            &sandbox.project(),
+            &[("meminfo", "MemTotal: 16000000 kB\n")],
+        );
         assert_eq!(memory(&facts).status, Status::Ok);
-        let none = with_proc(&Sandbox::new(), &sandbox.project(), &[]);
+        let other = Sandbox::new();
+        let none = with_proc(&other, &sandbox.project(), &[]);
         assert_eq!(memory(&none).status, Status::Skipped);
     }
 
@@ -381,12 +417,23 @@ mod tests {
         let sandbox = Sandbox::new();
         sandbox.write(
             "devboot.toml",
-            &format!("{}\n[requires]\nmemory = \"32GiB\"\n", super::super::testing::PROFILE),
+            &format!(
+                "{}\n[requires]\nmemory = \"32GiB\"\n",
+                super::super::testing::PROFILE
+            ),
         );
-        let facts = with_proc(&sandbox, &sandbox.project(), &[("meminfo", "MemTotal: 16000000 kB\n")]);
+        let facts = with_proc(
+            &sandbox,
+            &sandbox.project(),
+            &[("meminfo", "MemTotal: 16000000 kB\n")],
+        );
         let outcome = memory(&facts);
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
-        assert!(outcome.summary.ends_with("the profile needs 32.0 GiB"), "{}", outcome.summary);
+        assert!(
+            outcome.summary.ends_with("the profile needs 32.0 GiB"),
+            "{}",
+            outcome.summary
+        );
     }
 
     #[test]
@@ -402,18 +449,34 @@ mod tests {
     fn wsl_warns_about_projects_on_the_windows_drive() {
         let sandbox = Sandbox::new();
         let wsl2 = "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@1) (gcc) #1 SMP";
-        let on_c = with_proc(&sandbox, Path::new("/mnt/c/Users/me/app"), &[("version", wsl2)]);
+        let on_c = with_proc(
+            &sandbox,
+            Path::new("/mnt/c/Users/me/app"),
+            &[("version", wsl2)],
+        );
         let outcome = wsl(&on_c);
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
-        assert!(outcome.summary.contains("Windows drive c:"), "{}", outcome.summary);
+        assert!(
+            outcome.summary.contains("Windows drive c:"),
+            "{}",
+            outcome.summary
+        );
         assert!(outcome.fixes[0].description.contains("Linux filesystem"));
 
         let at_home = with_proc(&sandbox, &sandbox.project(), &[("version", wsl2)]);
         assert_eq!(wsl(&at_home).status, Status::Ok);
-        assert_eq!(wsl(&at_home).summary, "WSL 2; the project is on the Linux filesystem");
+        assert_eq!(
+            wsl(&at_home).summary,
+            "WSL 2; the project is on the Linux filesystem"
+        );
 
-        let linux = with_proc(&Sandbox::new(), Path::new("/mnt/c/x"), &[("version", "Linux version 6.1.0-18-amd64 (debian)")]);
-        assert_eq!(wsl(&linux).status, Status::Skipped);
+        let plain = Sandbox::new();
+        let linux = with_proc(
+            &plain,
+            Path::new("/mnt/c/x"),
+            &[("version", "Linux version 6.1.0-18-amd64 (debian)")],
+        );
+        assert_eq!(wsl(&linux).summary, "not running under WSL");
         assert_eq!(windows_drive(Path::new("/mnt/data/x")), None);
         assert_eq!(windows_drive(Path::new("/mnt/d")), Some('d'));
     }
@@ -425,7 +488,11 @@ mod tests {
         if !matches!(std::env::consts::OS, "macos" | "windows") {
             let outcome = docker_desktop_settings(&Sandbox::new().facts());
             assert_eq!(outcome.status, Status::Skipped);
-            assert!(outcome.summary.starts_with("not macOS"), "{}", outcome.summary);
+            assert!(
+                outcome.summary.starts_with("not macOS"),
+                "{}",
+                outcome.summary
+            );
         }
     }
 
@@ -456,11 +523,20 @@ mod tests {
             &serde_json::json!({"MemoryMiB": 8192, "FilesharingDirectories": [shared]}).to_string(),
         );
         // The older file is ignored when the newer one exists.
-        write(&sandbox.home().join(DESKTOP).join("settings.json"), r#"{"memoryMiB": 1}"#);
+        write(
+            &sandbox.home().join(DESKTOP).join("settings.json"),
+            r#"{"memoryMiB": 1}"#,
+        );
         let outcome = docker_desktop_settings(&sandbox.facts());
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
 
-        write(&sandbox.home().join(DESKTOP).join("settings-store.json"), "{ not json");
-        assert_eq!(docker_desktop_settings(&sandbox.facts()).status, Status::Warn);
+        write(
+            &sandbox.home().join(DESKTOP).join("settings-store.json"),
+            "{ not json",
+        );
+        assert_eq!(
+            docker_desktop_settings(&sandbox.facts()).status,
+            Status::Warn
+        );
     }
 }

@@ -11,7 +11,7 @@ mod rails;
 mod tools;
 
 #[cfg(test)]
-mod testing;
+pub(super) mod testing;
 
 use super::check::Check;
 
@@ -38,28 +38,35 @@ pub(crate) static CHECKS: &[Check] = &[
     rails::LINE_ENDINGS,
 ];
 
-/// The families ids may start with (PRODUCT.md).
-pub(crate) const FAMILIES: &[&str] = &[
-    "host", "tools", "docker", "ports", "stack", "postgres", "redis", "rails", "aws", "profile",
-    "env",
-];
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
 
+    /// The families ids may start with (PRODUCT.md).
+    const FAMILIES: &[&str] = &[
+        "host", "tools", "docker", "ports", "stack", "postgres", "redis", "rails", "aws",
+        "profile", "env",
+    ];
+
     #[test]
     fn ids_are_unique_dotted_and_in_a_known_family() {
         let mut seen = BTreeSet::new();
         for check in CHECKS {
             assert!(seen.insert(check.id), "`{}` is registered twice", check.id);
-            assert!(FAMILIES.contains(&check.family()), "`{}`: unknown family", check.id);
-            let name = check.id.split_once('.').map(|(_, name)| name).unwrap_or("");
+            assert!(
+                FAMILIES.contains(&check.family()),
+                "`{}`: unknown family",
+                check.id
+            );
+            let name = check.id.split_once('.').map_or("", |(_, name)| name);
             assert!(
                 !name.is_empty()
-                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.'),
+                    && name.bytes().all(|b| b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'_'
+                        || b == b'.'),
                 "`{}`: ids are `family.snake_case`",
                 check.id
             );
@@ -72,7 +79,11 @@ mod tests {
         let ids: BTreeSet<&str> = CHECKS.iter().map(|c| c.id).collect();
         for check in CHECKS {
             for dependency in check.depends_on {
-                assert!(ids.contains(dependency), "`{}` depends on unknown `{dependency}`", check.id);
+                assert!(
+                    ids.contains(dependency),
+                    "`{}` depends on unknown `{dependency}`",
+                    check.id
+                );
             }
         }
         // Kahn: repeatedly remove checks whose dependencies are all removed.
@@ -97,8 +108,16 @@ mod tests {
         let mut current = "";
         for check in CHECKS {
             if check.family() != current {
-                assert!(finished.insert(current), "family `{}` is split", check.family());
-                assert!(!finished.contains(check.family()), "family `{}` is split", check.family());
+                assert!(
+                    finished.insert(current),
+                    "family `{}` is split",
+                    check.family()
+                );
+                assert!(
+                    !finished.contains(check.family()),
+                    "family `{}` is split",
+                    check.family()
+                );
                 current = check.family();
             }
         }

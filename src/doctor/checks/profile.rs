@@ -75,10 +75,24 @@ fn valid(facts: &Facts) -> Outcome {
 }
 
 /// Lines of a .gitignore that ignore `.devboot/`.
-const DEVBOOT_DIR_PATTERNS: &[&str] = &[".devboot", ".devboot/", "/.devboot", "/.devboot/", ".devboot/*", "/.devboot/*", "/.devboot/**", ".devboot/**"];
+const DEVBOOT_DIR_PATTERNS: &[&str] = &[
+    ".devboot",
+    ".devboot/",
+    "/.devboot",
+    "/.devboot/",
+    ".devboot/*",
+    "/.devboot/*",
+    "/.devboot/**",
+    ".devboot/**",
+];
 
 /// Lines of a .gitignore that ignore `devboot.local.toml`.
-const LOCAL_FILE_PATTERNS: &[&str] = &["devboot.local.toml", "/devboot.local.toml", "*.local.toml", "/*.local.toml"];
+const LOCAL_FILE_PATTERNS: &[&str] = &[
+    "devboot.local.toml",
+    "/devboot.local.toml",
+    "*.local.toml",
+    "/*.local.toml",
+];
 
 /// The entries to add to .gitignore for what is not ignored yet.
 fn missing_entries(gitignore: &str) -> Vec<&'static str> {
@@ -117,7 +131,11 @@ fn local_ignored(facts: &Facts) -> Outcome {
     if missing.is_empty() {
         return Outcome::ok(".devboot/ and devboot.local.toml are in .gitignore");
     }
-    let names = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" and ");
+    let names = missing
+        .iter()
+        .map(|m| format!("`{m}`"))
+        .collect::<Vec<_>>()
+        .join(" and ");
     Outcome::warn(format!("{names} not in .gitignore"))
         .detail(".devboot/ holds generated files and devboot.local.toml your own overrides; committed, they override your teammates' settings")
         .fix_with(
@@ -170,7 +188,11 @@ mod tests {
         sandbox.write("devboot.toml", &PROFILE.replace("image =", "imag ="));
         let outcome = valid(&sandbox.facts());
         assert_eq!(outcome.status, Status::Error);
-        assert!(outcome.summary.contains("is invalid (1 problem)"), "{}", outcome.summary);
+        assert!(
+            outcome.summary.contains("is invalid (1 problem)"),
+            "{}",
+            outcome.summary
+        );
         let details = outcome.details.join("\n");
         assert!(details.contains("devboot.toml:7:1"), "{details}");
         assert!(details.contains("did you mean `image`?"), "{details}");

@@ -21,12 +21,12 @@ image = "postgres:16"
 "#;
 
 pub(crate) struct Sandbox {
-    pub dir: TempDir,
+    pub(crate) dir: TempDir,
     vars: Vec<(String, String)>,
 }
 
 impl Sandbox {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("home")).unwrap();
         std::fs::create_dir_all(dir.path().join("project")).unwrap();
@@ -36,34 +36,37 @@ impl Sandbox {
         }
     }
 
-    pub fn home(&self) -> PathBuf {
+    pub(crate) fn home(&self) -> PathBuf {
         self.dir.path().join("home")
     }
 
-    pub fn project(&self) -> PathBuf {
+    pub(crate) fn project(&self) -> PathBuf {
         self.dir.path().join("project")
     }
 
     /// Writes `content` to `relative` in the project, creating directories.
-    pub fn write(&self, relative: &str, content: &str) -> PathBuf {
+    pub(crate) fn write(&self, relative: &str, content: &str) -> PathBuf {
         write(&self.project().join(relative), content)
     }
 
     /// Sets a variable in the environment the checks see.
-    pub fn var(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
+    pub(crate) fn var(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
         self.vars.push((name.to_owned(), value.into()));
         self
     }
 
     /// Facts for a run started in the project directory.
-    pub fn facts(&self) -> Facts {
+    pub(crate) fn facts(&self) -> Facts {
         self.facts_at(&self.project())
     }
 
-    pub fn facts_at(&self, start: &Path) -> Facts {
+    pub(crate) fn facts_at(&self, start: &Path) -> Facts {
         let mut vars = vec![("HOME".to_owned(), self.home().display().to_string())];
         vars.extend(self.vars.iter().cloned());
-        Facts::new(Environment::from_vars(vars, start.to_path_buf()), start.to_path_buf())
+        Facts::new(
+            Environment::from_vars(vars, start.to_path_buf()),
+            start.to_path_buf(),
+        )
     }
 }
 

@@ -114,20 +114,39 @@ mod tests {
     fn git_and_docker_are_found_on_path_with_their_versions() {
         let mut sandbox = Sandbox::new();
         let bin = with_bin(&mut sandbox);
-        assert_eq!(git(&sandbox.facts()).status, Status::Warn, "no git on an empty PATH");
+        assert_eq!(
+            git(&sandbox.facts()).status,
+            Status::Warn,
+            "no git on an empty PATH"
+        );
         assert_eq!(docker_cli(&sandbox.facts()).status, Status::Warn);
 
         script(&bin.join("git"), "echo 'git version 2.39.2'");
-        script(&bin.join("docker"), "echo 'Docker version 28.1.1, build 4eba377'");
+        script(
+            &bin.join("docker"),
+            "echo 'Docker version 28.1.1, build 4eba377'",
+        );
         let outcome = git(&sandbox.facts());
         assert_eq!(outcome.status, Status::Ok);
-        assert!(outcome.summary.starts_with("git 2.39.2 ("), "{}", outcome.summary);
-        assert!(docker_cli(&sandbox.facts()).summary.starts_with("docker 28.1.1"));
+        assert!(
+            outcome.summary.starts_with("git 2.39.2 ("),
+            "{}",
+            outcome.summary
+        );
+        assert!(
+            docker_cli(&sandbox.facts())
+                .summary
+                .starts_with("docker 28.1.1")
+        );
 
         script(&bin.join("git"), "echo 'cannot run' >&2; exit 3");
         let outcome = git(&sandbox.facts());
         assert_eq!(outcome.status, Status::Warn);
-        assert!(outcome.summary.contains("cannot run"), "{}", outcome.summary);
+        assert!(
+            outcome.summary.contains("cannot run"),
+            "{}",
+            outcome.summary
+        );
     }
 
     #[test]
@@ -142,8 +161,16 @@ mod tests {
         let outcome = required(&sandbox.facts());
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(outcome.summary, "2 of 2 required tools missing or too old");
-        assert!(outcome.details.iter().any(|d| d.contains("absent")), "{:?}", outcome.details);
-        assert!(outcome.details.iter().any(|d| d.contains("1.5.0")), "{:?}", outcome.details);
+        assert!(
+            outcome.details.iter().any(|d| d.contains("absent")),
+            "{:?}",
+            outcome.details
+        );
+        assert!(
+            outcome.details.iter().any(|d| d.contains("1.5.0")),
+            "{:?}",
+            outcome.details
+        );
 
         script(&bin.join("faketool"), "echo 'faketool 2.1.0'");
         script(&bin.join("absent"), "echo 'absent 0.1'");
@@ -156,6 +183,9 @@ mod tests {
     fn a_profile_without_tool_requirements_is_fine() {
         let sandbox = Sandbox::new();
         sandbox.write("devboot.toml", PROFILE);
-        assert_eq!(required(&sandbox.facts()).summary, "the profile requires no host tools");
+        assert_eq!(
+            required(&sandbox.facts()).summary,
+            "the profile requires no host tools"
+        );
     }
 }
