@@ -4,6 +4,7 @@
 //! container with streamed output, and reading logs.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -149,6 +150,7 @@ pub enum Readiness {
 }
 
 /// Starts a container and waits until it reaches `until`, or fails with its state and logs.
+/// `on_started` is called once the engine has started it, before the wait.
 pub async fn start_and_wait(
     docker: &Docker,
     service: &Service,
@@ -156,6 +158,7 @@ pub async fn start_and_wait(
     until: Readiness,
     timeout: Duration,
     reporter: &dyn Reporter,
+    on_started: impl FnOnce(),
 ) -> Result<(), Error> {
     // Subscribe before starting, so no event is missed.
     let filters = HashMap::from([("container", vec![id]), ("type", vec!["container"])]);
@@ -177,6 +180,7 @@ pub async fn start_and_wait(
             ));
         }
     }
+    on_started();
     if until == Readiness::Healthy {
         reporter.report(Event::Service {
             service: &service.name,
@@ -206,6 +210,7 @@ async fn wait(
         _ => None,
     };
     let mut next_probe = Instant::now();
+    let mut listening: Option<SocketAddr> = None;
     loop {
         tokio::select! {
             event = events.next() => {
@@ -217,9 +222,18 @@ async fn wait(
                 }
             }
             () = tokio::time::sleep_until(next_probe), if probe.is_some() => {
-                let argv = probe.clone().unwrap_or_default();
-                if matches!(exec_quiet(docker, id, &argv).await, Ok(0)) {
-                    return Ok(());
+                // A port that refuses connections means not ready: knowing that costs a
+                // connect, where the healthcheck costs a process in the container (for Rails,
+                // a Ruby start-up). Where the container's address cannot be reached from here
+                // (Docker Desktop), the healthcheck decides alone.
+                if listening.is_none() {
+                    listening = container_port(docker, service, id).await;
+                }
+                if port_accepts(listening).await != Some(false) {
+                    let argv = probe.clone().unwrap_or_default();
+                    if matches!(exec_quiet(docker, id, &argv).await, Ok(0)) {
+                        return Ok(());
+                    }
                 }
                 next_probe = Instant::now() + PROBE_PAUSE;
             }
@@ -229,6 +243,34 @@ async fn wait(
                 )).await);
             }
         }
+    }
+}
+
+/// The container's address on its network and the first port the service publishes.
+async fn container_port(docker: &Docker, service: &Service, id: &str) -> Option<SocketAddr> {
+    let port = service.ports.first()?.container;
+    let inspected = docker
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()?;
+    let networks = inspected.network_settings?.networks?;
+    let ip = networks
+        .values()
+        .find_map(|n| n.ip_address.as_deref()?.parse::<IpAddr>().ok())?;
+    Some(SocketAddr::new(ip, port))
+}
+
+/// `Some(true)` when `address` accepts a connection, `Some(false)` when it is refused (nothing
+/// listens yet), `None` when it cannot be told (no address, unreachable, no answer in time).
+async fn port_accepts(address: Option<SocketAddr>) -> Option<bool> {
+    let connect = tokio::net::TcpStream::connect(address?);
+    match tokio::time::timeout(Duration::from_millis(50), connect).await {
+        Ok(Ok(_)) => Some(true),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => Some(false),
+        _ => None,
     }
 }
 

@@ -184,7 +184,13 @@ pub async fn converge(
     }
 
     let readiness = readiness_targets(stack);
+    // Per service: ready (its dependents may start), and started (its container runs).
     let channels: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> = stack
+        .services
+        .keys()
+        .map(|name| (name.as_str(), watch::channel(false)))
+        .collect();
+    let started: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> = stack
         .services
         .keys()
         .map(|name| (name.as_str(), watch::channel(false)))
@@ -194,6 +200,7 @@ pub async fn converge(
         let spec = &specs[&step.service];
         let existing = observed.containers.get(&step.service);
         let channels = &channels;
+        let started = &started;
         let readiness = &readiness;
         async move {
             for dependency in service.depends_on.keys() {
@@ -234,6 +241,9 @@ pub async fn converge(
                     service: &service.name,
                     phase: Phase::Starting,
                 });
+                let on_started = || {
+                    started[service.name.as_str()].0.send_replace(true);
+                };
                 containers::start_and_wait(
                     docker,
                     service,
@@ -241,9 +251,11 @@ pub async fn converge(
                     until,
                     wait_limit(service),
                     reporter,
+                    on_started,
                 )
                 .await?;
             }
+            started[service.name.as_str()].0.send_replace(true);
             reporter.report(Event::Service {
                 service: &service.name,
                 phase: Phase::Ready,
@@ -252,14 +264,24 @@ pub async fn converge(
             Ok::<_, Error>(())
         }
     });
-    try_join_all(tasks).await?;
-
-    if run_setup && let Some(app) = &stack.app {
+    // Setup commands need the app's container and its dependencies, not the app's own server:
+    // they run while the app boots.
+    let setup = async {
+        let Some(app) = stack.app.as_ref().filter(|_| run_setup) else {
+            return Ok(());
+        };
+        let _ = started[app.service.as_str()]
+            .1
+            .clone()
+            .wait_for(|s| *s)
+            .await;
         let name = spec::container_name(&stack.project, &app.service);
         for command in &app.setup {
             containers::run_setup(docker, &name, command, reporter).await?;
         }
-    }
+        Ok::<_, Error>(())
+    };
+    try_join(try_join_all(tasks), setup).await?;
     let changed = steps
         .iter()
         .filter(|s| s.action != ContainerAction::Unchanged)
