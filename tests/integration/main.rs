@@ -8,6 +8,7 @@
 #![expect(clippy::print_stderr, reason = "see above")]
 
 mod common;
+mod stack;
 
 mod cli;
 mod config;

@@ -1,0 +1,133 @@
+//! A fixture Rails project on the real engine, shared by the engine and doctor tests: unique
+//! Compose project names, `auto` host ports, one test at a time on the engine, and cleanup
+//! (containers, network, volumes) even when a test fails.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::common::{Output, TestProject, run};
+
+static ENGINE: Mutex<()> = Mutex::new(());
+
+/// A fixture project on the engine, with a unique Compose project name; removed (containers,
+/// network, volumes) when dropped.
+pub(crate) struct EngineProject {
+    pub(crate) project: TestProject,
+    pub(crate) name: String,
+    _serial: MutexGuard<'static, ()>,
+}
+
+impl EngineProject {
+    pub(crate) fn new(tag: &str, local_toml: &str) -> Self {
+        let serial = ENGINE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let project = TestProject::fixture("rails-app");
+        let name = format!("devboot-test-{tag}-{}", std::process::id());
+        project.write(
+            "devboot.local.toml",
+            &format!("[project]\nname = \"{name}\"\n\n{local_toml}"),
+        );
+        Self {
+            project,
+            name,
+            _serial: serial,
+        }
+    }
+
+    pub(crate) fn devboot(&self, args: &[&str]) -> Output {
+        run(self.project.devboot().args(args))
+    }
+
+    pub(crate) fn up(&self) -> Output {
+        let out = self.devboot(&["up", "--yes"]);
+        assert_eq!(
+            out.code, 0,
+            "devboot up failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        out
+    }
+
+    /// Container IDs of the project by service.
+    pub(crate) fn container_ids(&self) -> Vec<(String, String)> {
+        let out = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.name),
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}} {{.ID}}",
+        ]);
+        let mut ids: Vec<(String, String)> = out
+            .lines()
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(s, id)| (s.to_owned(), id.to_owned()))
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub(crate) fn status(&self) -> serde_json::Value {
+        let out = self.devboot(&["status", "--json"]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+
+    pub(crate) fn host_port(&self, service: &str) -> u16 {
+        let status = self.status();
+        let service = status["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["service"] == service)
+            .unwrap();
+        u16::try_from(service["ports"][0]["host"].as_u64().unwrap()).unwrap()
+    }
+}
+
+impl Drop for EngineProject {
+    fn drop(&mut self) {
+        let _ = self.devboot(&["down", "--volumes", "--yes"]);
+    }
+}
+
+pub(crate) fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A plain HTTP/1.0 request to 127.0.0.1; returns status and body.
+pub(crate) fn http(method: &str, port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Every port of the fixture stack on `auto`, so tests never collide with what runs on the host.
+pub(crate) const AUTO_PORTS: &str = "[services.web]\nports = [{ container = 3000, policy = \"auto\" }]\n\
+    [services.db]\nports = [{ container = 5432, policy = \"auto\" }]\n\
+    [services.redis]\nports = [{ container = 6379, policy = \"auto\" }]\n";
