@@ -18,7 +18,7 @@ pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         Some(service) => project.stack.select(std::slice::from_ref(service))?,
         None => project.stack.clone(),
     };
-    super::block_on_interruptible(async {
+    let result = super::block_on_interruptible(async {
         let connection = connect::connect(ctx.env).await?;
         let docker = &connection.docker;
         let observed = observe::observe(docker, &stack).await?;
@@ -65,5 +65,10 @@ pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             ctx.printer.data(&out);
         }
         Ok(ExitStatus::Success)
-    })
+    });
+    match result {
+        // `--follow` runs until Ctrl-C: that is how it ends, not a failure.
+        Err(Error::Interrupted) if args.follow => Ok(ExitStatus::Success),
+        other => other,
+    }
 }

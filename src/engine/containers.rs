@@ -150,7 +150,13 @@ pub enum Readiness {
 }
 
 /// Starts a container and waits until it reaches `until`, or fails with its state and logs.
-/// `on_started` is called once the engine has started it, before the wait.
+/// `on_started` is called once the engine has started it; `on_ready` as soon as it is ready
+/// (devboot's own probe may tell before the engine's healthcheck does). Returns when the engine
+/// agrees.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
 pub async fn start_and_wait(
     docker: &Docker,
     service: &Service,
@@ -159,6 +165,7 @@ pub async fn start_and_wait(
     timeout: Duration,
     reporter: &dyn Reporter,
     on_started: impl FnOnce(),
+    on_ready: impl FnOnce(),
 ) -> Result<(), Error> {
     // Subscribe before starting, so no event is missed.
     let filters = HashMap::from([("container", vec![id]), ("type", vec!["container"])]);
@@ -187,7 +194,7 @@ pub async fn start_and_wait(
             phase: super::progress::Phase::WaitingHealthy,
         });
     }
-    wait(docker, service, id, until, timeout, &mut events).await
+    wait(docker, service, id, until, timeout, &mut events, on_ready).await
 }
 
 async fn wait(
@@ -199,13 +206,23 @@ async fn wait(
     events: &mut (
              impl Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>> + Unpin
          ),
+    on_ready: impl FnOnce(),
 ) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
+    let mut on_ready = Some(on_ready);
+    let mut ready = |outcome: Result<(), Error>| {
+        if outcome.is_ok()
+            && let Some(on_ready) = on_ready.take()
+        {
+            on_ready();
+        }
+        outcome
+    };
     // The state may have moved before the subscription took effect: look once.
     if let Some(outcome) = check_state(docker, service, id, until).await? {
-        return outcome;
+        return ready(outcome);
     }
-    let probe = match until {
+    let mut probe = match until {
         Readiness::Healthy => service.healthcheck.as_ref().map(|h| probe_command(&h.test)),
         _ => None,
     };
@@ -218,7 +235,7 @@ async fn wait(
                 let relevant = action.starts_with("health_status")
                     || matches!(action.as_str(), "die" | "oom" | "start" | "kill");
                 if relevant && let Some(outcome) = check_state(docker, service, id, until).await? {
-                    return outcome;
+                    return ready(outcome);
                 }
             }
             () = tokio::time::sleep_until(next_probe), if probe.is_some() => {
@@ -232,7 +249,10 @@ async fn wait(
                 if port_accepts(listening).await != Some(false) {
                     let argv = probe.clone().unwrap_or_default();
                     if matches!(exec_quiet(docker, id, &argv).await, Ok(0)) {
-                        return Ok(());
+                        // Ready: dependents may start now. The engine's own verdict follows at
+                        // its next healthcheck, and `status` reports that one, so keep waiting.
+                        let _ = ready(Ok(()));
+                        probe = None;
                     }
                 }
                 next_probe = Instant::now() + PROBE_PAUSE;
@@ -336,6 +356,14 @@ async fn check_state(
         }
         _ => None,
     })
+}
+
+/// The failure of a service whose container has stopped, or `None` while it runs.
+pub async fn stopped(docker: &Docker, service: &Service, id: &str) -> Option<Error> {
+    match check_state(docker, service, id, Readiness::Running).await {
+        Ok(Some(Err(error))) => Some(error),
+        _ => None,
+    }
 }
 
 /// An error for a failed service, with the last lines of its log.

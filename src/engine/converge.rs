@@ -236,13 +236,25 @@ pub async fn converge(
                     containers::create(docker, spec).await?
                 }
             };
-            if step.action != ContainerAction::Unchanged {
+            if step.action == ContainerAction::Unchanged {
+                reporter.report(Event::Service {
+                    service: &service.name,
+                    phase: Phase::Ready,
+                });
+            } else {
                 reporter.report(Event::Service {
                     service: &service.name,
                     phase: Phase::Starting,
                 });
                 let on_started = || {
                     started[service.name.as_str()].0.send_replace(true);
+                };
+                let on_ready = || {
+                    reporter.report(Event::Service {
+                        service: &service.name,
+                        phase: Phase::Ready,
+                    });
+                    channels[service.name.as_str()].0.send_replace(true);
                 };
                 containers::start_and_wait(
                     docker,
@@ -252,14 +264,11 @@ pub async fn converge(
                     wait_limit(service),
                     reporter,
                     on_started,
+                    on_ready,
                 )
                 .await?;
             }
             started[service.name.as_str()].0.send_replace(true);
-            reporter.report(Event::Service {
-                service: &service.name,
-                phase: Phase::Ready,
-            });
             channels[service.name.as_str()].0.send_replace(true);
             Ok::<_, Error>(())
         }
@@ -277,7 +286,13 @@ pub async fn converge(
             .await;
         let name = spec::container_name(&stack.project, &app.service);
         for command in &app.setup {
-            containers::run_setup(docker, &name, command, reporter).await?;
+            if let Err(error) = containers::run_setup(docker, &name, command, reporter).await {
+                // The app container stopping is the cause worth reporting, not the failed exec.
+                let service = &stack.services[&app.service];
+                return Err(containers::stopped(docker, service, &name)
+                    .await
+                    .unwrap_or(error));
+            }
         }
         Ok::<_, Error>(())
     };

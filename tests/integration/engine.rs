@@ -56,6 +56,16 @@ fn up_runs_the_rails_app_converges_and_keeps_data() {
     );
     assert_eq!(http("GET", web, "/"), (200, "notes=1 visits=2".to_owned()));
 
+    let logs = stack.devboot(&["logs", "web", "-n", "50"]);
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    assert!(logs.stdout.contains("Listening on"), "{}", logs.stdout);
+    let all = stack.devboot(&["logs", "-n", "5"]);
+    assert!(
+        all.stdout.lines().any(|l| l.starts_with("redis | ")),
+        "{}",
+        all.stdout
+    );
+
     // Compose v1 sees the containers devboot started.
     let ps = Command::new("docker-compose")
         .args(["-f", ".devboot/compose.yaml", "-p", &stack.name, "ps"])
