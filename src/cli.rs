@@ -116,6 +116,9 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
+    /// The developer's AWS identity as the app will get it (account, ARN, source, expiry)
+    Aws(AwsArgs),
+
     /// Inspect, validate and document profiles (for platform teams)
     Profile(ProfileArgs),
 
@@ -202,6 +205,31 @@ pub struct DoctorArgs {
     /// List every check's id and title
     #[arg(long, conflicts_with_all = ["checks", "json", "report", "fix", "strict"])]
     pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    #[command(subcommand)]
+    pub command: AwsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// Resolve the credentials of the project's AWS profile on this machine and ask STS who
+    /// they belong to; never prints a secret (the key id is masked to its last 4 characters)
+    Status {
+        /// Print as one JSON document
+        #[arg(long)]
+        json: bool,
+        /// Send STS requests to this URL instead of AWS (a local emulator such as moto)
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "DEVBOOT_AWS_STS_ENDPOINT",
+            hide_env_values = true
+        )]
+        endpoint_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

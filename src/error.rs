@@ -132,6 +132,10 @@ pub enum Error {
     #[error("interrupted; nothing half-done was left behind")]
     Interrupted,
 
+    /// Resolving the developer's AWS identity or credentials failed.
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
+
     /// A broken invariant: a bug in devboot, not the user's doing.
     #[error("internal error: {0}")]
     Internal(String),
@@ -155,6 +159,7 @@ impl Error {
                 "upgrade Docker Engine (or Docker Desktop), or lower `requires.docker_api` in the profile".into(),
             ),
             Self::Engine { hint, .. } | Self::Usage { hint, .. } => hint.clone(),
+            Self::Aws(error) => error.hint(),
             Self::Prerequisites(problems) => {
                 let fixes: Vec<String> = problems.iter().filter_map(|p| p.fix.clone()).collect();
                 (!fixes.is_empty()).then(|| fixes.join("\n      "))
@@ -208,7 +213,8 @@ impl Error {
             | Self::Setup { .. }
             | Self::PostgresMajorMismatch { .. }
             | Self::Locked { .. }
-            | Self::Interrupted => ExitStatus::Failure,
+            | Self::Interrupted
+            | Self::Aws(_) => ExitStatus::Failure,
             Self::Internal(_) => ExitStatus::Internal,
         }
     }

@@ -10,6 +10,7 @@
 //! `profile`, `model`, `plan` and `render` are pure; `fsio` and `workspace` touch the disk;
 //! `output` is the only module that prints; `commands` wires them together per command.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod detect;

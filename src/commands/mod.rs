@@ -1,6 +1,7 @@
 //! One module per command. Each takes its parsed arguments and a [`Context`], does its work
 //! through the library, prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod aws;
 mod config;
 mod doctor;
 mod down;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Init(args) => init::run(args, ctx),
         Command::Plan(args) => plan::run(args, ctx),
         Command::Config => config::run(ctx),
+        Command::Aws(args) => aws::run(&args.command, ctx),
         Command::Doctor(args) => doctor::run(args, ctx),
         Command::Profile(args) => profile::run(&args.command, ctx),
         Command::Up(args) => up::run(args, ctx),

@@ -24,6 +24,7 @@ use crate::workspace::{Digest, State};
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
     let _lock = project.workspace.lock()?;
+    super::aws::check_sso(ctx, project.stack.aws.as_ref())?;
     super::block_on_interruptible(up(&project, args, ctx))
 }
 

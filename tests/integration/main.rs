@@ -10,6 +10,7 @@
 mod common;
 mod stack;
 
+mod aws;
 mod cli;
 mod config;
 mod engine;
