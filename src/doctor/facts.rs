@@ -1,10 +1,12 @@
 //! What every check may read: the environment snapshot, the directory doctor runs in, where
-//! the proc filesystem is, and the project around that directory (found and loaded once, on
-//! first use, and shared by all checks).
+//! the proc filesystem is, the project around that directory (found and loaded once, on
+//! first use, and shared by all checks), and the engine's state (`super::engine`: connected
+//! and read once, on first use).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use super::engine::EngineCache;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::model::Stack;
@@ -32,6 +34,7 @@ pub struct Facts {
     /// The proc filesystem (`/proc`); tests point it at fixture files.
     pub proc_root: PathBuf,
     project: OnceLock<ProjectLookup>,
+    pub(super) engine: EngineCache,
 }
 
 impl Facts {
@@ -41,6 +44,7 @@ impl Facts {
             start,
             proc_root: PathBuf::from("/proc"),
             project: OnceLock::new(),
+            engine: EngineCache::default(),
         }
     }
 

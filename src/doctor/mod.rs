@@ -15,6 +15,7 @@
 
 mod check;
 mod checks;
+mod engine;
 mod facts;
 mod redact;
 mod render;

@@ -223,7 +223,10 @@ async fn wait(
         return ready(outcome);
     }
     let mut probe = match until {
-        Readiness::Healthy => service.healthcheck.as_ref().map(|h| probe_command(&h.test)),
+        Readiness::Healthy => service
+            .healthcheck
+            .as_ref()
+            .map(crate::model::Healthcheck::command),
         _ => None,
     };
     let mut next_probe = Instant::now();
@@ -299,17 +302,6 @@ fn readiness_word(until: Readiness) -> &'static str {
         Readiness::Running => "running",
         Readiness::Healthy => "healthy",
         Readiness::Completed => "finished",
-    }
-}
-
-/// The healthcheck's test as a command to exec: `CMD-SHELL s` → `sh -c s`, `CMD a b` → `a b`.
-fn probe_command(test: &[String]) -> Vec<String> {
-    match test.split_first() {
-        Some((kind, rest)) if kind == "CMD-SHELL" => {
-            vec!["sh".into(), "-c".into(), rest.join(" ")]
-        }
-        Some((kind, rest)) if kind == "CMD" => rest.to_vec(),
-        _ => test.to_vec(),
     }
 }
 
@@ -476,20 +468,4 @@ pub async fn run_setup(
     }
     reporter.report(Event::SetupDone { command });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn probes_run_the_healthcheck_command() {
-        let shell = vec!["CMD-SHELL".to_owned(), "pg_isready -h 127.0.0.1".to_owned()];
-        assert_eq!(
-            probe_command(&shell),
-            ["sh", "-c", "pg_isready -h 127.0.0.1"]
-        );
-        let argv = vec!["CMD".to_owned(), "redis-cli".to_owned(), "ping".to_owned()];
-        assert_eq!(probe_command(&argv), ["redis-cli", "ping"]);
-    }
 }

@@ -151,6 +151,19 @@ pub struct Healthcheck {
     pub retries: u32,
 }
 
+impl Healthcheck {
+    /// The test as a command to exec: `CMD-SHELL s` → `sh -c s`, `CMD a b` → `a b`.
+    pub fn command(&self) -> Vec<String> {
+        match self.test.split_first() {
+            Some((kind, rest)) if kind == "CMD-SHELL" => {
+                vec!["sh".into(), "-c".into(), rest.join(" ")]
+            }
+            Some((kind, rest)) if kind == "CMD" => rest.to_vec(),
+            _ => self.test.clone(),
+        }
+    }
+}
+
 /// A file the profile asks devboot to generate in the project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeclaredFile {
@@ -247,4 +260,19 @@ pub(crate) fn test_stack(text: &str) -> Stack {
     };
     let loaded = crate::profile::load_standalone(layer).expect("test profile loads");
     validate::stack(&loaded, std::path::Path::new("/src/shop")).expect("test profile validates")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn healthchecks_become_commands() {
+        let stack = super::test_stack("extends = \"rails\"\n");
+        let db = stack.services["db"].healthcheck.as_ref().unwrap();
+        assert_eq!(
+            db.command(),
+            ["sh", "-c", "pg_isready -U postgres -h 127.0.0.1"]
+        );
+        let redis = stack.services["redis"].healthcheck.as_ref().unwrap();
+        assert_eq!(redis.command(), ["redis-cli", "ping"]);
+    }
 }

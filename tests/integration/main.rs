@@ -13,6 +13,7 @@ mod stack;
 mod aws;
 mod cli;
 mod config;
+mod doctor;
 mod engine;
 mod init;
 mod install;

@@ -1,10 +1,13 @@
-//! `docker.*`: the Docker engine answers at the endpoint the environment names (`DOCKER_HOST`,
-//! the current context, or the default socket), and the credential helpers the Docker CLI
-//! config names are installed. Further engine checks (version, memory, disk, clock, provider)
-//! depend on `docker.daemon`.
+//! `docker.*` checks that talk to the engine: it answers at the endpoint the environment names
+//! (`DOCKER_HOST`, the current context, or the default socket); it speaks the API version the
+//! profile requires; it has the memory and disk the profile asks for; its clock agrees with
+//! the host's. Also: the credential helpers the Docker CLI config names are installed. The
+//! endpoint itself (context, socket permissions) is checked in `context.rs`, without needing
+//! the engine to answer.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
@@ -14,6 +17,9 @@ use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
 use super::super::facts::Facts;
 use crate::engine::{connect, endpoint};
 use crate::error::Error;
+use crate::model::units::format_bytes;
+
+const GIB: u64 = 1024 * 1024 * 1024;
 
 pub(super) const DAEMON: Check = Check {
     id: "docker.daemon",
@@ -21,6 +27,33 @@ pub(super) const DAEMON: Check = Check {
     depends_on: &[],
     timeout: SLOW,
     run: Run::Async(daemon),
+    safe_fix: None,
+};
+
+pub(super) const API_VERSION: Check = Check {
+    id: "docker.api_version",
+    title: "The engine's API version is what the profile requires",
+    depends_on: &["docker.daemon"],
+    timeout: SLOW,
+    run: Run::Async(api_version),
+    safe_fix: None,
+};
+
+pub(super) const RESOURCES: Check = Check {
+    id: "docker.resources",
+    title: "The engine has the memory and disk the profile requires",
+    depends_on: &["docker.daemon"],
+    timeout: SLOW,
+    run: Run::Async(resources),
+    safe_fix: None,
+};
+
+pub(super) const CLOCK: Check = Check {
+    id: "docker.clock",
+    title: "The engine's clock agrees with the host's",
+    depends_on: &["docker.daemon"],
+    timeout: SLOW,
+    run: Run::Async(clock),
     safe_fix: None,
 };
 
@@ -35,14 +68,14 @@ pub(super) const CREDENTIAL_HELPERS: Check = Check {
 
 fn daemon(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
-        match connect::connect(&facts.env).await {
+        match facts.connection().await {
             Ok(connection) => Outcome::ok(format!(
                 "API {} at {} ({})",
                 connection.api_version, connection.endpoint.host, connection.endpoint.source
             )),
             Err(error) => {
                 let outcome = Outcome::error(error.to_string());
-                match (&error, error.hint()) {
+                match (error, error.hint()) {
                     (Error::EngineUnreachable { .. }, Some(hint)) => outcome
                         .fix(hint)
                         .detail("every check that needs the engine is skipped until it answers"),
@@ -53,6 +86,333 @@ fn daemon(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
         }
     }
     .boxed()
+}
+
+fn api_version(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let connection = match facts.connection().await {
+            Ok(connection) => connection,
+            Err(error) => return Outcome::skipped(error.to_string()),
+        };
+        // The highest version the engine speaks (devboot negotiates down to what it needs).
+        let version = connection.docker.version().await.ok();
+        let engine = version
+            .as_ref()
+            .and_then(|v| v.version.clone())
+            .unwrap_or_else(|| "?".to_owned());
+        let api = version
+            .and_then(|v| v.api_version)
+            .unwrap_or_else(|| connection.api_version.clone());
+        let need = facts
+            .stack()
+            .and_then(|stack| stack.requirements.docker_api);
+        match connect::check_api_version(&api, need) {
+            Ok(()) => Outcome::ok(match need {
+                Some((major, minor)) => format!(
+                    "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
+                ),
+                None => format!("Docker Engine {engine}, API {api} (the profile sets no minimum)"),
+            }),
+            Err(error @ Error::EngineTooOld { .. }) => Outcome::error(error.to_string())
+                .detail(format!("Docker Engine {engine}"))
+                .fix("upgrade Docker Engine (or Docker Desktop, Colima, ...) to a release that speaks it")
+                .fix_with(
+                    "or, if the profile asks for more than it uses, lower `requires.docker_api`; see which layer sets it",
+                    "devboot profile show --resolved",
+                ),
+            Err(error) => {
+                let outcome = Outcome::warn(error.to_string());
+                match error.hint() {
+                    Some(hint) => outcome.fix(hint),
+                    None => outcome,
+                }
+            }
+        }
+    }
+    .boxed()
+}
+
+/// Below this much engine memory, `bundle install` and asset builds get OOM-killed (exit 137).
+const LOW_MEMORY: u64 = 4 * GIB;
+/// Free space in the engine's data directory: warn below, error below.
+const LOW_DISK: u64 = 5 * GIB;
+const NO_DISK: u64 = GIB;
+
+fn resources(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let sample = match facts.engine_info().await {
+            Ok(sample) => sample,
+            Err(error) => return Outcome::error(format!("cannot read the engine's info: {error}")),
+        };
+        let info = &sample.info;
+        let requirements = facts.stack().map(|stack| &stack.requirements);
+        let need_memory = requirements.and_then(|r| r.memory_bytes);
+        let need_disk = requirements.and_then(|r| r.disk_bytes);
+        let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
+        let local = match facts.connection().await {
+            Ok(connection) => connection.endpoint.host.starts_with("unix://"),
+            Err(_) => false,
+        };
+        // The data directory is measurable from here when the engine runs on this machine
+        // (not inside Docker Desktop's VM).
+        let desktop = info
+            .operating_system
+            .as_deref()
+            .is_some_and(|os| os.contains("Docker Desktop"));
+        let root = info.docker_root_dir.as_deref();
+        let disk = root
+            .filter(|_| local && !desktop)
+            .and_then(|root| rustix::fs::statvfs(root).ok())
+            .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize));
+        resources_outcome(
+            Resources {
+                memory,
+                cpus: info.ncpu,
+                disk,
+                root,
+            },
+            need_memory,
+            need_disk,
+        )
+    }
+    .boxed()
+}
+
+/// What the engine has.
+#[derive(Debug, Clone, Copy)]
+struct Resources<'a> {
+    memory: Option<u64>,
+    cpus: Option<i64>,
+    /// Free bytes in the data directory, when it can be measured from here.
+    disk: Option<u64>,
+    root: Option<&'a str>,
+}
+
+fn resources_outcome(
+    have: Resources<'_>,
+    need_memory: Option<u64>,
+    need_disk: Option<u64>,
+) -> Outcome {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut fixes: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen = Vec::new();
+    match have.memory {
+        Some(memory) => {
+            seen.push(format!("{} of memory", format_bytes(memory)));
+            if let Some(need) = need_memory.filter(|need| memory < *need) {
+                errors.push(format!(
+                    "the engine has {} of memory; the profile needs {}",
+                    format_bytes(memory),
+                    format_bytes(need)
+                ));
+            } else if need_memory.is_none() && memory < LOW_MEMORY {
+                warnings.push(format!(
+                    "the engine has {} of memory; below {} builds and `bundle install` get killed (exit code 137)",
+                    format_bytes(memory),
+                    format_bytes(LOW_MEMORY)
+                ));
+            }
+        }
+        None => seen.push("memory unknown".to_owned()),
+    }
+    if errors.len() + warnings.len() > 0 {
+        fixes.push((
+            "give the engine more memory: Docker Desktop → Settings → Resources; Colima: `colima start --memory 6`; or lower `requires.memory` in devboot.local.toml".to_owned(),
+            None,
+        ));
+    }
+    if let Some(cpus) = have.cpus {
+        seen.push(format!("{cpus} CPUs"));
+    }
+    let root = have.root.unwrap_or("the data directory");
+    let disk_problems = errors.len() + warnings.len();
+    match have.disk {
+        Some(free) => {
+            seen.push(format!("{} free in {root}", format_bytes(free)));
+            match need_disk {
+                Some(need) if free < need => errors.push(format!(
+                    "the engine's data directory `{root}` has {} free; the profile needs {}",
+                    format_bytes(free),
+                    format_bytes(need)
+                )),
+                None if free < NO_DISK => errors.push(format!(
+                    "the engine's data directory `{root}` has only {} free: pulls, builds and database writes fail with `no space left on device`",
+                    format_bytes(free)
+                )),
+                None if free < LOW_DISK => warnings.push(format!(
+                    "the engine's data directory `{root}` has {} free",
+                    format_bytes(free)
+                )),
+                Some(_) | None => {}
+            }
+        }
+        None => seen.push(format!(
+            "free disk not measurable from here ({root} is inside the engine's VM)"
+        )),
+    }
+    if errors.len() + warnings.len() > disk_problems {
+        fixes.push((
+            "remove stopped containers, unused images and build cache (volumes are kept)"
+                .to_owned(),
+            Some("docker system prune && docker builder prune".to_owned()),
+        ));
+    }
+    let summary = seen.join(", ");
+    let mut outcome = if !errors.is_empty() {
+        Outcome::error(errors.join("; "))
+            .detail(summary)
+            .details(warnings)
+    } else if !warnings.is_empty() {
+        Outcome::warn(warnings.join("; ")).detail(summary)
+    } else {
+        let mut outcome = Outcome::ok(summary);
+        if let Some(need) = need_memory {
+            outcome = outcome.detail(format!(
+                "the profile needs {} of memory",
+                format_bytes(need)
+            ));
+        }
+        if let Some(need) = need_disk {
+            outcome = outcome.detail(format!("the profile needs {} of disk", format_bytes(need)));
+        }
+        return outcome;
+    };
+    for (description, command) in fixes {
+        outcome = match command {
+            Some(command) => outcome.fix_with(description, command),
+            None => outcome.fix(description),
+        };
+    }
+    outcome
+}
+
+/// Clock skew between engine and host: warn above, error above (AWS refuses requests signed
+/// more than 5 minutes off; TLS certificates look "not yet valid").
+const SKEW_WARN: Duration = Duration::from_secs(30);
+const SKEW_ERROR: Duration = Duration::from_secs(300);
+
+fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let sample = match facts.engine_info().await {
+            Ok(sample) => sample,
+            Err(error) => return Outcome::error(format!("cannot read the engine's info: {error}")),
+        };
+        let Some(text) = sample.info.system_time.as_deref() else {
+            return Outcome::skipped("the engine does not report its clock");
+        };
+        let Some(engine) = parse_rfc3339(text) else {
+            return Outcome::warn(format!(
+                "the engine reports its clock as `{text}`, which does not parse"
+            ));
+        };
+        clock_outcome(engine, nanos(sample.before), nanos(sample.after))
+    }
+    .boxed()
+}
+
+/// Nanoseconds since the Unix epoch (negative before it).
+fn nanos(time: SystemTime) -> i128 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
+    }
+}
+
+/// Judges the engine's clock (`engine`, ns since the epoch) against the host's, read before
+/// and after the request that returned it.
+fn clock_outcome(engine: i128, before: i128, after: i128) -> Outcome {
+    let host = before + (after - before) / 2;
+    let skew = engine - host;
+    let uncertainty = (after - before) / 2;
+    let magnitude = Duration::from_nanos(u64::try_from(skew.unsigned_abs()).unwrap_or(u64::MAX));
+    let direction = if skew > 0 { "ahead of" } else { "behind" };
+    #[expect(clippy::cast_precision_loss, reason = "shown to a tenth of a second")]
+    let seconds = |ns: i128| ns.unsigned_abs() as f64 / 1e9;
+    let said = format!(
+        "the engine's clock is {:.1} s {direction} the host's",
+        seconds(skew)
+    );
+    let precision = format!(
+        "measured to ±{:.3} s (half the request's round trip)",
+        seconds(uncertainty)
+    );
+    if magnitude <= SKEW_WARN {
+        return Outcome::ok(format!("within {:.1} s of the host's clock", seconds(skew)))
+            .detail(precision);
+    }
+    let outcome = if magnitude > SKEW_ERROR {
+        Outcome::error(said)
+    } else {
+        Outcome::warn(said)
+    };
+    outcome
+        .detail(precision)
+        .detail("containers take the engine's clock: AWS requests fail with `SignatureDoesNotMatch` / `RequestTimeTooSkewed`, TLS certificates look not yet valid, caches expire early")
+        .fix("Docker Desktop or Colima after the laptop slept: restart it (Docker Desktop → Restart; `colima restart`)")
+        .fix_with(
+            "or set the VM's clock from its hardware clock",
+            "docker run --rm --privileged alpine hwclock -s",
+        )
+        .fix_with("and keep the host's clock synchronised", "sudo timedatectl set-ntp true")
+}
+
+/// Parses an RFC 3339 timestamp as the engine writes it (`2024-05-01T12:00:00.123456789Z`,
+/// or with a `+02:00` offset) into nanoseconds since the Unix epoch.
+fn parse_rfc3339(text: &str) -> Option<i128> {
+    let text = text.trim();
+    let (date, rest) = text.split_once(['T', 't', ' '])?;
+    let mut date_parts = date.splitn(3, '-');
+    let year: i64 = date_parts.next()?.parse().ok()?;
+    let month: u32 = date_parts.next()?.parse().ok()?;
+    let day: u32 = date_parts.next()?.parse().ok()?;
+    let offset_at = rest.find(['Z', 'z', '+', '-'])?;
+    let (time, zone) = rest.split_at(offset_at);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut clock_parts = clock.splitn(3, ':');
+    let hour: i64 = clock_parts.next()?.parse().ok()?;
+    let minute: i64 = clock_parts.next()?.parse().ok()?;
+    let second: i64 = clock_parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits: String = fraction.chars().take(9).collect();
+    let fraction_ns: i128 = if digits.is_empty() {
+        0
+    } else {
+        format!("{digits:0<9}").parse().ok()?
+    };
+    let offset_seconds: i64 = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let (h, m) = zone[1..].split_once(':')?;
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some(i128::from(seconds) * 1_000_000_000 + fraction_ns)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// The parts of the CLI's `config.json` naming credential helpers.
@@ -206,5 +566,100 @@ mod tests {
 
         write(&config, "{ broken");
         assert_eq!(credential_helpers(&sandbox.facts()).status, Status::Error);
+    }
+
+    #[test]
+    fn rfc3339_timestamps_parse_like_the_engine_writes_them() {
+        let ns = |s: &str| parse_rfc3339(s);
+        assert_eq!(ns("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(ns("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
+        assert_eq!(
+            ns("2026-11-22T04:32:22.118405046Z"),
+            Some(1_795_321_942_118_405_046)
+        );
+        assert_eq!(
+            ns("2026-11-22T06:32:22.118405046+02:00"),
+            ns("2026-11-22T04:32:22.118405046Z")
+        );
+        assert_eq!(ns("2000-03-01T00:00:00Z"), Some(951_868_800_000_000_000));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-11-22T04:32:22",
+            "2026-11-22T04:32:22.x1Z",
+        ] {
+            assert_eq!(ns(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn clock_skew_warns_past_30_seconds_and_fails_past_5_minutes() {
+        let second = 1_000_000_000_i128;
+        let host = 1_000_000 * second;
+        let at = |skew: i128| clock_outcome(host + skew, host - second / 100, host + second / 100);
+        assert_eq!(at(2 * second).status, Status::Ok);
+        assert_eq!(at(-29 * second).status, Status::Ok);
+        let warned = at(-45 * second);
+        assert_eq!(warned.status, Status::Warn);
+        assert_eq!(
+            warned.summary,
+            "the engine's clock is 45.0 s behind the host's"
+        );
+        let failed = at(600 * second);
+        assert_eq!(failed.status, Status::Error);
+        assert_eq!(
+            failed.summary,
+            "the engine's clock is 600.0 s ahead of the host's"
+        );
+        assert!(failed.fixes.iter().any(
+            |f| f.command.as_deref() == Some("docker run --rm --privileged alpine hwclock -s")
+        ));
+    }
+
+    #[test]
+    fn engine_resources_are_judged_against_the_profile() {
+        let have = |memory: u64, disk: Option<u64>| Resources {
+            memory: Some(memory),
+            cpus: Some(2),
+            disk,
+            root: Some("/var/lib/docker"),
+        };
+        let fine = resources_outcome(have(8 * GIB, Some(50 * GIB)), None, None);
+        assert_eq!(fine.status, Status::Ok, "{fine:?}");
+        assert_eq!(
+            fine.summary,
+            "8.0 GiB of memory, 2 CPUs, 50.0 GiB free in /var/lib/docker"
+        );
+
+        let short = resources_outcome(
+            have(8 * GIB, Some(50 * GIB)),
+            Some(16 * GIB),
+            Some(100 * GIB),
+        );
+        assert_eq!(short.status, Status::Error);
+        assert_eq!(
+            short.summary,
+            "the engine has 8.0 GiB of memory; the profile needs 16.0 GiB; the engine's data directory `/var/lib/docker` has 50.0 GiB free; the profile needs 100.0 GiB"
+        );
+        assert_eq!(short.fixes.len(), 2);
+        assert_eq!(
+            short.fixes[1].command.as_deref(),
+            Some("docker system prune && docker builder prune")
+        );
+
+        let small = resources_outcome(have(2 * GIB, None), None, None);
+        assert_eq!(small.status, Status::Warn);
+        assert!(small.summary.contains("exit code 137"), "{}", small.summary);
+        assert!(
+            small.details[0].contains("not measurable"),
+            "{:?}",
+            small.details
+        );
+        assert_eq!(small.fixes.len(), 1);
+
+        let full = resources_outcome(have(8 * GIB, Some(GIB / 2)), None, None);
+        assert_eq!(full.status, Status::Error);
+        assert!(full.summary.contains("no space left on device"));
     }
 }

@@ -2,12 +2,16 @@
 //! check is declared as a [`Check`] value in its family's module and listed here once; ids are
 //! stable, since users select checks and mentors quote them by id.
 
+mod app;
+mod context;
 mod docker;
 mod env;
 mod host;
 mod ports;
 mod profile;
 mod rails;
+mod services;
+mod stack;
 mod tools;
 
 #[cfg(test)]
@@ -29,12 +33,25 @@ pub(crate) static CHECKS: &[Check] = &[
     env::REQUIRED,
     env::PROXY,
     docker::DAEMON,
+    context::CONTEXT,
+    context::SOCKET_PERMISSION,
+    docker::API_VERSION,
+    docker::RESOURCES,
+    docker::CLOCK,
     docker::CREDENTIAL_HELPERS,
     ports::FREE,
+    stack::CONTAINERS,
+    stack::CONFIG_DRIFT,
+    stack::ORPHANS,
+    services::POSTGRES_READY,
+    services::POSTGRES_VOLUME_MAJOR,
+    services::REDIS_READY,
     rails::SERVER_PID,
     rails::MASTER_KEY,
     rails::RUBY_VERSION,
     rails::DATABASE_URL_LOCALHOST,
+    app::CONTAINER_ENV,
+    app::PENDING_MIGRATIONS,
     rails::LINE_ENDINGS,
 ];
 

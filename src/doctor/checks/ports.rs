@@ -1,11 +1,20 @@
-//! `ports.*`: every host port the stack publishes is free, and when one is taken, which
-//! process holds it. A port held by Docker itself may be this project's own running container;
-//! telling the two apart needs the engine (planned: `ports.free` will then pass ports its own
-//! containers hold).
+//! `ports.*`: every host port the stack publishes is free, and when one is taken, by what — a
+//! process (named with its pid), another project's container (named with its project), or
+//! this project's own running container, which is fine. The ports are probed on the host;
+//! the engine, when it answers, says which containers publish what.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
 
 use super::super::check::{Check, Outcome, QUICK, Run};
 use super::super::facts::Facts;
-use crate::host::ports;
+use crate::engine::spec::LABEL_PROJECT;
+use crate::host::ports::{self, PortOwner};
 use crate::model::PortPolicy;
 
 pub(super) const FREE: Check = Check {
@@ -13,7 +22,7 @@ pub(super) const FREE: Check = Check {
     title: "Host ports the stack publishes are free",
     depends_on: &["profile.valid"],
     timeout: QUICK,
-    run: Run::Blocking(free),
+    run: Run::Async(free),
     safe_fix: None,
 };
 
@@ -41,91 +50,242 @@ fn stop_examples(container_port: u16) -> &'static str {
     }
 }
 
-fn free(facts: &Facts) -> Outcome {
+/// A published port of the stack, as probed on the host.
+#[derive(Debug, Clone)]
+struct Probed {
+    service: String,
+    host_ip: IpAddr,
+    host: u16,
+    container: u16,
+    policy: PortPolicy,
+    /// Whether something holds it.
+    taken: bool,
+    /// The process holding it, when visible; looked up only for ports the engine does not
+    /// account for (walking `/proc` costs more than everything else here).
+    owner: Option<PortOwner>,
+}
+
+/// What the engine says about who publishes host ports.
+#[derive(Debug, Default)]
+struct EngineView {
+    /// Host ports this project's containers publish.
+    own: BTreeSet<u16>,
+    /// Other containers publishing host ports: "container `x` of project `y`".
+    others: BTreeMap<u16, String>,
+}
+
+fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
     let Some(stack) = facts.stack() else {
-        return Outcome::skipped("the profile did not load");
+        return Err(Outcome::skipped("the profile did not load"));
     };
-    let mut published = Vec::new();
+    Ok(stack
+        .services
+        .values()
+        .flat_map(|service| {
+            service.ports.iter().map(|mapping| Probed {
+                service: service.name.clone(),
+                host_ip: mapping.host_ip,
+                host: mapping.host,
+                container: mapping.container,
+                policy: mapping.policy,
+                taken: !ports::is_free(mapping.host_ip, mapping.host),
+                owner: None,
+            })
+        })
+        .collect())
+}
+
+/// Who publishes ports, according to the engine; `None` when it does not answer.
+async fn engine_view(facts: &Facts) -> Option<EngineView> {
+    let state = facts.engine_project().await.ok()?;
+    let docker = &facts.connection().await.ok()?.docker;
+    let mut view = EngineView {
+        own: state.observed.published.clone(),
+        others: BTreeMap::new(),
+    };
+    let running = docker
+        .list_containers(Some(ListContainersOptionsBuilder::default().build()))
+        .await
+        .ok()?;
+    for container in running {
+        let project = container
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get(LABEL_PROJECT))
+            .cloned();
+        if project.as_deref() == Some(state.stack.project.as_str()) {
+            continue;
+        }
+        let name = container
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_owned())
+            .unwrap_or_default();
+        let described = match project {
+            Some(project) => format!("container `{name}` of project `{project}`"),
+            None => format!("container `{name}`"),
+        };
+        for port in container
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| p.public_port)
+        {
+            view.others.insert(port, described.clone());
+        }
+    }
+    Some(view)
+}
+
+fn free(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let probing = Arc::clone(&facts);
+        let probed = match tokio::task::spawn_blocking(move || probe(&probing)).await {
+            Ok(Ok(probed)) => probed,
+            Ok(Err(outcome)) => return outcome,
+            Err(error) => return Outcome::error(format!("probing the ports failed: {error}")),
+        };
+        // Only a taken port needs the engine's word on who holds it.
+        let view = if probed.iter().any(|p| p.taken) {
+            engine_view(&facts).await
+        } else {
+            None
+        };
+        // The processes behind the ports no container accounts for.
+        let unexplained = |p: &Probed| {
+            p.taken
+                && !view
+                    .as_ref()
+                    .is_some_and(|v| v.own.contains(&p.host) || v.others.contains_key(&p.host))
+        };
+        let probed = if probed.iter().any(unexplained) {
+            let lookup = probed.clone();
+            let explained: Vec<bool> = probed.iter().map(|p| !unexplained(p)).collect();
+            tokio::task::spawn_blocking(move || {
+                lookup
+                    .into_iter()
+                    .zip(explained)
+                    .map(|(mut port, explained)| {
+                        if !explained {
+                            port.owner = ports::owner(port.host);
+                        }
+                        port
+                    })
+                    .collect()
+            })
+            .await
+            .unwrap_or(probed)
+        } else {
+            probed
+        };
+        judge(&probed, view.as_ref())
+    }
+    .boxed()
+}
+
+fn judge(probed: &[Probed], view: Option<&EngineView>) -> Outcome {
+    if probed.is_empty() {
+        return Outcome::ok("the stack publishes no host port");
+    }
+    let mut own = Vec::new();
     let mut taken = Vec::new();
     let mut by_docker = Vec::new();
     let mut moved = Vec::new();
-    for service in stack.services.values() {
-        for mapping in &service.ports {
-            published.push(mapping.host);
-            if ports::is_free(mapping.host_ip, mapping.host) {
-                continue;
-            }
-            let owner = ports::owner(mapping.host);
-            let described = format!(
-                "{} (`{}`, {}:{})",
-                ports::describe_taken(mapping.host, owner.as_ref()),
-                service.name,
-                mapping.host_ip,
-                mapping.host
-            );
-            if mapping.policy == PortPolicy::Auto {
-                moved.push(format!(
-                    "{described}; devboot publishes another port instead"
-                ));
-            } else if owner
+    for port in probed {
+        if !port.taken {
+            continue;
+        }
+        let owner = &port.owner;
+        if view.is_some_and(|v| v.own.contains(&port.host)) {
+            own.push(format!("{} (this project's `{}`)", port.host, port.service));
+            continue;
+        }
+        let container = view.and_then(|v| v.others.get(&port.host));
+        let holder = match container {
+            Some(container) => format!("port {} is published by {container}", port.host),
+            None => ports::describe_taken(port.host, owner.as_ref()),
+        };
+        let described = format!(
+            "{holder} (`{}`, {}:{})",
+            port.service, port.host_ip, port.host
+        );
+        if port.policy == PortPolicy::Auto {
+            moved.push(format!(
+                "{described}; devboot publishes another port instead"
+            ));
+        } else if container.is_none()
+            && owner
                 .as_ref()
                 .is_some_and(|o| DOCKER_PROCESSES.contains(&o.process.as_str()))
-            {
-                by_docker.push((service.name.clone(), mapping.host, described));
-            } else {
-                taken.push((
-                    service.name.clone(),
-                    mapping.host,
-                    mapping.container,
-                    described,
-                ));
-            }
+        {
+            by_docker.push((port.host, described));
+        } else {
+            taken.push((port, described));
         }
     }
-    if published.is_empty() {
-        return Outcome::ok("the stack publishes no host port");
-    }
     if taken.is_empty() && by_docker.is_empty() {
-        let list = published
+        let free: Vec<String> = probed
             .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Outcome::ok(format!("free: {list}")).details(moved);
+            .filter(|p| !p.taken)
+            .map(|p| p.host.to_string())
+            .collect();
+        let mut parts = Vec::new();
+        if !free.is_empty() {
+            parts.push(format!("free: {}", free.join(", ")));
+        }
+        if !own.is_empty() {
+            parts.push(format!("in use by this stack: {}", own.join(", ")));
+        }
+        if parts.is_empty() {
+            parts.push("every port is `auto`".to_owned());
+        }
+        return Outcome::ok(parts.join("; ")).details(moved);
     }
-    let mut outcome = if let Some((_, _, _, described)) = taken.first() {
+    let mut outcome = if let Some((_, described)) = taken.first() {
         let summary = if taken.len() == 1 {
             described.clone()
         } else {
-            let ports: Vec<String> = taken.iter().map(|(_, p, _, _)| p.to_string()).collect();
+            let ports: Vec<String> = taken.iter().map(|(p, _)| p.host.to_string()).collect();
             format!("{} host ports are taken: {}", taken.len(), ports.join(", "))
         };
         Outcome::error(summary)
     } else {
-        let ports: Vec<String> = by_docker.iter().map(|(_, p, _)| p.to_string()).collect();
+        let ports: Vec<String> = by_docker.iter().map(|(p, _)| p.to_string()).collect();
         Outcome::warn(format!(
-            "published by Docker already: {} (this stack's own containers, or another project's)",
+            "published by Docker already: {} (this stack's own containers, or another project's; the engine did not say)",
             ports.join(", ")
         ))
     };
     if taken.len() + by_docker.len() > 1 {
         outcome = outcome
-            .details(taken.iter().map(|(_, _, _, d)| d.clone()))
-            .details(by_docker.iter().map(|(_, _, d)| d.clone()));
+            .details(taken.iter().map(|(_, d)| d.clone()))
+            .details(by_docker.iter().map(|(_, d)| d.clone()));
     }
     outcome = outcome.details(moved);
-    if let Some((service, port, container, _)) = taken.first() {
-        let spare = port.saturating_add(10_000).max(1024);
-        outcome = outcome
-            .fix(format!("stop the program holding the port{}", stop_examples(*container)))
-            .fix(format!(
-                "or publish another host port: in devboot.local.toml, `[services.{service}]` `ports = [\"{spare}:{container}\"]`, or let devboot choose: `ports = [{{ container = {container}, policy = \"auto\" }}]`"
-            ));
+    if let Some((port, _)) = taken.first() {
+        let spare = port.host.saturating_add(10_000).max(1024);
+        let (service, container) = (&port.service, port.container);
+        let is_container = view.is_some_and(|v| v.others.contains_key(&port.host));
+        outcome = if is_container {
+            outcome.fix_with(
+                "see which containers publish it, and stop them (`devboot down` in their project)",
+                "docker ps --format '{{.Names}}\t{{.Label \"com.docker.compose.project\"}}\t{{.Ports}}'",
+            )
+        } else {
+            outcome.fix(format!(
+                "stop the program holding the port{}",
+                stop_examples(container)
+            ))
+        };
+        outcome = outcome.fix(format!(
+            "or publish another host port: in devboot.local.toml, `[services.{service}]` `ports = [\"{spare}:{container}\"]`, or let devboot choose: `ports = [{{ container = {container}, policy = \"auto\" }}]`"
+        ));
     }
     if !by_docker.is_empty() {
         outcome = outcome.fix_with(
             "see whether this stack is already running; otherwise stop the other project's containers",
-            "devboot status; docker ps --format '{{.Names}}\\t{{.Ports}}'",
+            "devboot status; docker ps --format '{{.Names}}\t{{.Ports}}'",
         );
     }
     outcome
@@ -136,7 +296,7 @@ mod tests {
     use std::net::TcpListener;
 
     use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox};
+    use super::super::testing::{PROFILE, Sandbox, run};
     use super::*;
 
     fn project_publishing(sandbox: &Sandbox, port: u16, policy: &str) {
@@ -154,7 +314,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let sandbox = Sandbox::new();
         project_publishing(&sandbox, port, "fixed");
-        let outcome = free(&sandbox.facts());
+        let outcome = run(&FREE, sandbox.facts());
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert!(
             outcome
@@ -186,7 +346,7 @@ mod tests {
         );
 
         drop(listener);
-        let outcome = free(&sandbox.facts());
+        let outcome = run(&FREE, sandbox.facts());
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(outcome.summary, format!("free: {port}"));
     }
@@ -197,7 +357,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let sandbox = Sandbox::new();
         project_publishing(&sandbox, port, "auto");
-        let outcome = free(&sandbox.facts());
+        let outcome = run(&FREE, sandbox.facts());
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(outcome.details[0].contains("publishes another port"));
     }
@@ -207,7 +367,7 @@ mod tests {
         let sandbox = Sandbox::new();
         sandbox.write("devboot.toml", PROFILE);
         assert_eq!(
-            free(&sandbox.facts()).summary,
+            run(&FREE, sandbox.facts()).summary,
             "the stack publishes no host port"
         );
     }

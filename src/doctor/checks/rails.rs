@@ -4,11 +4,15 @@
 //! profile; never prints a secret's value.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
 use semver::Version;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
+use super::super::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix, Status};
 use super::super::facts::Facts;
+use super::app;
 use super::env::{app_services, dotenv_in};
 
 pub(super) const SERVER_PID: Check = Check {
@@ -16,7 +20,7 @@ pub(super) const SERVER_PID: Check = Check {
     title: "No stale tmp/pids/server.pid",
     depends_on: &[],
     timeout: QUICK,
-    run: Run::Blocking(server_pid),
+    run: Run::Async(server_pid),
     safe_fix: Some(SafeFix {
         description: "remove the stale `tmp/pids/server.pid`",
         apply: remove_server_pid,
@@ -34,11 +38,10 @@ pub(super) const MASTER_KEY: Check = Check {
 
 pub(super) const RUBY_VERSION: Check = Check {
     id: "rails.ruby_version",
-    title: "Ruby versions agree (.ruby-version, Gemfile, Gemfile.lock)",
-    // The comparison with the Ruby inside the app image will run through the engine.
+    title: "Ruby versions agree (.ruby-version, Gemfile, Gemfile.lock, the app container)",
     depends_on: &["docker.daemon"],
-    timeout: QUICK,
-    run: Run::Blocking(ruby_version),
+    timeout: SLOW,
+    run: Run::Async(ruby_version),
     safe_fix: None,
 };
 
@@ -106,7 +109,38 @@ fn process_name(facts: &Facts, pid: u32) -> Option<String> {
         .then(|| name.rsplit('/').next().unwrap_or(&name).to_owned())
 }
 
-fn server_pid(facts: &Facts) -> Outcome {
+fn is_server_process(name: &str) -> bool {
+    SERVER_PROCESSES.iter().any(|p| name.contains(p))
+}
+
+/// The pid `tmp/pids/server.pid` of the Rails app names, if it holds one.
+fn pid_in_file(facts: &Facts) -> Option<u32> {
+    let dir = rails_app(facts).ok()?;
+    std::fs::read_to_string(dir.join(SERVER_PID_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn server_pid(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        // The app container writes the file through the bind mount, with its own pids.
+        if let Some(pid) = pid_in_file(&facts)
+            && let Some((service, name)) = app::container_process(&facts, pid).await
+            && is_server_process(&name)
+        {
+            return Outcome::ok(format!(
+                "`{service}` runs the server that wrote it (pid {pid} in the container, `{name}`)"
+            ));
+        }
+        server_pid_on_host(&facts)
+    }
+    .boxed()
+}
+
+/// Judges `tmp/pids/server.pid` by the host's processes.
+fn server_pid_on_host(facts: &Facts) -> Outcome {
     let dir = match rails_app(facts) {
         Ok(dir) => dir,
         Err(skipped) => return skipped,
@@ -133,7 +167,7 @@ fn server_pid(facts: &Facts) -> Outcome {
             Outcome::error(format!("stale {SERVER_PID_FILE}: process {pid} is not running"))
                 .detail("`rails server` exits with \"A server is already running\" while this file exists"),
         ),
-        Some(name) if SERVER_PROCESSES.iter().any(|p| name.contains(p)) => Outcome::ok(format!(
+        Some(name) if is_server_process(&name) => Outcome::ok(format!(
             "a server is running (pid {pid}, `{name}`)"
         )),
         Some(name) => fixes(
@@ -267,7 +301,105 @@ fn lockfile_ruby(lockfile: &str) -> Option<Version> {
     ruby_version_of(lines.next()?.trim().strip_prefix("ruby ")?)
 }
 
-fn ruby_version(facts: &Facts) -> Outcome {
+fn ruby_version(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let files = ruby_version_files(&facts);
+        let container = app::container_ruby(&facts).await;
+        with_container_ruby(&facts, files, container)
+    }
+    .boxed()
+}
+
+/// Whether `version` is what `.ruby-version` asks for: as many segments as it writes (`3.2`
+/// accepts any 3.2.x).
+fn dot_version_matches(text: &str, wanted: &Version, version: &Version) -> bool {
+    let text = text.trim().strip_prefix("ruby-").unwrap_or(text.trim());
+    let segments = text
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .filter(|p| !p.is_empty())
+        .count();
+    match segments {
+        0 => true,
+        1 => wanted.major == version.major,
+        2 => (wanted.major, wanted.minor) == (version.major, version.minor),
+        _ => wanted == version,
+    }
+}
+
+/// Adds the comparison with the Ruby the running app container has (`(service, version)`) to
+/// the comparison of the files.
+fn with_container_ruby(
+    facts: &Facts,
+    files: Outcome,
+    container: Option<(String, String)>,
+) -> Outcome {
+    let Some((service, running)) = container else {
+        if files.status == Status::Skipped {
+            return files;
+        }
+        return files.detail(
+            "the app container is not running: the Ruby in it is compared while the stack is up",
+        );
+    };
+    let Some(version) = ruby_version_of(&running) else {
+        return files.detail(format!(
+            "`{service}` reports Ruby `{running}`, which does not parse"
+        ));
+    };
+    let dir = facts.app_dir();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    let dot_version = read(".ruby-version").and_then(|t| {
+        let line = t.lines().next()?.trim().to_owned();
+        let wanted = ruby_version_of(&line)?;
+        Some((line, wanted))
+    });
+    let gemfile = read("Gemfile").and_then(|t| gemfile_ruby(&t));
+    let mut conflicts = Vec::new();
+    if let Some((text, wanted)) = &dot_version
+        && !dot_version_matches(text, wanted, &version)
+    {
+        conflicts.push(format!(
+            "the app container `{service}` runs Ruby {running}, .ruby-version says {text}"
+        ));
+    }
+    if let Some(requirement) = &gemfile
+        && ruby_requirement_met(requirement, &version) == Some(false)
+    {
+        conflicts.push(format!(
+            "the app container `{service}` runs Ruby {running}, the Gemfile asks for `{requirement}`"
+        ));
+    }
+    if conflicts.is_empty() {
+        return match files.status {
+            Status::Skipped => {
+                Outcome::ok(format!("the app container `{service}` runs Ruby {running}"))
+            }
+            _ => Outcome {
+                summary: format!("{}; `{service}` runs Ruby {running}", files.summary),
+                ..files
+            },
+        };
+    }
+    let rebuild = |outcome: Outcome| {
+        outcome
+            .fix("build the app image with the Ruby the project asks for: the Ruby of the Dockerfile's base image (`FROM ruby:X.Y`)")
+            .fix_with("then recreate the app container from it", "devboot up")
+    };
+    if files.status == Status::Error {
+        let summary = format!("{}; {}", files.summary, conflicts.join("; "));
+        return rebuild(Outcome { summary, ..files });
+    }
+    rebuild(
+        Outcome::error(conflicts.join("; "))
+            .detail("Bundler stops with `Your Ruby version is X, but your Gemfile specified Y` inside the container"),
+    )
+}
+
+/// Compares `.ruby-version`, the Gemfile's `ruby` line and Gemfile.lock's `RUBY VERSION`.
+fn ruby_version_files(facts: &Facts) -> Outcome {
     let dir = facts.app_dir();
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
     let dot_version = read(".ruby-version").and_then(|t| {
@@ -320,8 +452,7 @@ fn ruby_version(facts: &Facts) -> Outcome {
         }
     }
     if conflicts.is_empty() {
-        return Outcome::ok(seen.join(", "))
-            .detail("the Ruby inside the app image is not compared yet");
+        return Outcome::ok(seen.join(", "));
     }
     Outcome::error(conflicts.join("; "))
         .detail("Bundler stops with `Your Ruby version is X, but your Gemfile specified Y`")
@@ -330,7 +461,7 @@ fn ruby_version(facts: &Facts) -> Outcome {
 }
 
 /// Where a URL's host is: its byte range in the value, and the port if one is written.
-fn url_host(value: &str) -> Option<(std::ops::Range<usize>, Option<u16>)> {
+pub(super) fn url_host(value: &str) -> Option<(std::ops::Range<usize>, Option<u16>)> {
     let start = value.find("://").map_or(0, |i| i + 3);
     let end = value[start..]
         .find(['/', '?', '#'])
@@ -352,7 +483,7 @@ fn url_host(value: &str) -> Option<(std::ops::Range<usize>, Option<u16>)> {
     (host_len > 0).then_some((host_start..host_start + host_len, port))
 }
 
-fn is_local_host(host: &str) -> bool {
+pub(super) fn is_local_host(host: &str) -> bool {
     matches!(host, "localhost" | "::1" | "[::1]" | "0.0.0.0") || host.starts_with("127.")
 }
 
@@ -563,7 +694,7 @@ mod tests {
     #[test]
     fn outside_a_rails_app_the_app_checks_are_skipped() {
         let sandbox = Sandbox::new();
-        assert_eq!(server_pid(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(server_pid_on_host(&sandbox.facts()).status, Status::Skipped);
         assert_eq!(master_key(&sandbox.facts()).status, Status::Skipped);
     }
 
@@ -571,14 +702,14 @@ mod tests {
     fn a_pid_file_of_a_dead_process_is_stale_and_the_fix_removes_it() {
         let sandbox = rails_app_sandbox();
         assert_eq!(
-            server_pid(&sandbox.facts()).summary,
+            server_pid_on_host(&sandbox.facts()).summary,
             "no tmp/pids/server.pid"
         );
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
         sandbox.write(SERVER_PID_FILE, &format!("{pid}\n"));
-        let outcome = server_pid(&sandbox.facts());
+        let outcome = server_pid_on_host(&sandbox.facts());
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -591,7 +722,7 @@ mod tests {
 
         remove_server_pid(&sandbox.facts()).unwrap();
         assert!(!sandbox.project().join(SERVER_PID_FILE).exists());
-        assert_eq!(server_pid(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(server_pid_on_host(&sandbox.facts()).status, Status::Ok);
         remove_server_pid(&sandbox.facts()).unwrap();
     }
 
@@ -618,7 +749,7 @@ mod tests {
             .unwrap();
         wait_for_exec(&sandbox, sleeper.id(), "sleep");
         sandbox.write(SERVER_PID_FILE, &sleeper.id().to_string());
-        let outcome = server_pid(&sandbox.facts());
+        let outcome = server_pid_on_host(&sandbox.facts());
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(
             outcome.summary.contains("`sleep`, not a Rails server"),
@@ -636,14 +767,14 @@ mod tests {
         let mut server = std::process::Command::new(&puma).arg("30").spawn().unwrap();
         wait_for_exec(&sandbox, server.id(), "puma");
         sandbox.write(SERVER_PID_FILE, &server.id().to_string());
-        let outcome = server_pid(&sandbox.facts());
+        let outcome = server_pid_on_host(&sandbox.facts());
         server.kill().unwrap();
         server.wait().unwrap();
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(outcome.summary.contains("`puma`"));
 
         sandbox.write(SERVER_PID_FILE, "garbage");
-        assert_eq!(server_pid(&sandbox.facts()).status, Status::Error);
+        assert_eq!(server_pid_on_host(&sandbox.facts()).status, Status::Error);
     }
 
     #[test]
@@ -682,7 +813,7 @@ mod tests {
     #[test]
     fn ruby_versions_are_compared() {
         let sandbox = rails_app_sandbox();
-        assert_eq!(ruby_version(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(ruby_version_files(&sandbox.facts()).status, Status::Skipped);
         sandbox.write(".ruby-version", "ruby-3.2.2\n");
         sandbox.write(
             "Gemfile",
@@ -692,7 +823,7 @@ mod tests {
             "Gemfile.lock",
             "GEM\n  specs:\n\nRUBY VERSION\n   ruby 3.2.2p53\n\nBUNDLED WITH\n   2.4.10\n",
         );
-        let outcome = ruby_version(&sandbox.facts());
+        let outcome = ruby_version_files(&sandbox.facts());
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -700,7 +831,7 @@ mod tests {
         );
 
         sandbox.write(".ruby-version", "3.3.0\n");
-        let outcome = ruby_version(&sandbox.facts());
+        let outcome = ruby_version_files(&sandbox.facts());
         assert_eq!(outcome.status, Status::Error);
         assert_eq!(
             outcome.summary,

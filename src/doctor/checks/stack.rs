@@ -1,0 +1,500 @@
+//! `stack.*`: the project's containers on the engine — each service has a running, healthy
+//! container (an exited one is reported with its exit code, the out-of-memory flag and its last
+//! log lines; an unhealthy one with its last healthcheck output); each container still matches
+//! what the profile defines (Compose's config hash); no container is left from a service the
+//! profile no longer has.
+
+use std::sync::Arc;
+
+use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, join_all};
+
+use super::super::check::{Check, Outcome, Run, SLOW};
+use super::super::engine::ProjectState;
+use super::super::facts::Facts;
+use crate::engine::containers::tail_logs;
+use crate::engine::spec::container_spec;
+
+pub(super) const CONTAINERS: Check = Check {
+    id: "stack.containers",
+    title: "Every service's container is running and healthy",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(containers),
+    safe_fix: None,
+};
+
+pub(super) const CONFIG_DRIFT: Check = Check {
+    id: "stack.config_drift",
+    title: "Containers match the profile",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(config_drift),
+    safe_fix: None,
+};
+
+pub(super) const ORPHANS: Check = Check {
+    id: "stack.orphans",
+    title: "No containers of services the profile no longer has",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(orphans),
+    safe_fix: None,
+};
+
+/// Log lines shown under a failed container.
+const LOG_LINES: usize = 10;
+/// Lines of healthcheck output shown under an unhealthy container.
+const HEALTH_LINES: usize = 5;
+
+/// The project state, or the outcome saying why it cannot be read.
+pub(super) async fn project_state(facts: &Facts) -> Result<&ProjectState, Outcome> {
+    facts
+        .engine_project()
+        .await
+        .map_err(|error| Outcome::error(format!("cannot read the project's containers: {error}")))
+}
+
+/// What state a service's container is in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Condition {
+    Absent,
+    /// Running; the health status when it has a healthcheck.
+    Running(Option<String>),
+    Starting,
+    Unhealthy {
+        /// The last healthcheck run: exit code and output.
+        code: Option<i64>,
+        output: Vec<String>,
+    },
+    Exited {
+        code: i64,
+        oom: bool,
+    },
+    Restarting {
+        code: i64,
+        oom: bool,
+        restarts: i64,
+    },
+    Created,
+    Paused,
+    Other(String),
+}
+
+impl Condition {
+    fn of(inspected: &ContainerInspectResponse) -> Self {
+        let restarts = inspected.restart_count.unwrap_or(0);
+        let Some(state) = &inspected.state else {
+            return Self::Other("unknown".into());
+        };
+        let code = state.exit_code.unwrap_or(0);
+        let oom = state.oom_killed.unwrap_or(false);
+        let status = state.status.map(|s| s.to_string()).unwrap_or_default();
+        match status.as_str() {
+            "restarting" => Self::Restarting {
+                code,
+                oom,
+                restarts,
+            },
+            "exited" | "dead" => Self::Exited { code, oom },
+            "created" => Self::Created,
+            "paused" => Self::Paused,
+            "running" => {
+                let health = state.health.as_ref();
+                match health.and_then(|h| h.status) {
+                    Some(HealthStatusEnum::UNHEALTHY) => {
+                        let last = health
+                            .and_then(|h| h.log.as_ref())
+                            .and_then(|log| log.last());
+                        let output: Vec<String> = last
+                            .and_then(|run| run.output.as_deref())
+                            .unwrap_or_default()
+                            .lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .map(str::to_owned)
+                            .collect();
+                        Self::Unhealthy {
+                            code: last.and_then(|run| run.exit_code),
+                            output: output[output.len().saturating_sub(HEALTH_LINES)..].to_vec(),
+                        }
+                    }
+                    Some(HealthStatusEnum::STARTING) => Self::Starting,
+                    Some(HealthStatusEnum::HEALTHY) => Self::Running(Some("healthy".into())),
+                    _ => Self::Running(None),
+                }
+            }
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// What is wrong, for the summary; `None` when nothing is.
+    fn problem(&self) -> Option<String> {
+        let exit = |code: i64, oom: bool| {
+            if oom {
+                format!("exited with code {code}, killed for lack of memory (OOM)")
+            } else {
+                format!("exited with code {code}")
+            }
+        };
+        Some(match self {
+            Self::Running(_) => return None,
+            Self::Absent => "has no container".into(),
+            Self::Starting => "is still starting (health: starting)".into(),
+            Self::Unhealthy { .. } => "is unhealthy".into(),
+            Self::Exited { code, oom } => exit(*code, *oom),
+            Self::Restarting {
+                code,
+                oom,
+                restarts,
+            } => format!(
+                "keeps restarting ({restarts} restarts; last {})",
+                exit(*code, *oom)
+            ),
+            Self::Created => "was created but never started".into(),
+            Self::Paused => "is paused".into(),
+            Self::Other(state) => format!("is `{state}`"),
+        })
+    }
+
+    /// Errors stop the service from working; warnings may sort themselves out.
+    fn is_error(&self) -> bool {
+        matches!(
+            self,
+            Self::Unhealthy { .. } | Self::Exited { .. } | Self::Restarting { .. } | Self::Other(_)
+        )
+    }
+
+    /// Whether its log explains it.
+    fn wants_logs(&self) -> bool {
+        matches!(
+            self,
+            Self::Unhealthy { .. } | Self::Exited { .. } | Self::Restarting { .. }
+        )
+    }
+}
+
+fn containers(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let state = match project_state(&facts).await {
+            Ok(state) => state,
+            Err(outcome) => return outcome,
+        };
+        let order = state.stack.start_order();
+        let conditions: Vec<(&str, Condition)> = order
+            .iter()
+            .map(|service| {
+                let condition = match (
+                    state.observed.containers.get(&service.name),
+                    state.inspected.get(&service.name),
+                ) {
+                    (None, _) => Condition::Absent,
+                    (Some(_), Some(inspected)) => Condition::of(inspected),
+                    (Some(container), None) => Condition::Other(container.state.clone()),
+                };
+                (service.name.as_str(), condition)
+            })
+            .collect();
+        if conditions.iter().all(|(_, c)| *c == Condition::Absent) {
+            return Outcome::warn(format!(
+                "the stack is not running: no container for {}",
+                names(conditions.iter().map(|(s, _)| *s))
+            ))
+            .fix_with("start it", "devboot up");
+        }
+        let problems: Vec<(&str, &Condition, String)> = conditions
+            .iter()
+            .filter_map(|(service, c)| Some((*service, c, c.problem()?)))
+            .collect();
+        if problems.is_empty() {
+            let running: Vec<String> = conditions
+                .iter()
+                .map(|(service, c)| match c {
+                    Condition::Running(Some(health)) => format!("{service} ({health})"),
+                    _ => (*service).to_owned(),
+                })
+                .collect();
+            return Outcome::ok(format!("running: {}", running.join(", ")));
+        }
+        let logs = match facts.connection().await {
+            Ok(connection) => {
+                join_all(problems.iter().map(|(service, condition, _)| {
+                    let docker = &connection.docker;
+                    let id = state
+                        .observed
+                        .containers
+                        .get(*service)
+                        .map(|c| c.id.clone());
+                    async move {
+                        match id.filter(|_| condition.wants_logs()) {
+                            Some(id) => tail_logs(docker, &id, LOG_LINES).await.unwrap_or_default(),
+                            None => Vec::new(),
+                        }
+                    }
+                }))
+                .await
+            }
+            Err(_) => vec![Vec::new(); problems.len()],
+        };
+        let summary = problems
+            .iter()
+            .map(|(service, _, problem)| format!("`{service}` {problem}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut outcome = if problems.iter().any(|(_, c, _)| c.is_error()) {
+            Outcome::error(summary)
+        } else {
+            Outcome::warn(summary)
+        };
+        for ((service, condition, _), log) in problems.iter().zip(&logs) {
+            if let Condition::Unhealthy { code, output } = condition {
+                let code = code.map_or_else(String::new, |c| format!(" (exit code {c})"));
+                outcome =
+                    outcome.detail(format!("`{service}`: the last healthcheck failed{code}:"));
+                outcome =
+                    outcome.details(output.iter().map(|l| format!("  {service} health | {l}")));
+            }
+            if !log.is_empty() {
+                outcome = outcome.detail(format!("`{service}`: the last lines of its log:"));
+                outcome = outcome.details(log.iter().map(|l| format!("  {service} | {l}")));
+            }
+        }
+        let first_failed = problems.iter().find(|(_, c, _)| c.wants_logs());
+        if let Some((service, _, _)) = first_failed {
+            outcome = outcome.fix_with(
+                format!("read why `{service}` stopped in its log"),
+                format!("devboot logs {service} -n 100"),
+            );
+        }
+        if problems.iter().any(|(_, c, _)| {
+            matches!(
+                c,
+                Condition::Exited { oom: true, .. } | Condition::Restarting { oom: true, .. }
+            )
+        }) {
+            outcome = outcome.fix("give the engine more memory (see `docker.resources`)");
+        }
+        for (service, condition, _) in &problems {
+            if matches!(condition, Condition::Paused)
+                && let Some(container) = state.observed.containers.get(*service)
+            {
+                outcome = outcome.fix_with(
+                    format!("unpause `{service}`"),
+                    format!("docker unpause {}", container.name),
+                );
+            }
+        }
+        let description = if first_failed.is_some() {
+            "once the cause is fixed, start the stack again"
+        } else {
+            "create and start what is missing"
+        };
+        outcome.fix_with(description, "devboot up")
+    }
+    .boxed()
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}
+
+fn config_drift(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let state = match project_state(&facts).await {
+            Ok(state) => state,
+            Err(outcome) => return outcome,
+        };
+        if state.observed.containers.is_empty() {
+            return Outcome::skipped("no containers (the stack is not running)");
+        }
+        let mut same = Vec::new();
+        let mut drifted = Vec::new();
+        let mut unknown = Vec::new();
+        for (name, container) in &state.observed.containers {
+            let Some(service) = state.stack.services.get(name) else {
+                continue;
+            };
+            let image = service.image.to_string();
+            let Some(current) = state.observed.images.get(&image) else {
+                unknown.push(format!(
+                    "`{name}`: its image `{image}` is not on the engine any more, so the definition cannot be compared"
+                ));
+                continue;
+            };
+            let wanted = container_spec(&state.stack, service, &current.id).config_hash;
+            match container.config_hash.as_deref() {
+                None => unknown.push(format!(
+                    "`{name}`: the container has no config-hash label (devboot did not create it)"
+                )),
+                Some(hash) if hash == wanted => same.push(name.as_str()),
+                Some(hash) => {
+                    let with_its_image =
+                        container_spec(&state.stack, service, &container.image_id).config_hash;
+                    let why = if hash == with_its_image {
+                        format!("its image `{image}` was rebuilt or pulled since the container was created")
+                    } else {
+                        "the profile's definition (environment, command, ports, volumes, ...) changed since the container was created".to_owned()
+                    };
+                    drifted.push((name.as_str(), why));
+                }
+            }
+        }
+        if drifted.is_empty() {
+            let outcome = if same.is_empty() {
+                Outcome::skipped("no container could be compared")
+            } else {
+                Outcome::ok(format!("as the profile defines them: {}", same.join(", ")))
+            };
+            return outcome.details(unknown);
+        }
+        let mut outcome = Outcome::warn(format!(
+            "{} from what the profile defines; `devboot up` recreates {}",
+            if drifted.len() == 1 {
+                format!("`{}` differs", drifted[0].0)
+            } else {
+                format!(
+                    "{} differ",
+                    drifted
+                        .iter()
+                        .map(|(name, _)| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            if drifted.len() == 1 { "it" } else { "them" }
+        ));
+        for (name, why) in &drifted {
+            outcome = outcome.detail(format!("`{name}`: {why}"));
+        }
+        outcome
+            .details(unknown)
+            .fix_with("see what would change", "devboot plan")
+            .fix_with(
+                "recreate the containers that differ (volumes, and so data, are kept)",
+                "devboot up",
+            )
+    }
+    .boxed()
+}
+
+fn orphans(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let state = match project_state(&facts).await {
+            Ok(state) => state,
+            Err(outcome) => return outcome,
+        };
+        let orphans = &state.observed.orphans;
+        if orphans.is_empty() {
+            return Outcome::ok(format!(
+                "no containers of `{}` beyond its services",
+                state.stack.project
+            ));
+        }
+        let listed: Vec<String> = orphans
+            .iter()
+            .map(|c| format!("`{}` (service `{}`, {})", c.name, c.service, c.state))
+            .collect();
+        let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+        Outcome::warn(format!(
+            "{} of services the profile no longer has: {}",
+            if orphans.len() == 1 { "a container" } else { "containers" },
+            listed.join(", ")
+        ))
+        .detail("they still hold their host ports and memory, and `docker compose` shows them as part of the project")
+        .fix_with(
+            "remove them (their volumes are kept)",
+            format!("docker rm -f {}", names.join(" ")),
+        )
+        .fix("or, if the service should still exist, add it back to the profile")
+    }
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::{ContainerState, ContainerStateStatusEnum, Health, HealthcheckResult};
+
+    use super::*;
+
+    fn inspected(
+        status: ContainerStateStatusEnum,
+        health: Option<Health>,
+    ) -> ContainerInspectResponse {
+        ContainerInspectResponse {
+            state: Some(ContainerState {
+                status: Some(status),
+                exit_code: Some(137),
+                oom_killed: Some(true),
+                health,
+                ..ContainerState::default()
+            }),
+            restart_count: Some(4),
+            ..ContainerInspectResponse::default()
+        }
+    }
+
+    #[test]
+    fn container_states_are_classified() {
+        use ContainerStateStatusEnum as S;
+        let exited = Condition::of(&inspected(S::EXITED, None));
+        assert_eq!(
+            exited,
+            Condition::Exited {
+                code: 137,
+                oom: true
+            }
+        );
+        assert_eq!(
+            exited.problem().unwrap(),
+            "exited with code 137, killed for lack of memory (OOM)"
+        );
+        assert!(exited.is_error());
+        let restarting = Condition::of(&inspected(S::RESTARTING, None));
+        assert!(
+            restarting
+                .problem()
+                .unwrap()
+                .starts_with("keeps restarting (4 restarts")
+        );
+        assert_eq!(
+            Condition::of(&inspected(S::CREATED, None)),
+            Condition::Created
+        );
+        assert!(!Condition::Created.is_error());
+        assert_eq!(
+            Condition::of(&inspected(S::RUNNING, None)),
+            Condition::Running(None)
+        );
+
+        let unhealthy = Health {
+            status: Some(HealthStatusEnum::UNHEALTHY),
+            log: Some(vec![
+                HealthcheckResult {
+                    exit_code: Some(1),
+                    output: Some("old".into()),
+                    ..HealthcheckResult::default()
+                },
+                HealthcheckResult {
+                    exit_code: Some(2),
+                    output: Some("127.0.0.1:5432 - no response\n".into()),
+                    ..HealthcheckResult::default()
+                },
+            ]),
+            ..Health::default()
+        };
+        assert_eq!(
+            Condition::of(&inspected(S::RUNNING, Some(unhealthy))),
+            Condition::Unhealthy {
+                code: Some(2),
+                output: vec!["127.0.0.1:5432 - no response".into()]
+            }
+        );
+        let healthy = Health {
+            status: Some(HealthStatusEnum::HEALTHY),
+            ..Health::default()
+        };
+        let running = Condition::of(&inspected(S::RUNNING, Some(healthy)));
+        assert_eq!(running, Condition::Running(Some("healthy".into())));
+        assert_eq!(running.problem(), None);
+    }
+}
