@@ -495,7 +495,7 @@ mod tests {
 
     #[test]
     fn files_follow_home_and_the_override_variables() {
-        let env = Environment::from_vars([("HOME", "/home/dev")], "/work".into());
+        let env = Environment::from_vars([("HOME", "/home/dev")], "/srv/app".into());
         let files = AwsFiles::from_env(&env);
         assert_eq!(files.config, Some("/home/dev/.aws/config".into()));
         assert_eq!(files.credentials, Some("/home/dev/.aws/credentials".into()));
@@ -510,13 +510,13 @@ mod tests {
                 ("AWS_CONFIG_FILE", "~/cfg/aws"),
                 ("AWS_SHARED_CREDENTIALS_FILE", "creds"),
             ],
-            "/work".into(),
+            "/srv/app".into(),
         );
         let files = AwsFiles::from_env(&env);
         assert_eq!(files.config, Some("/home/dev/cfg/aws".into()));
-        assert_eq!(files.credentials, Some("/work/creds".into()));
+        assert_eq!(files.credentials, Some("/srv/app/creds".into()));
 
-        let env = Environment::from_vars(Vec::<(String, String)>::new(), "/work".into());
+        let env = Environment::from_vars(Vec::<(String, String)>::new(), "/srv/app".into());
         assert_eq!(AwsFiles::from_env(&env).config, None);
     }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::common::{Output, TestProject, require_engine, run};
-use crate::stack::{AUTO_PORTS, EngineProject, docker};
+use crate::stack::{AUTO_PORTS, EngineProject, docker, seed_postgres_volume};
 
 /// Checks that need the engine: with none, each is skipped saying why.
 const ENGINE_CHECKS: &[&str] = &[
@@ -522,27 +522,7 @@ fn a_postgres_volume_of_another_major_is_found_without_starting_postgres() {
     let stack = EngineProject::new("doctor-pg", AUTO_PORTS);
     let image = "127.0.0.1:5000/devboot/postgres:15";
     docker(&["pull", image]);
-    let volume = format!("{}_db-data", stack.name);
-    docker(&[
-        "volume",
-        "create",
-        "--label",
-        &format!("com.docker.compose.project={}", stack.name),
-        "--label",
-        "com.docker.compose.volume=db-data",
-        &volume,
-    ]);
-    docker(&[
-        "run",
-        "--rm",
-        "-v",
-        &format!("{volume}:/data"),
-        "--entrypoint",
-        "sh",
-        image,
-        "-c",
-        "echo 14 > /data/PG_VERSION",
-    ]);
+    seed_postgres_volume(&stack, "14");
     let (out, report) = doctor(&stack, &["postgres.volume_major"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
     let major = expect(&report, "postgres.volume_major", "error");
@@ -561,7 +541,12 @@ fn a_postgres_volume_of_another_major_is_found_without_starting_postgres() {
         stack.container_ids().is_empty(),
         "no container of the project was created"
     );
-    let leftovers = docker(&["ps", "-aq", "--filter", &format!("volume={volume}")]);
+    let leftovers = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("volume={}_db-data", stack.name),
+    ]);
     assert!(
         leftovers.trim().is_empty(),
         "the probe container was removed: {leftovers}"

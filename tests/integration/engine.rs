@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{TestProject, require_engine, run};
-use crate::stack::{AUTO_PORTS, EngineProject, docker, http};
+use crate::stack::{AUTO_PORTS, EngineProject, docker, http, seed_postgres_volume};
 
 #[test]
 fn up_runs_the_rails_app_converges_and_keeps_data() {
@@ -195,27 +195,7 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
         return;
     }
     let stack = EngineProject::new("pgmajor", AUTO_PORTS);
-    let volume = format!("{}_db-data", stack.name);
-    docker(&[
-        "volume",
-        "create",
-        "--label",
-        &format!("com.docker.compose.project={}", stack.name),
-        "--label",
-        "com.docker.compose.volume=db-data",
-        &volume,
-    ]);
-    docker(&[
-        "run",
-        "--rm",
-        "-v",
-        &format!("{volume}:/data"),
-        "--entrypoint",
-        "sh",
-        "127.0.0.1:5000/devboot/postgres:15",
-        "-c",
-        "echo 14 > /data/PG_VERSION",
-    ]);
+    seed_postgres_volume(&stack, "14");
     let out = stack.devboot(&["up", "--yes"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(

@@ -131,3 +131,29 @@ pub(crate) fn http(method: &str, port: u16, path: &str) -> (u16, String) {
 pub(crate) const AUTO_PORTS: &str = "[services.web]\nports = [{ container = 3000, policy = \"auto\" }]\n\
     [services.db]\nports = [{ container = 5432, policy = \"auto\" }]\n\
     [services.redis]\nports = [{ container = 6379, policy = \"auto\" }]\n";
+
+/// Creates the project's `db-data` volume (labelled as devboot labels it) holding Postgres data
+/// that claims to come from major version `major`.
+pub(crate) fn seed_postgres_volume(stack: &EngineProject, major: &str) {
+    let volume = format!("{}_db-data", stack.name);
+    docker(&[
+        "volume",
+        "create",
+        "--label",
+        &format!("com.docker.compose.project={}", stack.name),
+        "--label",
+        "com.docker.compose.volume=db-data",
+        &volume,
+    ]);
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/data"),
+        "--entrypoint",
+        "sh",
+        "127.0.0.1:5000/devboot/postgres:15",
+        "-c",
+        &format!("echo {major} > /data/PG_VERSION"),
+    ]);
+}

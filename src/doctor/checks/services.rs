@@ -13,6 +13,7 @@ use super::super::check::{Check, Outcome, Run, SLOW, Status};
 use super::super::engine::{ProjectState, exec};
 use super::super::facts::Facts;
 use super::stack::project_state;
+use crate::engine::connect::Connection;
 use crate::engine::postgres;
 use crate::error::Error;
 use crate::model::Service;
@@ -86,6 +87,22 @@ fn services_of<'s>(
     }
 }
 
+/// The project's state, its services of a kind and the engine connection — or the outcome
+/// saying why those services cannot be checked.
+async fn kind_to_check<'f>(
+    facts: &'f Facts,
+    kind: &str,
+    is: fn(&Service) -> bool,
+) -> Result<(&'f ProjectState, Vec<&'f Service>, &'f Connection), Outcome> {
+    let state = project_state(facts).await?;
+    let services = services_of(state, kind, is)?;
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?;
+    Ok((state, services, connection))
+}
+
 fn not_running(service: &str) -> Outcome {
     Outcome::skipped(format!(
         "`{service}` is not running (see `stack.containers`)"
@@ -127,17 +144,11 @@ fn combine(outcomes: Vec<Outcome>) -> Outcome {
 
 fn postgres_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let services = match services_of(state, "Postgres", is_postgres) {
-            Ok(services) => services,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
+        let (state, services, connection) =
+            match kind_to_check(&facts, "Postgres", is_postgres).await {
+                Ok(found) => found,
+                Err(outcome) => return outcome,
+            };
         let mut outcomes = Vec::new();
         for service in services {
             let name = &service.name;
@@ -305,16 +316,9 @@ fn mismatch(error: &Error) -> Outcome {
 
 fn redis_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
+        let (state, services, connection) = match kind_to_check(&facts, "Redis", is_redis).await {
+            Ok(found) => found,
             Err(outcome) => return outcome,
-        };
-        let services = match services_of(state, "Redis", is_redis) {
-            Ok(services) => services,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
         };
         let mut outcomes = Vec::new();
         for service in services {
