@@ -212,31 +212,25 @@ fn context_host(
         })
 }
 
+/// Writes a context as `docker context create NAME --docker host=HOST` does (for tests).
+#[cfg(test)]
+pub(crate) fn write_test_context(config_dir: &Path, name: &str, host: &str) {
+    let dir = config_dir
+        .join("contexts/meta")
+        .join(Digest::of(name.as_bytes()).as_str());
+    std::fs::create_dir_all(&dir).unwrap();
+    let meta = serde_json::json!({
+        "Name": name,
+        "Metadata": {},
+        "Endpoints": { "docker": { "Host": host, "SkipTLSVerify": false } },
+    });
+    std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
-
-    use sha2::{Digest as _, Sha256};
 
     use super::*;
-
-    /// Writes a context as `docker context create NAME --docker host=HOST` does.
-    fn create_context(config_dir: &Path, name: &str, host: &str) {
-        let hash = Sha256::digest(name.as_bytes())
-            .iter()
-            .fold(String::new(), |mut hex, byte| {
-                write!(hex, "{byte:02x}").unwrap();
-                hex
-            });
-        let dir = config_dir.join("contexts/meta").join(hash);
-        std::fs::create_dir_all(&dir).unwrap();
-        let meta = serde_json::json!({
-            "Name": name,
-            "Metadata": {},
-            "Endpoints": { "docker": { "Host": host, "SkipTLSVerify": false } },
-        });
-        std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
-    }
 
     fn use_context(config_dir: &Path, name: &str) {
         let config = serde_json::json!({ "auths": {}, "currentContext": name });
@@ -253,7 +247,7 @@ mod tests {
     #[test]
     fn docker_host_wins_over_everything() {
         let dir = tempfile::tempdir().unwrap();
-        create_context(dir.path(), "remote", "tcp://10.0.0.5:2375");
+        write_test_context(dir.path(), "remote", "tcp://10.0.0.5:2375");
         use_context(dir.path(), "remote");
         let endpoint =
             resolve_with(Some("tcp://1.2.3.4:2375"), Some("remote"), Some(dir.path())).unwrap();
@@ -265,8 +259,8 @@ mod tests {
     #[test]
     fn docker_context_wins_over_the_config() {
         let dir = tempfile::tempdir().unwrap();
-        create_context(dir.path(), "remote", "tcp://10.0.0.5:2375");
-        create_context(dir.path(), "colima", "unix:///home/me/.colima/docker.sock");
+        write_test_context(dir.path(), "remote", "tcp://10.0.0.5:2375");
+        write_test_context(dir.path(), "colima", "unix:///home/me/.colima/docker.sock");
         use_context(dir.path(), "colima");
         let endpoint = resolve_with(None, Some("remote"), Some(dir.path())).unwrap();
         assert_eq!(endpoint.host, "tcp://10.0.0.5:2375");
@@ -279,7 +273,7 @@ mod tests {
     #[test]
     fn the_config_current_context_is_used_last() {
         let dir = tempfile::tempdir().unwrap();
-        create_context(dir.path(), "colima", "unix:///home/me/.colima/docker.sock");
+        write_test_context(dir.path(), "colima", "unix:///home/me/.colima/docker.sock");
         use_context(dir.path(), "colima");
         let endpoint = resolve_with(None, None, Some(dir.path())).unwrap();
         assert_eq!(endpoint.host, "unix:///home/me/.colima/docker.sock");
@@ -352,7 +346,7 @@ mod tests {
         let message = usage_message(resolve_with(None, None, Some(dir.path())));
         assert!(message.contains(&dir.path().join("config.json").display().to_string()));
 
-        create_context(dir.path(), "empty", "");
+        write_test_context(dir.path(), "empty", "");
         let message = usage_message(resolve_with(None, Some("empty"), Some(dir.path())));
         assert!(message.contains("names no Docker endpoint"), "{message}");
     }
@@ -362,7 +356,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let docker_dir = home.path().join(".docker");
         std::fs::create_dir_all(&docker_dir).unwrap();
-        create_context(&docker_dir, "lima", "unix:///tmp/lima.sock");
+        write_test_context(&docker_dir, "lima", "unix:///tmp/lima.sock");
         use_context(&docker_dir, "lima");
         let mut env = Environment::default();
         env.home = Some(home.path().to_owned());

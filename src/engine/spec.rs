@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
+use crate::workspace::Digest;
 use bollard::models::{
     ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
     MountType, NetworkingConfig, PortBinding,
 };
-use sha2::{Digest as _, Sha256};
 
 use crate::model::{Mount, Service, Stack};
 use crate::render::COMPOSE_FILE;
@@ -191,18 +191,7 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
 fn config_hash(body: &ContainerCreateBody, image_id: &str) -> String {
     // `serde_json::Value` objects are sorted maps, so HashMap fields hash stably.
     let canonical = serde_json::to_value(body).expect("container definitions serialize");
-    let mut hasher = Sha256::new();
-    hasher.update(canonical.to_string().as_bytes());
-    hasher.update(b"\0");
-    hasher.update(image_id.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    Digest::of(format!("{canonical}\0{image_id}").as_bytes()).into_string()
 }
 
 fn nanos(duration: std::time::Duration) -> i64 {

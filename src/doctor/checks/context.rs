@@ -467,10 +467,7 @@ fn group_members(table: &str, group: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::fmt::Write as _;
     use std::os::unix::net::UnixListener;
-
-    use sha2::{Digest as _, Sha256};
 
     use super::super::super::check::Status;
     use super::super::testing::{Sandbox, write};
@@ -478,25 +475,7 @@ mod tests {
 
     /// Writes a context as `docker context create NAME --docker host=HOST` does.
     fn create_context(sandbox: &Sandbox, name: &str, host: &str) {
-        let hash = Sha256::digest(name.as_bytes())
-            .iter()
-            .fold(String::new(), |mut hex, byte| {
-                write!(hex, "{byte:02x}").unwrap();
-                hex
-            });
-        let meta = serde_json::json!({
-            "Name": name,
-            "Metadata": {},
-            "Endpoints": { "docker": { "Host": host, "SkipTLSVerify": false } },
-        });
-        write(
-            &sandbox
-                .home()
-                .join(".docker/contexts/meta")
-                .join(hash)
-                .join("meta.json"),
-            &meta.to_string(),
-        );
+        endpoint::write_test_context(&sandbox.home().join(".docker"), name, host);
     }
 
     fn use_context(sandbox: &Sandbox, name: &str) {
