@@ -230,6 +230,10 @@ pub enum AwsCommand {
         )]
         endpoint_url: Option<String>,
     },
+    /// Serve the project's credential endpoint in the foreground (`devboot up` starts it in
+    /// the background and `devboot down` stops it; run it yourself only to debug)
+    #[command(hide = true)]
+    Serve,
 }
 
 #[derive(Debug, Args)]

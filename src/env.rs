@@ -56,12 +56,28 @@ impl Environment {
         }
     }
 
+    /// Every variable, to hand on to a child process.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A variable's value; empty values count as unset, as most tools treat them.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// Where devboot keeps per-user state that must stay out of projects (the AWS endpoint's
+    /// secrets, its process id and log): `$XDG_STATE_HOME/devboot`, else
+    /// `~/.local/state/devboot`. `None` without a home.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        self.var("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| self.home.as_ref().map(|h| h.join(".local/state")))
+            .map(|base| base.join("devboot"))
     }
 
     /// `path` with the home directory written as `~`, for messages and reports.

@@ -230,6 +230,7 @@ mod tests {
             account: None,
             mode,
             emulator_endpoint: Some("http://moto:5000".into()),
+            relay_image: crate::model::ImageRef::parse(crate::model::DEFAULT_RELAY_IMAGE).unwrap(),
         }
     }
 

@@ -133,6 +133,14 @@ pub enum AwsError {
 
     #[error("cannot get random bytes from the operating system: {0}")]
     Random(String),
+
+    /// The background credential endpoint did not come up.
+    #[error("the AWS credential endpoint did not start: {message}")]
+    EndpointStart {
+        message: String,
+        /// Its log, for the details.
+        log: Option<PathBuf>,
+    },
 }
 
 impl AwsError {
@@ -199,6 +207,9 @@ impl AwsError {
             ),
             Self::Wiring { hint, .. } => hint.clone(),
             Self::Random(_) => None,
+            Self::EndpointStart { log, .. } => log
+                .as_ref()
+                .map(|log| format!("its log is {}", log.display())),
         }
     }
 
@@ -225,6 +236,7 @@ impl AwsError {
             Self::Bind { .. } => "BindFailed",
             Self::Wiring { .. } => "InvalidWiring",
             Self::Random(_) => "RandomUnavailable",
+            Self::EndpointStart { .. } => "EndpointStartFailed",
         }
     }
 }

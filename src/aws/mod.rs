@@ -14,6 +14,7 @@
 pub mod chain;
 pub mod config;
 pub mod container_env;
+pub mod endpoint_process;
 pub mod error;
 pub mod identity;
 pub mod server;
@@ -24,6 +25,7 @@ mod moto_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 
+use std::net::Ipv4Addr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use chain::{ChainLink, HostCredentials};
@@ -33,6 +35,14 @@ pub use error::AwsError;
 pub use identity::{CredentialSource, HostAws, HostOptions, Identity};
 pub use server::{EndpointSecrets, ServerHandle, ServerOptions, ServerStatus};
 pub use sso::SsoState;
+
+/// The link-local network of the credential endpoint, as on ECS: the SDKs' container
+/// provider calls `http://169.254.170.2<relative URI>`; the host holds `.1`.
+pub const CREDENTIAL_SUBNET: &str = "169.254.170.0/24";
+/// The host's address on the credential network, where the endpoint listens.
+pub const ENDPOINT_HOST_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 1);
+/// The relay container's address: the one every AWS SDK's container provider calls.
+pub const RELAY_ADDRESS: Ipv4Addr = Ipv4Addr::new(169, 254, 170, 2);
 
 /// An access key id with all but its last four characters hidden, as `aws configure list`
 /// shows it: `****************WXYZ`.

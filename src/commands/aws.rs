@@ -6,9 +6,19 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::Context;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::aws::endpoint_process::{self, EndpointFiles, Handshake, Running};
+use crate::aws::server::{self, ServerHandle, ServerOptions};
 use crate::aws::{self, HostAws, HostOptions, SsoState};
+use crate::aws::{EndpointSecrets, Wiring};
 use crate::cli::AwsCommand;
+use crate::engine::credential_relay;
+use crate::engine::images;
+use crate::engine::progress::Reporter;
 use crate::error::{Error, ExitStatus};
+use crate::model::{AppWiring, AwsMode, Stack};
 use crate::project::Project;
 
 #[derive(Serialize)]
@@ -26,7 +36,17 @@ struct Status {
 }
 
 pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
-    let AwsCommand::Status { json, endpoint_url } = command;
+    match command {
+        AwsCommand::Status { json, endpoint_url } => status(*json, endpoint_url.as_ref(), ctx),
+        AwsCommand::Serve => serve(ctx),
+    }
+}
+
+fn status(
+    json: bool,
+    endpoint_url: Option<&String>,
+    ctx: &Context<'_>,
+) -> Result<ExitStatus, Error> {
     // Outside a project the developer's default AWS setup is shown.
     let settings = Project::discover(&ctx.start_dir())
         .ok()
@@ -35,7 +55,7 @@ pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus,
         .as_ref()
         .map(HostOptions::from_stack)
         .unwrap_or_default();
-    options.endpoint_url.clone_from(endpoint_url);
+    options.endpoint_url = endpoint_url.cloned();
     let host = HostAws::load(ctx.env, &options)?;
     if let Some(login) = host.sso_state(SystemTime::now()).login_command() {
         return Err(Error::Usage {
@@ -58,7 +78,7 @@ pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus,
         .expected_account
         .as_ref()
         .is_some_and(|expected| *expected != status.account);
-    if *json {
+    if json {
         ctx.printer.json(&status)?;
     } else {
         let mut out = format!(
@@ -100,7 +120,7 @@ pub(super) fn check_sso(
     ctx: &Context<'_>,
     settings: Option<&crate::model::Aws>,
 ) -> Result<(), Error> {
-    let Some(settings) = settings.filter(|s| s.mode != crate::model::AwsMode::Emulator) else {
+    let Some(settings) = settings.filter(|s| s.mode != AwsMode::Emulator) else {
         return Ok(());
     };
     let host = HostAws::load(ctx.env, &HostOptions::from_stack(settings))?;
@@ -114,4 +134,276 @@ pub(super) fn check_sso(
         }
         _ => Ok(()),
     }
+}
+
+/// `devboot aws serve`: the project's credential endpoint, until SIGTERM (from `devboot down`)
+/// or Ctrl-C. Speaks the start-up handshake of [`endpoint_process`] on stdout, then reports
+/// refreshes and errors on stderr (the endpoint log when `up` started it).
+fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+    let project = ctx.project()?;
+    let stack = &project.stack;
+    let settings = stack
+        .aws
+        .as_ref()
+        .filter(|a| a.mode == AwsMode::Server)
+        .ok_or_else(|| Error::Usage {
+            message: "this project does not use the AWS credential endpoint".into(),
+            hint: Some(
+                "it serves projects with `[aws]` in `mode = \"server\"` (the default)".into(),
+            ),
+        })?;
+    let files = EndpointFiles::for_stack(ctx.env, stack)?;
+    let secrets = files.secrets()?;
+    let mut options = HostOptions::from_stack(settings);
+    options.endpoint_url = ctx.env.var("DEVBOOT_AWS_STS_ENDPOINT").map(str::to_owned);
+    let host = HostAws::load(ctx.env, &options)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let server_options = ServerOptions {
+            // Ruby's aws-sdk-core before 3.171 (Debian's is 3.168) sends no token; the path
+            // carries as many random bits.
+            allow_missing_token: true,
+            ..ServerOptions::default()
+        };
+        let start = |port: u16| {
+            server::start_with(
+                SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, port)),
+                secrets.path.clone(),
+                secrets.token.clone(),
+                host.container_provider(),
+                server_options.clone(),
+            )
+        };
+        let handle = match files.last_port() {
+            // The last port keeps the relay's target; any free one does otherwise.
+            Some(port) => match start(port).await {
+                Ok(handle) => handle,
+                Err(_) => start(0).await?,
+            },
+            None => start(0).await?,
+        };
+        let port = handle.local_addr.port();
+        match handle.wait_ready(endpoint_process::START_TIMEOUT).await {
+            Ok(_) => {
+                files.record_running(&Running {
+                    pid: std::process::id(),
+                    port,
+                    fingerprint: endpoint_process::fingerprint(ctx.env, stack),
+                })?;
+                ctx.printer.data(&Handshake::Ready(port).line());
+                ctx.printer.status(
+                    "Serving",
+                    format!(
+                        "AWS credentials for `{}` on {}",
+                        stack.project, handle.local_addr
+                    ),
+                );
+            }
+            Err(error) => {
+                ctx.printer.data(
+                    &Handshake::Failed {
+                        code: error.code.clone(),
+                        message: error.message.clone(),
+                    }
+                    .line(),
+                );
+                return Ok(ExitStatus::Failure);
+            }
+        }
+        let result = serve_until_stopped(&handle, ctx).await;
+        files.clear_running(std::process::id());
+        handle.shutdown().await;
+        result
+    })
+}
+
+/// Reports each refresh until SIGTERM or SIGINT; SIGHUP (a closed terminal) is ignored.
+async fn serve_until_stopped(
+    handle: &ServerHandle,
+    ctx: &Context<'_>,
+) -> Result<ExitStatus, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind| signal(kind).map_err(|e| Error::Internal(format!("handling signals: {e}")));
+    let (mut term, mut int, mut hup) = (
+        listen(SignalKind::terminate())?,
+        listen(SignalKind::interrupt())?,
+        listen(SignalKind::hangup())?,
+    );
+    let mut updates = handle.subscribe();
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {}
+            changed = updates.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let status = updates.borrow_and_update().clone();
+                match &status.error {
+                    Some(error) => ctx.printer.warn(format!("{}: {}", error.code, error.message)),
+                    None => ctx.printer.status(
+                        "Refreshed",
+                        format!(
+                            "key {} until {}",
+                            status.access_key_id_masked.as_deref().unwrap_or("?"),
+                            status.expires.map(aws::rfc3339).unwrap_or_default()
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    ctx.printer.status("Stopped", "the AWS credential endpoint");
+    Ok(ExitStatus::Success)
+}
+
+/// How this run of `up` wires AWS into the app container, decided before planning so the
+/// container definition (and its config hash) includes it.
+pub(super) struct AppAws {
+    pub wiring: AppWiring,
+    /// For server mode: the endpoint to make sure of before the app starts.
+    endpoint: Option<(EndpointFiles, EndpointSecrets, crate::model::ImageRef)>,
+    /// Where the credentials come from, for the summary.
+    pub summary: String,
+}
+
+/// The app's AWS variables and networks for `settings`' mode; `None` without `[aws]`.
+pub(super) async fn prepare(ctx: &Context<'_>, stack: &Stack) -> Result<Option<AppAws>, Error> {
+    let Some(settings) = stack.aws.as_ref() else {
+        return Ok(None);
+    };
+    let host = HostAws::load(ctx.env, &HostOptions::from_stack(settings))?;
+    let region = host
+        .region
+        .clone()
+        .or_else(|| (settings.mode == AwsMode::Emulator).then(|| "us-east-1".to_owned()))
+        .ok_or_else(|| aws::AwsError::NoRegion {
+            profile: host.profile.clone(),
+        })?;
+    let now = SystemTime::now();
+    let (env, endpoint, summary) = match settings.mode {
+        AwsMode::Server => {
+            let files = EndpointFiles::for_stack(ctx.env, stack)?;
+            let secrets = files.secrets()?;
+            let wiring = Wiring::Server {
+                relative_uri: &secrets.path,
+                token: &secrets.token,
+            };
+            let env = aws::container_env(settings, &region, wiring, now)?;
+            let summary = format!(
+                "served by devboot from profile `{}` (refreshed on the host; `devboot aws status` shows who)",
+                host.profile
+            );
+            (
+                env,
+                Some((files, secrets, settings.relay_image.clone())),
+                summary,
+            )
+        }
+        AwsMode::Env => {
+            let credentials = host.session_credentials().await?;
+            let env = aws::container_env(
+                settings,
+                &region,
+                Wiring::Env {
+                    credentials: &credentials,
+                },
+                now,
+            )?;
+            let summary = format!(
+                "short-lived keys of profile `{}` in the app's environment",
+                host.profile
+            );
+            (env, None, summary)
+        }
+        AwsMode::Emulator => {
+            let env =
+                aws::container_env(settings, &region, Wiring::Emulator { endpoint: None }, now)?;
+            let summary = format!(
+                "the emulator at {}",
+                settings.emulator_endpoint.as_deref().unwrap_or_default()
+            );
+            (env, None, summary)
+        }
+    };
+    for warning in &env.warnings {
+        ctx.printer.warn(warning);
+    }
+    let networks = if endpoint.is_some() {
+        vec![(credential_relay::network_name(&stack.project), None)]
+    } else {
+        Vec::new()
+    };
+    Ok(Some(AppAws {
+        wiring: AppWiring {
+            env: env.vars,
+            networks,
+        },
+        endpoint,
+        summary,
+    }))
+}
+
+impl AppAws {
+    /// Server mode: the credential network, the endpoint process (reused while it serves the
+    /// same settings) and the relay, then one request through the relay as an SDK would make
+    /// it. Other modes need nothing.
+    pub(super) async fn ensure_endpoint(
+        &self,
+        docker: &bollard::Docker,
+        ctx: &Context<'_>,
+        stack: &Stack,
+        reporter: &dyn Reporter,
+    ) -> Result<(), Error> {
+        let Some((files, secrets, relay_image)) = &self.endpoint else {
+            return Ok(());
+        };
+        credential_relay::ensure_network(docker, &stack.project).await?;
+        let fingerprint = endpoint_process::fingerprint(ctx.env, stack);
+        let target = match files.running() {
+            Some(running) if running.fingerprint == fingerprint => {
+                SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, running.port))
+            }
+            _ => {
+                files.stop().await;
+                endpoint_process::start(ctx.env, files, &stack.root).await?
+            }
+        };
+        if docker
+            .inspect_image(&relay_image.to_string())
+            .await
+            .is_err()
+        {
+            images::pull(docker, ctx.env, relay_image, reporter).await?;
+        }
+        let spec = credential_relay::relay_spec(&stack.project, relay_image, target);
+        credential_relay::ensure_relay(docker, &spec).await?;
+        let relay = SocketAddr::from((aws::RELAY_ADDRESS, 80));
+        endpoint_process::probe(relay, secrets, Duration::from_secs(10))
+            .await
+            .map_err(|reason| aws::AwsError::EndpointStart {
+                message: format!("the relay at {relay} does not pass requests on: {reason}"),
+                log: Some(files.log_path()),
+            })?;
+        Ok(())
+    }
+}
+
+/// `down`: stops the project's endpoint process and removes its relay and network.
+pub(super) async fn remove_endpoint(
+    docker: &bollard::Docker,
+    ctx: &Context<'_>,
+    stack: &Stack,
+) -> Result<Vec<String>, Error> {
+    let mut removed = credential_relay::remove(docker, &stack.project).await?;
+    if let Ok(files) = EndpointFiles::for_stack(ctx.env, stack)
+        && let Some(running) = files.stop().await
+    {
+        removed.push(format!("AWS credential endpoint (pid {})", running.pid));
+    }
+    Ok(removed)
 }

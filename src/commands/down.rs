@@ -31,6 +31,9 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             ctx.printer
                 .status("Removed", format!("container {}", container.name));
         }
+        for removed in super::aws::remove_endpoint(docker, ctx, stack).await? {
+            ctx.printer.status("Removed", removed);
+        }
         if observed.network {
             let name = network_name(&stack.project);
             docker

@@ -40,6 +40,10 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     let observed = observe::observe(&connection.docker, &stack).await?;
     let mut state = project.workspace.state();
     state.ports = assign_ports(&mut stack, &state, &observed);
+    let app_aws = super::aws::prepare(ctx, &stack).await?;
+    if let Some(app_aws) = &app_aws {
+        stack.app_wiring = app_aws.wiring.clone();
+    }
 
     let files = render::render_all(&stack)?;
     let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);
@@ -70,30 +74,47 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
             .iter()
             .all(|c| c.action == ContainerAction::Unchanged);
     let run_setup = !unchanged || state.setup.as_ref() != Some(&setup_key);
+    let reporter = TerminalReporter::new(printer);
+    // The AWS credential endpoint runs outside the engine's containers: even when they are
+    // up to date it may need (re)starting.
+    let endpoint = async {
+        match &app_aws {
+            Some(app_aws) => {
+                app_aws
+                    .ensure_endpoint(&connection.docker, ctx, &stack, &reporter)
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
     if unchanged && !run_setup {
+        let result = endpoint.await;
+        reporter.clear();
+        result?;
         printer.status(
             "Up to date",
             format!("`{}`: nothing changed", stack.project),
         );
-        summary(printer, &stack, &connection, started);
+        summary(printer, &stack, app_aws.as_ref(), &connection, started);
         return Ok(ExitStatus::Success);
     }
 
-    let reporter = TerminalReporter::new(printer);
-    let result = converge::converge(
+    // Boxed: the converge future is large (every service's task is inlined).
+    let result = Box::pin(converge::converge(
         &connection.docker,
         ctx.env,
         &stack,
         engine_plan,
         run_setup,
+        endpoint,
         &reporter,
-    )
+    ))
     .await;
     reporter.clear();
     result?;
     state.setup = Some(setup_key);
     project.workspace.save_state(&state)?;
-    summary(printer, &stack, &connection, started);
+    summary(printer, &stack, app_aws.as_ref(), &connection, started);
     Ok(ExitStatus::Success)
 }
 
@@ -125,7 +146,13 @@ fn setup_key(stack: &Stack) -> Digest {
 }
 
 /// What is running and where, on stdout.
-fn summary(printer: &Printer, stack: &Stack, connection: &Connection, started: Instant) {
+fn summary(
+    printer: &Printer,
+    stack: &Stack,
+    app_aws: Option<&super::aws::AppAws>,
+    connection: &Connection,
+    started: Instant,
+) {
     if printer.verbosity() == crate::output::Verbosity::Quiet {
         return;
     }
@@ -174,6 +201,9 @@ fn summary(printer: &Printer, stack: &Stack, connection: &Connection, started: I
             "\nDatabase from this machine: {}\n",
             mask_password(url)
         ));
+    }
+    if let Some(app_aws) = app_aws {
+        out.push_str(&format!("AWS for the app: {}\n", app_aws.summary));
     }
     out.push_str(&format!(
         "Host environment (full URLs): set -a; . {}; set +a\nLogs: devboot logs -f    Status: devboot status    Stop: devboot down\n",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::{NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
@@ -91,6 +91,26 @@ pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
 /// the name (left by an interrupted run whose request the engine finished anyway) is replaced
 /// when it belongs to this project; anyone else's is reported.
 pub async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<String, Error> {
+    let id = create_named(docker, spec).await?;
+    for (network, settings) in &spec.extra_networks {
+        let request = NetworkConnectRequest {
+            container: id.clone(),
+            endpoint_config: Some(settings.clone()),
+        };
+        docker
+            .connect_network(network, request)
+            .await
+            .map_err(|e| {
+                engine_error(
+                    &format!("connecting `{}` to network `{network}`", spec.name),
+                    &e,
+                )
+            })?;
+    }
+    Ok(id)
+}
+
+async fn create_named(docker: &Docker, spec: &ContainerSpec) -> Result<String, Error> {
     let options = CreateContainerOptionsBuilder::default()
         .name(&spec.name)
         .build();

@@ -103,13 +103,16 @@ pub struct Outcome {
     pub changed: Vec<String>,
 }
 
-/// Carries out the engine plan. `run_setup` says whether the setup commands run afterwards.
+/// Carries out the engine plan. `run_setup` says whether the setup commands run afterwards;
+/// `before_app` runs alongside everything else, and the app container is created only once
+/// it has succeeded (the AWS credential endpoint must answer before the app's SDK asks).
 pub async fn converge(
     docker: &Docker,
     env: &Environment,
     stack: &Stack,
     engine_plan: EnginePlan,
     run_setup: bool,
+    before_app: impl Future<Output = Result<(), Error>>,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
     let EnginePlan {
@@ -183,6 +186,13 @@ pub async fn converge(
         }
     }
 
+    let (app_may_start, app_gate) = watch::channel(false);
+    let before_app = async {
+        before_app.await?;
+        app_may_start.send_replace(true);
+        Ok::<_, Error>(())
+    };
+    let app_name = stack.app.as_ref().map(|a| a.service.as_str());
     let readiness = readiness_targets(stack);
     // Per service: ready (its dependents may start), and started (its container runs).
     let channels: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> = stack
@@ -202,11 +212,15 @@ pub async fn converge(
         let channels = &channels;
         let started = &started;
         let readiness = &readiness;
+        let mut app_gate = app_gate.clone();
         async move {
             for dependency in service.depends_on.keys() {
                 let mut ready = channels[dependency.as_str()].1.clone();
                 // A failed dependency fails the whole join, which drops this task.
                 let _ = ready.wait_for(|r| *r).await;
+            }
+            if app_name == Some(service.name.as_str()) {
+                let _ = app_gate.wait_for(|may| *may).await;
             }
             let until = readiness[service.name.as_str()];
             let id = match step.action {
@@ -296,7 +310,7 @@ pub async fn converge(
         }
         Ok::<_, Error>(())
     };
-    try_join(try_join_all(tasks), setup).await?;
+    futures_util::future::try_join3(try_join_all(tasks), setup, before_app).await?;
     let changed = steps
         .iter()
         .filter(|s| s.action != ContainerAction::Unchanged)

@@ -8,6 +8,7 @@ pub mod build_context;
 pub mod connect;
 pub mod containers;
 pub mod converge;
+pub mod credential_relay;
 pub mod endpoint;
 pub mod images;
 pub mod observe;

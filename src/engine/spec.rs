@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use crate::workspace::Digest;
 use bollard::models::{
-    ContainerCreateBody, EndpointSettings, HealthConfig, HostConfig, Mount as DockerMount,
-    MountType, NetworkingConfig, PortBinding,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
+    Mount as DockerMount, MountType, NetworkingConfig, PortBinding,
 };
 
 use crate::model::{Mount, Service, Stack};
@@ -72,6 +72,8 @@ pub fn volume_labels(project: &str, volume: &str) -> HashMap<String, String> {
 pub struct ContainerSpec {
     pub name: String,
     pub body: ContainerCreateBody,
+    /// Networks to connect after creating (before API 1.44 a create takes only one).
+    pub extra_networks: Vec<(String, EndpointSettings)>,
     pub config_hash: String,
 }
 
@@ -79,6 +81,33 @@ pub struct ContainerSpec {
 /// re-pulled image changes the hash and recreates the container.
 pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> ContainerSpec {
     let network = network_name(&stack.project);
+    let is_app = stack
+        .app
+        .as_ref()
+        .is_some_and(|a| a.service == service.name);
+    let wiring = is_app.then_some(&stack.app_wiring);
+    // The wiring's variables win over the profile's (an `AWS_PROFILE` in the profile would
+    // otherwise beat the credential endpoint in every SDK).
+    let mut environment = service.environment.clone();
+    if let Some(wiring) = wiring {
+        environment.extend(wiring.env.clone());
+    }
+    let extra_networks: Vec<(String, EndpointSettings)> = wiring
+        .map(|w| w.networks.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, address)| {
+            let settings = EndpointSettings {
+                aliases: Some(vec![service.name.clone()]),
+                ipam_config: address.map(|ip| EndpointIpamConfig {
+                    ipv4_address: Some(ip.to_string()),
+                    ..EndpointIpamConfig::default()
+                }),
+                ..EndpointSettings::default()
+            };
+            (name.clone(), settings)
+        })
+        .collect();
     let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = service
         .ports
         .iter()
@@ -130,8 +159,7 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
         image: Some(service.image.to_string()),
         cmd: service.command.as_ref().map(crate::model::Command::argv),
         env: Some(
-            service
-                .environment
+            environment
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
@@ -163,7 +191,7 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
         }),
         ..ContainerCreateBody::default()
     };
-    let config_hash = config_hash(&body, image_id);
+    let config_hash = config_hash(&body, &extra_networks, image_id);
     let mut labels = project_labels(&stack.project);
     labels.extend([
         (LABEL_SERVICE.to_owned(), service.name.clone()),
@@ -183,15 +211,27 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
     ContainerSpec {
         name: container_name(&stack.project, &service.name),
         body,
+        extra_networks,
         config_hash,
     }
 }
 
-/// SHA-256 over the definition (labels excluded, keys sorted) and the image ID.
-fn config_hash(body: &ContainerCreateBody, image_id: &str) -> String {
+/// SHA-256 over the definition (labels excluded, keys sorted), the extra networks and the
+/// image ID.
+fn config_hash(
+    body: &ContainerCreateBody,
+    extra_networks: &[(String, EndpointSettings)],
+    image_id: &str,
+) -> String {
     // `serde_json::Value` objects are sorted maps, so HashMap fields hash stably.
     let canonical = serde_json::to_value(body).expect("container definitions serialize");
-    Digest::of(format!("{canonical}\0{image_id}").as_bytes()).into_string()
+    let mut text = format!("{canonical}\0{image_id}");
+    // Appended only when present, so stacks without wiring keep the hashes they had.
+    if !extra_networks.is_empty() {
+        let networks = serde_json::to_value(extra_networks).expect("endpoint settings serialize");
+        text.push_str(&format!("\0{networks}"));
+    }
+    Digest::of(text.as_bytes()).into_string()
 }
 
 fn nanos(duration: std::time::Duration) -> i64 {

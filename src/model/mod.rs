@@ -32,6 +32,28 @@ pub struct Stack {
     pub files: Vec<DeclaredFile>,
     /// AWS wiring for the app service, when the profile has an `[aws]` section.
     pub aws: Option<Aws>,
+    /// What `up` adds to the app container at run time; never rendered into a file.
+    #[serde(skip)]
+    pub app_wiring: AppWiring,
+}
+
+/// Additions to the app container decided at run time rather than by the profile: the AWS
+/// variables (which carry the credential endpoint's secret path and token) and the extra
+/// network they need. `Debug` shows variable names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AppWiring {
+    pub env: BTreeMap<String, String>,
+    /// Networks to attach besides the project network, each with a fixed address or not.
+    pub networks: Vec<(String, Option<std::net::Ipv4Addr>)>,
+}
+
+impl std::fmt::Debug for AppWiring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppWiring")
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("networks", &self.networks)
+            .finish()
+    }
 }
 
 /// How the app service gets AWS credentials.
@@ -44,7 +66,12 @@ pub struct Aws {
     pub mode: AwsMode,
     /// For [`AwsMode::Emulator`]: the emulator's URL as the app container sees it.
     pub emulator_endpoint: Option<String>,
+    /// For [`AwsMode::Server`]: the image of the relay at 169.254.170.2.
+    pub relay_image: ImageRef,
 }
+
+/// The relay image when the profile names none: socat on Alpine, pinned.
+pub const DEFAULT_RELAY_IMAGE: &str = "alpine/socat:1.8.0.0";
 
 /// The service that runs the application, and what to run in it once the stack is healthy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,8 +7,8 @@ use std::path::{Component, Path};
 
 use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
-    App, Aws, AwsMode, Build, Command, DeclaredFile, FileSource, Healthcheck, ImageRef, Mount,
-    PortMapping, Requirements, Service, Stack,
+    App, AppWiring, Aws, AwsMode, Build, Command, DEFAULT_RELAY_IMAGE, DeclaredFile, FileSource,
+    Healthcheck, ImageRef, Mount, PortMapping, Requirements, Service, Stack,
 };
 use crate::error::Error;
 use crate::profile::LoadedProfile;
@@ -146,6 +146,7 @@ impl Validator<'_> {
             volumes,
             files,
             aws,
+            app_wiring: AppWiring::default(),
         }
     }
 
@@ -496,7 +497,8 @@ impl Validator<'_> {
             || a.region.is_some()
             || a.account.is_some()
             || a.mode.is_some()
-            || a.emulator_endpoint.is_some();
+            || a.emulator_endpoint.is_some()
+            || a.relay_image.is_some();
         if !declared {
             return None;
         }
@@ -522,6 +524,10 @@ impl Validator<'_> {
                 ),
             );
         }
+        let relay_image = match &a.relay_image {
+            Some(image) => self.parse(image, |text| ImageRef::parse(text)),
+            None => ImageRef::parse(DEFAULT_RELAY_IMAGE).ok(),
+        }?;
         let mode = a.mode.as_ref().map(|m| m.value).unwrap_or_default();
         match (&a.emulator_endpoint, mode) {
             (None, AwsMode::Emulator) => {
@@ -549,6 +555,7 @@ impl Validator<'_> {
             account: a.account.as_ref().map(|v| v.value.clone()),
             mode,
             emulator_endpoint: a.emulator_endpoint.as_ref().map(|v| v.value.clone()),
+            relay_image,
         })
     }
 

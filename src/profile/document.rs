@@ -137,6 +137,9 @@ pub struct AwsSection {
     pub mode: Option<Sourced<AwsMode>>,
     /// The emulator's URL as the app container sees it, for `mode = "emulator"`.
     pub emulator_endpoint: Option<Sourced<String>>,
+    /// The image of the relay container that answers at 169.254.170.2 for `mode = "server"`
+    /// (anything with `socat` as its entrypoint; default `alpine/socat`, pinned).
+    pub relay_image: Option<Sourced<String>>,
 }
 
 /// How credentials reach the app container.

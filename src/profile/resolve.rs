@@ -45,6 +45,7 @@ impl ProfileDocument {
                 account: over.aws.account.or(self.aws.account),
                 mode: over.aws.mode.or(self.aws.mode),
                 emulator_endpoint: over.aws.emulator_endpoint.or(self.aws.emulator_endpoint),
+                relay_image: over.aws.relay_image.or(self.aws.relay_image),
             },
         }
     }
@@ -158,6 +159,7 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
         "emulator_endpoint",
         aws.emulator_endpoint.as_ref(),
     );
+    out.push(&["aws"], "relay_image", aws.relay_image.as_ref());
     for (path, file) in &document.files {
         let table = ["files", path.value.as_str()];
         out.push(&table, "template", file.template.as_ref());

@@ -11,6 +11,7 @@ mod common;
 mod stack;
 
 mod aws;
+mod aws_endpoint;
 mod cli;
 mod config;
 mod doctor;

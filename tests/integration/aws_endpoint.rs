@@ -1,0 +1,292 @@
+//! Server mode end to end: `devboot up` serves the developer's credentials to the fixture Rails
+//! app through the relay at 169.254.170.2, the app's own aws-sdk-core calls STS (moto) with
+//! them, they rotate without a container restart, the endpoint refuses requests without its
+//! secret, and `down` stops it all.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{require_engine, require_tool};
+use crate::stack::{AUTO_PORTS, EngineProject, docker, http};
+
+/// A `moto_server` listening on `host:port`, stopped on drop.
+struct MotoAt(Child);
+
+impl MotoAt {
+    fn start(host: &str, port: u16) -> Self {
+        let child = Command::new("moto_server")
+            .args(["-H", host, "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect((host, port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for MotoAt {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A host profile whose `credential_process` hands out new keys, valid 30 s, on every call:
+/// the endpoint refreshes them at half-life (15 s), and the SDK (which refreshes when less than
+/// 300 s are left) asks for them on every request.
+fn rotating_profile(home: &Path) {
+    let aws = home.join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    let script = aws.join("rotate.sh");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+n=$(cat "$(dirname "$0")/count" 2>/dev/null || echo 0); n=$((n + 1))
+echo "$n" > "$(dirname "$0")/count"
+exp=$(date -u -d '+30 seconds' +%Y-%m-%dT%H:%M:%SZ)
+printf '{"Version":1,"AccessKeyId":"ASIAROTATING%04d","SecretAccessKey":"rotating-secret-%d","SessionToken":"rotating-token-%d","Expiration":"%s"}\n' "$n" "$n" "$n" "$exp"
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[profile dev]\nregion = eu-west-1\ncredential_process = {}\n",
+            script.display()
+        ),
+    )
+    .unwrap();
+}
+
+/// `GET path` to `addr` with an optional `Authorization` header; the status code.
+fn endpoint_status(addr: &str, path: &str, token: Option<&str>) -> u16 {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The endpoint's stored secrets (path, token) under the test HOME.
+fn stored_secrets(home: &Path) -> (String, String) {
+    let projects = home.join(".local/state/devboot/projects");
+    let dir = std::fs::read_dir(&projects)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("endpoint.json")).unwrap()).unwrap();
+    (
+        stored["path"].as_str().unwrap().to_owned(),
+        stored["token"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn endpoint_pid(home: &Path) -> Option<u32> {
+    let projects = home.join(".local/state/devboot/projects");
+    let dir = std::fs::read_dir(&projects).ok()?.next()?.ok()?.path();
+    let running: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("endpoint.pid")).ok()?).ok()?;
+    running["pid"].as_u64().and_then(|p| u32::try_from(p).ok())
+}
+
+/// Whether `pid` runs (a zombie has exited: some sandboxes' init never reaps orphans).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|rest| !rest.starts_with('Z'))
+    })
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
+    if !require_engine() || !require_tool("moto_server") {
+        return;
+    }
+    let moto_port = free_port();
+    let stack = EngineProject::new(
+        "awssrv",
+        &format!(
+            "{AUTO_PORTS}[services.web.environment]\nAWS_ENDPOINT_URL_STS = \"http://169.254.170.1:{moto_port}\"\n\
+             [aws]\nprofile = \"dev\"\nrelay_image = \"127.0.0.1:5000/devboot/socat:1\"\n"
+        ),
+    );
+    let home = stack.project.home();
+    rotating_profile(&home);
+
+    let up = stack.up();
+    assert!(
+        up.stdout
+            .contains("AWS for the app: served by devboot from profile `dev`"),
+        "{}",
+        up.stdout
+    );
+    // The endpoint's network exists now; moto listens on the host side of it, where the
+    // app container reaches it.
+    let _moto = MotoAt::start("169.254.170.1", moto_port);
+    let web = stack.host_port("web");
+
+    let (status, first) = http("GET", web, "/aws");
+    assert_eq!(status, 200, "{first}");
+    assert!(first.contains("arn=arn:aws:sts::123456789012:"), "{first}");
+    let key_of = |body: &str| {
+        body.rsplit("key=")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    };
+    let first_key = key_of(&first);
+
+    // Rotation: the endpoint refreshes on the host; the running container keeps working with
+    // the new keys.
+    let container = format!("{}-web-1", stack.name);
+    let started = docker(&["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", &container]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let rotated = loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let (status, body) = http("GET", web, "/aws");
+        assert_eq!(status, 200, "{body}");
+        if key_of(&body) != first_key {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the key never rotated: {body}");
+    };
+    assert!(
+        rotated.contains("arn=arn:aws:sts::123456789012:"),
+        "{rotated}"
+    );
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", &container]),
+        started,
+        "rotation must not restart the app container"
+    );
+
+    // Requests without the secret are refused; with it, answered.
+    let (path, token) = stored_secrets(&home);
+    let relay = "169.254.170.2:80";
+    assert_eq!(
+        endpoint_status(relay, "/creds/not-the-secret", Some(&token)),
+        404
+    );
+    assert_eq!(endpoint_status(relay, &path, Some("wrong-token")), 403);
+    assert_eq!(endpoint_status(relay, &path, Some(&token)), 200);
+
+    // No AWS key in the container definition, only the endpoint's own path and token; no
+    // secret in any file of the project.
+    let inspect = docker(&["inspect", &container]);
+    for absent in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "ASIAROTATING",
+        "rotating-secret",
+        "/.aws",
+    ] {
+        assert!(!inspect.contains(absent), "`{absent}` in docker inspect");
+    }
+    assert!(inspect.contains(&format!("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI={path}")));
+    assert!(inspect.contains("AWS_EC2_METADATA_DISABLED=true"));
+    for file in files_under(&stack.project.root()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for secret in [token.as_str(), path.as_str(), "rotating-secret"] {
+            assert!(!text.contains(secret), "{} holds a secret", file.display());
+        }
+    }
+
+    // A second `up` changes nothing and keeps the same endpoint process.
+    let pid = endpoint_pid(&home).expect("the endpoint records its pid");
+    let again = stack.up();
+    assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+    assert_eq!(endpoint_pid(&home), Some(pid));
+
+    // An endpoint that died is restarted by the next `up`, without touching the app.
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stack.up();
+    let restarted = endpoint_pid(&home).expect("a new endpoint");
+    assert_ne!(restarted, pid);
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", &container]),
+        started
+    );
+    let (status, body) = http("GET", web, "/aws");
+    assert_eq!(status, 200, "{body}");
+
+    // `down` stops the endpoint and removes the relay and its network.
+    let down = stack.devboot(&["down"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(!alive(restarted), "the endpoint outlived `down`");
+    assert!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("name={}-aws-relay", stack.name)
+        ])
+        .trim()
+        .is_empty()
+    );
+    assert!(
+        docker(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name={}_awscreds", stack.name)
+        ])
+        .trim()
+        .is_empty()
+    );
+}
