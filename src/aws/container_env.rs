@@ -28,6 +28,34 @@ pub const SECRET_VARS: &[&str] = &[
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 ];
 
+/// The env-mode variable holding the injected credentials' expiry (RFC 3339).
+pub const EXPIRATION_VAR: &str = "AWS_CREDENTIAL_EXPIRATION";
+
+/// Env mode: the AWS variables of a running app container (`NAME=value` lines as the engine
+/// reports them), when its injected credentials stay valid for at least `margin` after `now`.
+/// Reusing them keeps a second `up` from recreating the app.
+pub fn reusable_env_credentials(
+    container_env: &[String],
+    now: SystemTime,
+    margin: std::time::Duration,
+) -> Option<BTreeMap<String, String>> {
+    let vars: BTreeMap<String, String> = container_env
+        .iter()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(name, _)| name.starts_with("AWS_"))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    let expires = super::parse_rfc3339(vars.get(EXPIRATION_VAR)?)?;
+    let complete = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ]
+    .iter()
+    .all(|name| vars.contains_key(*name));
+    (complete && expires > now + margin).then_some(vars)
+}
+
 /// How this run delivers credentials; must match the settings' [`AwsMode`].
 #[derive(Clone, Copy)]
 pub enum Wiring<'a> {
@@ -156,6 +184,9 @@ pub fn container_env(
             set("AWS_ACCESS_KEY_ID", credentials.access_key_id());
             set("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key());
             set("AWS_SESSION_TOKEN", token);
+            // What `aws configure export-credentials` writes; SDKs ignore it, devboot reads it
+            // back to reuse credentials that are still good.
+            set(EXPIRATION_VAR, &rfc3339(expiry));
             expires = Some(expiry);
             let minutes = expiry
                 .duration_since(now)
@@ -405,5 +436,33 @@ mod tests {
             // Surrounding whitespace is trimmed; inner junk is refused.
             assert_eq!(result.is_ok(), region == "eu-west-1\n", "{region:?}");
         }
+    }
+
+    #[test]
+    fn env_credentials_are_reused_while_they_stay_valid() {
+        let container = |expires: &str| -> Vec<String> {
+            vec![
+                "PATH=/usr/bin".into(),
+                "AWS_ACCESS_KEY_ID=ASIAEXAMPLE".into(),
+                "AWS_SECRET_ACCESS_KEY=s".into(),
+                "AWS_SESSION_TOKEN=t".into(),
+                format!("{EXPIRATION_VAR}={expires}"),
+            ]
+        };
+        let margin = Duration::from_secs(15 * 60);
+        let later = rfc3339(now() + Duration::from_secs(3600));
+        let reused = reusable_env_credentials(&container(&later), now(), margin).unwrap();
+        assert_eq!(reused["AWS_ACCESS_KEY_ID"], "ASIAEXAMPLE");
+        assert!(!reused.contains_key("PATH"));
+        let soon = rfc3339(now() + Duration::from_secs(60));
+        assert_eq!(
+            reusable_env_credentials(&container(&soon), now(), margin),
+            None
+        );
+        assert_eq!(
+            reusable_env_credentials(&container(&later)[..3], now(), margin),
+            None,
+            "without the expiry nothing is reused"
+        );
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::aws::endpoint_process::{self, EndpointFiles, Handshake, Running};
 use crate::aws::server::{self, ServerHandle, ServerOptions};
 use crate::aws::{self, HostAws, HostOptions, SsoState};
-use crate::aws::{EndpointSecrets, Wiring};
+use crate::aws::{EndpointSecrets, Wiring, container_env};
 use crate::cli::AwsCommand;
 use crate::engine::credential_relay;
 use crate::engine::images;
@@ -115,7 +115,9 @@ fn status(
     Ok(ExitStatus::Success)
 }
 
-/// Stops before `up` changes anything when the project's AWS SSO login has expired.
+/// Stops before `up` changes anything when the project's AWS SSO login has expired or is
+/// missing. On a terminal (without `--yes`) it offers to run the login and goes on once the
+/// login is valid.
 pub(super) fn check_sso(
     ctx: &Context<'_>,
     settings: Option<&crate::model::Aws>,
@@ -127,6 +129,14 @@ pub(super) fn check_sso(
     match host.sso_state(SystemTime::now()) {
         state @ (SsoState::Expired { .. } | SsoState::Missing { .. }) => {
             let login = state.login_command().unwrap_or("aws sso login").to_owned();
+            if offer_login(ctx, &login)?
+                && !matches!(
+                    host.sso_state(SystemTime::now()),
+                    SsoState::Expired { .. } | SsoState::Missing { .. }
+                )
+            {
+                return Ok(());
+            }
             Err(Error::Prerequisites(vec![crate::error::Problem {
                 message: "the AWS SSO login for this project has expired or is missing".into(),
                 fix: Some(format!("run `{login}`, then `devboot up` again")),
@@ -154,9 +164,7 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         })?;
     let files = EndpointFiles::for_stack(ctx.env, stack)?;
     let secrets = files.secrets()?;
-    let mut options = HostOptions::from_stack(settings);
-    options.endpoint_url = ctx.env.var("DEVBOOT_AWS_STS_ENDPOINT").map(str::to_owned);
-    let host = HostAws::load(ctx.env, &options)?;
+    let host = HostAws::load(ctx.env, &host_options(ctx, settings))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -261,6 +269,50 @@ async fn serve_until_stopped(
     Ok(ExitStatus::Success)
 }
 
+/// Asks on a terminal whether to run `login` (`aws sso login --profile …`) now, and runs it
+/// with the terminal attached (it opens a browser). `false` when not asked or declined.
+fn offer_login(ctx: &Context<'_>, login: &str) -> Result<bool, Error> {
+    if ctx.global.yes || !ctx.printer.interactive() {
+        return Ok(false);
+    }
+    let run = dialoguer::Confirm::new()
+        .with_prompt(format!(
+            "The AWS SSO login for this project has expired. Run `{login}` now?"
+        ))
+        .default(true)
+        .interact()
+        .map_err(|e| Error::Prompt(e.to_string()))?;
+    if !run {
+        return Ok(false);
+    }
+    let mut words = login.split_whitespace();
+    let program = words.next().unwrap_or("aws");
+    let status = std::process::Command::new(program)
+        .args(words)
+        .env_clear()
+        .envs(ctx.env.vars())
+        .status();
+    match status {
+        Ok(status) if status.success() => Ok(true),
+        Ok(status) => {
+            ctx.printer.warn(format!("`{login}` failed ({status})"));
+            Ok(false)
+        }
+        Err(e) => {
+            ctx.printer.warn(format!("cannot run `{login}`: {e}"));
+            Ok(false)
+        }
+    }
+}
+
+/// The host-side options for the project's settings; `DEVBOOT_AWS_STS_ENDPOINT` sends STS
+/// calls to an emulator (as `aws status --endpoint-url` does).
+fn host_options(ctx: &Context<'_>, settings: &crate::model::Aws) -> HostOptions {
+    let mut options = HostOptions::from_stack(settings);
+    options.endpoint_url = ctx.env.var("DEVBOOT_AWS_STS_ENDPOINT").map(str::to_owned);
+    options
+}
+
 /// How this run of `up` wires AWS into the app container, decided before planning so the
 /// container definition (and its config hash) includes it.
 pub(super) struct AppAws {
@@ -272,11 +324,17 @@ pub(super) struct AppAws {
 }
 
 /// The app's AWS variables and networks for `settings`' mode; `None` without `[aws]`.
-pub(super) async fn prepare(ctx: &Context<'_>, stack: &Stack) -> Result<Option<AppAws>, Error> {
+/// `running_app_env` is the running app container's environment: env mode reuses the
+/// credentials it holds while they stay valid for 15 more minutes.
+pub(super) async fn prepare(
+    ctx: &Context<'_>,
+    stack: &Stack,
+    running_app_env: Option<Vec<String>>,
+) -> Result<Option<AppAws>, Error> {
     let Some(settings) = stack.aws.as_ref() else {
         return Ok(None);
     };
-    let host = HostAws::load(ctx.env, &HostOptions::from_stack(settings))?;
+    let host = HostAws::load(ctx.env, &host_options(ctx, settings))?;
     let region = host
         .region
         .clone()
@@ -305,6 +363,26 @@ pub(super) async fn prepare(ctx: &Context<'_>, stack: &Stack) -> Result<Option<A
             )
         }
         AwsMode::Env => {
+            let reusable = running_app_env.as_deref().and_then(|env| {
+                container_env::reusable_env_credentials(env, now, Duration::from_secs(15 * 60))
+            });
+            if let Some(vars) = reusable {
+                let summary = format!(
+                    "short-lived keys of profile `{}` in the app's environment, until {}",
+                    host.profile,
+                    vars.get(container_env::EXPIRATION_VAR)
+                        .map_or("?", String::as_str)
+                );
+                let wiring = AppWiring {
+                    env: vars,
+                    networks: Vec::new(),
+                };
+                return Ok(Some(AppAws {
+                    wiring,
+                    endpoint: None,
+                    summary,
+                }));
+            }
             let credentials = host.session_credentials().await?;
             let env = aws::container_env(
                 settings,

@@ -13,7 +13,7 @@ use crate::engine::observe::{self, Observed};
 use crate::error::{Error, ExitStatus};
 use crate::gate;
 use crate::host::ports;
-use crate::model::Stack;
+use crate::model::{AwsMode, Stack};
 use crate::output::progress::TerminalReporter;
 use crate::output::{Printer, Role};
 use crate::plan::{self, ContainerAction, FileAction, ImageAction};
@@ -40,7 +40,13 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     let observed = observe::observe(&connection.docker, &stack).await?;
     let mut state = project.workspace.state();
     state.ports = assign_ports(&mut stack, &state, &observed);
-    let app_aws = super::aws::prepare(ctx, &stack).await?;
+    let env_mode = stack.aws.as_ref().is_some_and(|a| a.mode == AwsMode::Env);
+    let app_env = if env_mode {
+        running_app_env(&connection, &stack, &observed).await
+    } else {
+        None
+    };
+    let app_aws = super::aws::prepare(ctx, &stack, app_env).await?;
     if let Some(app_aws) = &app_aws {
         stack.app_wiring = app_aws.wiring.clone();
     }
@@ -116,6 +122,27 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     project.workspace.save_state(&state)?;
     summary(printer, &stack, app_aws.as_ref(), &connection, started);
     Ok(ExitStatus::Success)
+}
+
+/// The environment of the app container, when it runs.
+async fn running_app_env(
+    connection: &Connection,
+    stack: &Stack,
+    observed: &Observed,
+) -> Option<Vec<String>> {
+    let app = observed.containers.get(&stack.app.as_ref()?.service)?;
+    if !app.running() {
+        return None;
+    }
+    let inspected = connection
+        .docker
+        .inspect_container(
+            &app.id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .ok()?;
+    inspected.config?.env
 }
 
 /// Host ports for `auto` mappings: remembered, or free now. Ports the project's own containers

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{require_engine, require_tool};
+use crate::common::{require_engine, require_tool, run};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, http};
 
 /// A `moto_server` listening on `host:port`, stopped on drop.
@@ -289,4 +289,98 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         .trim()
         .is_empty()
     );
+}
+
+/// The engine's default bridge gateway: a host address every container can reach.
+fn bridge_gateway() -> String {
+    docker(&[
+        "network",
+        "inspect",
+        "bridge",
+        "-f",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ])
+    .trim()
+    .to_owned()
+}
+
+#[test]
+fn env_mode_injects_short_lived_keys_and_emulator_mode_points_at_the_emulator() {
+    if !require_engine() || !require_tool("moto_server") {
+        return;
+    }
+    let gateway = bridge_gateway();
+    let moto_port = free_port();
+    let _moto = MotoAt::start(&gateway, moto_port);
+    let moto = format!("http://{gateway}:{moto_port}");
+    let settings = |aws: &str| {
+        format!(
+            "{AUTO_PORTS}[services.web.environment]\nAWS_ENDPOINT_URL_STS = \"{moto}\"\n[aws]\nprofile = \"dev\"\n{aws}"
+        )
+    };
+    let stack = EngineProject::new("awsenv", &settings("mode = \"env\"\n"));
+    let aws = stack.project.home().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[dev]\naws_access_key_id = AKIADEVBOOTLONGTERM1\naws_secret_access_key = devboot-long-term-secret\n",
+    )
+    .unwrap();
+    std::fs::write(aws.join("config"), "[profile dev]\nregion = eu-west-1\n").unwrap();
+    let up = |stack: &EngineProject| {
+        let out = run(stack
+            .project
+            .devboot()
+            .args(["up", "--yes"])
+            .env("DEVBOOT_AWS_STS_ENDPOINT", &moto));
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        out
+    };
+
+    // env: temporary keys from STS GetSessionToken, with their expiry announced.
+    let first = up(&stack);
+    assert!(first.stderr.contains("do not refresh"), "{}", first.stderr);
+    let web = stack.host_port("web");
+    let (status, body) = http("GET", web, "/aws");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("account=123456789012"), "{body}");
+    let container = format!("{}-web-1", stack.name);
+    let inspect = docker(&["inspect", &container]);
+    assert!(
+        inspect.contains("AWS_SESSION_TOKEN="),
+        "temporary keys are injected"
+    );
+    assert!(
+        !inspect.contains("AKIADEVBOOTLONGTERM1"),
+        "never the long-term key"
+    );
+    assert!(
+        !inspect.contains("devboot-long-term-secret"),
+        "never the long-term secret"
+    );
+    // Still-valid keys are reused: the second `up` changes nothing.
+    let again = up(&stack);
+    assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+
+    // emulator: the app talks to the emulator with dummy keys.
+    stack.project.write(
+        "devboot.local.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n{}",
+            stack.name,
+            settings(&format!(
+                "mode = \"emulator\"\nemulator_endpoint = \"{moto}\"\n"
+            ))
+        ),
+    );
+    up(&stack);
+    let (status, body) = http("GET", stack.host_port("web"), "/aws");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("key=test"), "{body}");
+    let inspect = docker(&["inspect", &container]);
+    assert!(
+        inspect.contains(&format!("AWS_ENDPOINT_URL={moto}")),
+        "{inspect}"
+    );
+    assert!(!inspect.contains("AWS_SESSION_TOKEN="));
 }
