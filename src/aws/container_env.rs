@@ -28,6 +28,34 @@ pub const SECRET_VARS: &[&str] = &[
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
 ];
 
+/// The network the app joins in server mode, where the relay answers at 169.254.170.2.
+pub fn credential_network(project: &str) -> String {
+    format!("{project}_awscreds")
+}
+
+/// What `up` adds to the app container for `aws` with this run's `wiring`: its variables and,
+/// in server mode, the credential network. The same for `up` and for `doctor`'s comparison of
+/// the running container with its definition.
+pub fn app_wiring(
+    aws: &Aws,
+    project: &str,
+    region: &str,
+    wiring: Wiring<'_>,
+    now: SystemTime,
+) -> Result<(crate::model::AppWiring, ContainerEnv), AwsError> {
+    let env = container_env(aws, region, wiring, now)?;
+    let networks = if matches!(wiring, Wiring::Server { .. }) {
+        vec![(credential_network(project), None)]
+    } else {
+        Vec::new()
+    };
+    let app = crate::model::AppWiring {
+        env: env.vars.clone(),
+        networks,
+    };
+    Ok((app, env))
+}
+
 /// The env-mode variable holding the injected credentials' expiry (RFC 3339).
 pub const EXPIRATION_VAR: &str = "AWS_CREDENTIAL_EXPIRATION";
 

@@ -102,6 +102,15 @@ impl EndpointFiles {
         Ok(secrets)
     }
 
+    /// The stored secrets, without creating any.
+    pub fn stored_secrets(&self) -> Option<EndpointSecrets> {
+        let stored = self.stored().ok()??;
+        Some(EndpointSecrets {
+            path: stored.path,
+            token: stored.token,
+        })
+    }
+
     /// The port the endpoint had last time, to keep the relay's target unchanged.
     pub fn last_port(&self) -> Option<u16> {
         self.stored().ok().flatten().and_then(|s| s.port)

@@ -335,32 +335,23 @@ pub(super) async fn prepare(
         return Ok(None);
     };
     let host = HostAws::load(ctx.env, &host_options(ctx, settings))?;
-    let region = host
-        .region
-        .clone()
-        .or_else(|| (settings.mode == AwsMode::Emulator).then(|| "us-east-1".to_owned()))
-        .ok_or_else(|| aws::AwsError::NoRegion {
-            profile: host.profile.clone(),
-        })?;
+    let region = aws::app_region(&host, settings.mode)?;
     let now = SystemTime::now();
-    let (env, endpoint, summary) = match settings.mode {
+    let wire = |wiring| container_env::app_wiring(settings, &stack.project, &region, wiring, now);
+    let (wiring, env, endpoint, summary) = match settings.mode {
         AwsMode::Server => {
             let files = EndpointFiles::for_stack(ctx.env, stack)?;
             let secrets = files.secrets()?;
-            let wiring = Wiring::Server {
+            let (wiring, env) = wire(Wiring::Server {
                 relative_uri: &secrets.path,
                 token: &secrets.token,
-            };
-            let env = aws::container_env(settings, &region, wiring, now)?;
+            })?;
             let summary = format!(
                 "served by devboot from profile `{}` (refreshed on the host; `devboot aws status` shows who)",
                 host.profile
             );
-            (
-                env,
-                Some((files, secrets, settings.relay_image.clone())),
-                summary,
-            )
+            let endpoint = Some((files, secrets, settings.relay_image.clone()));
+            (wiring, env, endpoint, summary)
         }
         AwsMode::Env => {
             let reusable = running_app_env.as_deref().and_then(|env| {
@@ -384,43 +375,29 @@ pub(super) async fn prepare(
                 }));
             }
             let credentials = host.session_credentials().await?;
-            let env = aws::container_env(
-                settings,
-                &region,
-                Wiring::Env {
-                    credentials: &credentials,
-                },
-                now,
-            )?;
+            let (wiring, env) = wire(Wiring::Env {
+                credentials: &credentials,
+            })?;
             let summary = format!(
                 "short-lived keys of profile `{}` in the app's environment",
                 host.profile
             );
-            (env, None, summary)
+            (wiring, env, None, summary)
         }
         AwsMode::Emulator => {
-            let env =
-                aws::container_env(settings, &region, Wiring::Emulator { endpoint: None }, now)?;
+            let (wiring, env) = wire(Wiring::Emulator { endpoint: None })?;
             let summary = format!(
                 "the emulator at {}",
                 settings.emulator_endpoint.as_deref().unwrap_or_default()
             );
-            (env, None, summary)
+            (wiring, env, None, summary)
         }
     };
     for warning in &env.warnings {
         ctx.printer.warn(warning);
     }
-    let networks = if endpoint.is_some() {
-        vec![(credential_relay::network_name(&stack.project), None)]
-    } else {
-        Vec::new()
-    };
     Ok(Some(AppAws {
-        wiring: AppWiring {
-            env: env.vars,
-            networks,
-        },
+        wiring,
         endpoint,
         summary,
     }))

@@ -130,10 +130,21 @@ impl Facts {
             }
         }))
         .await;
-        let inspected = inspections
+        let inspected: BTreeMap<String, ContainerInspectResponse> = inspections
             .into_iter()
             .filter_map(|(service, result)| Some((service, result.ok()?)))
             .collect();
+        // What `up` added to the app container, so its definition compares like for like.
+        let app_env = stack
+            .app
+            .as_ref()
+            .and_then(|app| inspected.get(&app.service))
+            .and_then(|c| c.config.as_ref())
+            .and_then(|c| c.env.clone());
+        if let Some(wiring) = crate::aws::expected_app_wiring(&self.env, &stack, app_env.as_deref())
+        {
+            stack.app_wiring = wiring;
+        }
         Ok(ProjectState {
             stack,
             observed,

@@ -30,9 +30,7 @@ const LABEL_ROLE: &str = "dev.devboot.role";
 /// The relay's definition, to tell whether it must be recreated.
 const LABEL_RELAY_HASH: &str = "dev.devboot.relay-hash";
 
-pub fn network_name(project: &str) -> String {
-    format!("{project}_awscreds")
-}
+pub use crate::aws::container_env::credential_network as network_name;
 
 pub fn relay_name(project: &str) -> String {
     format!("{project}-aws-relay")

@@ -242,6 +242,17 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         }
     }
 
+    // doctor sees the app as `up` defined it (AWS variables and network included).
+    let doctor = stack.devboot(&["doctor", "stack.config_drift", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&doctor.stdout).unwrap();
+    let drift = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "stack.config_drift")
+        .unwrap();
+    assert_eq!(drift["status"], "ok", "{drift}");
+
     // A second `up` changes nothing and keeps the same endpoint process.
     let pid = endpoint_pid(&home).expect("the endpoint records its pid");
     let again = stack.up();
