@@ -33,11 +33,17 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
     let engine = super::block_on_interruptible(async {
         let connection = connect::connect(ctx.env).await?;
         let observed = observe::observe(&connection.docker, &stack).await?;
-        Ok(observed)
+        let app_env = super::up::running_app_env(&connection, &stack, &observed).await;
+        Ok((observed, app_env))
     })
-    .inspect(|observed| {
-        // The same port choice `up` would make, without remembering it.
-        super::up::assign_ports(&mut stack, &state, observed);
+    .map(|(observed, app_env)| {
+        // The same port choice `up` would make, without remembering it, and the AWS wiring
+        // it would add to the app.
+        super::up::assign_ports(&mut stack, &state, &observed);
+        if let Some(wiring) = crate::aws::expected_app_wiring(ctx.env, &stack, app_env.as_deref()) {
+            stack.app_wiring = wiring;
+        }
+        observed
     });
     let files = render::render_all(&stack)?;
     let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);

@@ -125,7 +125,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
 }
 
 /// The environment of the app container, when it runs.
-async fn running_app_env(
+pub(super) async fn running_app_env(
     connection: &Connection,
     stack: &Stack,
     observed: &Observed,

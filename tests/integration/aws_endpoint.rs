@@ -252,6 +252,12 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         .find(|c| c["id"] == "stack.config_drift")
         .unwrap();
     assert_eq!(drift["status"], "ok", "{drift}");
+    // And so does `plan`.
+    let plan: serde_json::Value =
+        serde_json::from_str(&stack.devboot(&["plan", "--json"]).stdout).unwrap();
+    for container in plan["containers"].as_array().unwrap() {
+        assert_eq!(container["action"], "unchanged", "{container}");
+    }
 
     // A second `up` changes nothing and keeps the same endpoint process.
     let pid = endpoint_pid(&home).expect("the endpoint records its pid");
