@@ -401,3 +401,39 @@ fn env_mode_injects_short_lived_keys_and_emulator_mode_points_at_the_emulator() 
     );
     assert!(!inspect.contains("AWS_SESSION_TOKEN="));
 }
+
+#[test]
+fn credentials_the_host_cannot_resolve_stop_up_before_the_app_starts() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new(
+        "awsfail",
+        &format!(
+            "{AUTO_PORTS}[aws]\nprofile = \"dev\"\nrelay_image = \"127.0.0.1:5000/devboot/socat:1\"\n"
+        ),
+    );
+    let aws = stack.project.home().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        "[profile dev]\nregion = eu-west-1\ncredential_process = /bin/sh -c 'echo token expired >&2; exit 3'\n",
+    )
+    .unwrap();
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("the AWS credential endpoint did not start"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("credential_process"), "{}", out.stderr);
+    let app = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("name={}-web-1", stack.name),
+    ]);
+    assert!(app.trim().is_empty(), "the app container must not exist");
+}
