@@ -338,6 +338,27 @@ impl HostCredentials {
         &self.inner.settings
     }
 
+    /// The same chain without its EC2 instance-metadata link (unchanged if this chain is
+    /// already shared with a clone).
+    #[must_use]
+    pub fn without_instance_metadata(self) -> Self {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                if inner.imds.take().is_some() {
+                    inner.skipped.push(Attempt {
+                        provider: ChainLink::InstanceMetadata.name(),
+                        reason: "not asked here (no EC2 instance metadata on a workstation)"
+                            .to_owned(),
+                    });
+                }
+                Self {
+                    inner: Arc::new(inner),
+                }
+            }
+            Err(inner) => Self { inner },
+        }
+    }
+
     /// Whether environment keys are set and would be used (not skipped for an explicit profile).
     pub fn uses_env_keys(&self) -> bool {
         matches!(

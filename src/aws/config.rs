@@ -226,6 +226,21 @@ impl Profiles {
         scored.into_iter().take(3).map(|(_, n)| n).collect()
     }
 
+    /// Profiles whose settings name `account`: `sso_account_id`, or the account of their
+    /// `role_arn` (`arn:aws:iam::ACCOUNT:role/...`). Sorted.
+    pub fn profiles_for_account(&self, account: &str) -> Vec<String> {
+        self.names()
+            .into_iter()
+            .filter(|name| {
+                self.get(name, "sso_account_id") == Some(account)
+                    || self
+                        .get(name, "role_arn")
+                        .and_then(|arn| arn.split(':').nth(4))
+                        == Some(account)
+            })
+            .collect()
+    }
+
     /// Follows `profile`'s `role_arn`/`source_profile` links the way `aws-config` does
     /// (`profile/credentials/repr.rs`) and says where the credentials finally come from.
     pub fn chain(&self, profile: &str) -> Result<ProfileChain, ChainProblem> {

@@ -127,6 +127,15 @@ pub struct Identity {
     pub clock_skew_secs: Option<i64>,
 }
 
+/// What one `GetCallerIdentity` found ([`HostAws::probe_identity`]).
+#[derive(Debug)]
+pub struct CallerProbe {
+    pub identity: Result<Identity, AwsError>,
+    /// AWS's clock minus the host's, from the `Date` header of STS's reply, error replies
+    /// included; `None` when no reply came (credentials did not resolve, nothing answered).
+    pub clock_skew_secs: Option<i64>,
+}
+
 /// The developer's AWS setup on the host.
 #[derive(Debug, Clone)]
 pub struct HostAws {
@@ -253,9 +262,63 @@ impl HostAws {
 
     /// Resolves credentials and asks STS who they belong to.
     pub async fn identity(&self) -> Result<Identity, AwsError> {
+        self.identity_capturing(&DateCapture::default()).await
+    }
+
+    /// [`Self::identity`], and the clock skew read from the `Date` header of STS's reply,
+    /// error replies included: a clock far off is what makes signatures fail.
+    pub async fn probe_identity(&self) -> CallerProbe {
+        let date = DateCapture::default();
+        let identity = self.identity_capturing(&date).await;
+        CallerProbe {
+            identity,
+            clock_skew_secs: date.skew_secs(SystemTime::now()),
+        }
+    }
+
+    /// AWS's clock minus the host's, in whole seconds, from the `Date` header of an STS reply
+    /// to a request signed with a placeholder key (AWS refuses it, and dates the refusal).
+    /// For when the developer's own credentials do not resolve. Needs a region.
+    pub async fn clock_skew(&self) -> Result<i64, AwsError> {
+        let date = DateCapture::default();
+        let placeholder = Credentials::new(
+            "AKIADEVBOOTCLOCKPROBE",
+            "devboot-clock-probe",
+            None,
+            None,
+            "devboot-clock-probe",
+        );
+        let client = self.sts_client(placeholder, Some(date.clone()))?;
+        let reply = client.get_caller_identity().send().await;
+        if let Some(skew) = date.skew_secs(SystemTime::now()) {
+            return Ok(skew);
+        }
+        let endpoint = self.endpoint_url.clone().unwrap_or_else(|| {
+            format!(
+                "sts.{}.amazonaws.com",
+                self.region.as_deref().unwrap_or("us-east-1")
+            )
+        });
+        Err(AwsError::Unreachable {
+            endpoint,
+            message: reply.err().map_or_else(
+                || "the reply had no `Date` header".to_owned(),
+                |e| error_chain(&e),
+            ),
+        })
+    }
+
+    /// The same setup without the EC2 instance-metadata link: on a laptop it only costs
+    /// seconds of timeouts before saying "no credentials".
+    #[must_use]
+    pub fn without_instance_metadata(mut self) -> Self {
+        self.credentials = self.credentials.without_instance_metadata();
+        self
+    }
+
+    async fn identity_capturing(&self, date: &DateCapture) -> Result<Identity, AwsError> {
         let resolved = self.resolve().await?;
         let region = self.region()?;
-        let date = DateCapture::default();
         let client = self.sts_client(resolved.credentials.clone(), Some(date.clone()))?;
         let source = CredentialSource::of(resolved.link, self.chain.as_ref());
         let output = client

@@ -212,6 +212,17 @@ impl CachedToken {
     }
 }
 
+/// `aws sso login --profile PROFILE`, quoted for a shell.
+pub fn profile_login_command(profile: &str) -> String {
+    format!("aws sso login --profile {}", shell_word(profile))
+}
+
+/// `aws sso login --sso-session SESSION` (AWS CLI v2): one login for every profile of the
+/// session.
+pub fn session_login_command(session: &str) -> String {
+    format!("aws sso login --sso-session {}", shell_word(session))
+}
+
 /// `word`, single-quoted for a POSIX shell when it needs it.
 fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()

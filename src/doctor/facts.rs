@@ -3,8 +3,12 @@
 //! first use, and shared by all checks), and the engine's state (`super::engine`: connected
 //! and read once, on first use).
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use tokio::sync::OnceCell;
 
 use super::engine::EngineCache;
 use crate::env::Environment;
@@ -35,6 +39,24 @@ pub struct Facts {
     pub proc_root: PathBuf,
     project: OnceLock<ProjectLookup>,
     pub(super) engine: EngineCache,
+    shared: SharedResults,
+}
+
+/// A value one check computes and others reuse ([`Facts::shared`]), by key.
+type SharedValue = Arc<dyn Any + Send + Sync>;
+
+/// Results several checks share: each computed once, by whichever check asks first, while the
+/// others wait for it.
+#[derive(Default)]
+struct SharedResults(Mutex<HashMap<&'static str, Arc<OnceCell<SharedValue>>>>);
+
+impl std::fmt::Debug for SharedResults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut keys: Vec<&&str> = map.keys().collect();
+        keys.sort();
+        f.debug_tuple("SharedResults").field(&keys).finish()
+    }
 }
 
 impl Facts {
@@ -45,7 +67,29 @@ impl Facts {
             proc_root: PathBuf::from("/proc"),
             project: OnceLock::new(),
             engine: EngineCache::default(),
+            shared: SharedResults::default(),
         }
+    }
+
+    /// The value shared under `key`, computed by `init` for the first check that asks; the
+    /// others wait for that and get the same value (one AWS call serves several checks). Every
+    /// caller of a key must ask for the same type `T`.
+    pub async fn shared<T, F, Fut>(&self, key: &'static str, init: F) -> Arc<T>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let cell = {
+            let mut map = self.shared.0.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(map.entry(key).or_default())
+        };
+        let value = cell
+            .get_or_init(|| async { Arc::new(init().await) as SharedValue })
+            .await;
+        Arc::clone(value)
+            .downcast::<T>()
+            .unwrap_or_else(|_| panic!("shared result `{key}` was asked for with two types"))
     }
 
     /// A variable of the environment doctor runs in (empty counts as unset).
@@ -95,5 +139,35 @@ impl Facts {
     /// helps in a Rails repo that has no `devboot.toml` yet).
     pub fn app_dir(&self) -> &Path {
         self.project_root().unwrap_or(&self.start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_shared_result_is_computed_once_for_every_check_that_asks() {
+        let dir = std::env::temp_dir();
+        let facts = Facts::new(
+            Environment::from_vars([("HOME", "/nonexistent")], dir.clone()),
+            dir,
+        );
+        let calls = AtomicUsize::new(0);
+        let compute = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            String::from("answer")
+        };
+        let (a, b) = tokio::join!(
+            facts.shared("test.value", compute),
+            facts.shared("test.value", compute)
+        );
+        assert_eq!((a.as_str(), b.as_str()), ("answer", "answer"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let other = facts.shared("test.other", || async { 7_u8 }).await;
+        assert_eq!(*other, 7);
     }
 }

@@ -6,38 +6,11 @@
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::{require_engine, require_tool, run};
+use crate::common::{Moto, free_port, require_engine, require_tool, run};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, http};
-
-/// A `moto_server` listening on `host:port`, stopped on drop.
-struct MotoAt(Child);
-
-impl MotoAt {
-    fn start(host: &str, port: u16) -> Self {
-        let child = Command::new("moto_server")
-            .args(["-H", host, "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect((host, port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Self(child)
-    }
-}
-
-impl Drop for MotoAt {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A host profile whose `credential_process` hands out new keys, valid 30 s, on every call:
 /// the endpoint refreshes them at half-life (15 s), and the SDK (which refreshes when less than
@@ -88,14 +61,6 @@ fn endpoint_status(addr: &str, path: &str, token: Option<&str>) -> u16 {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The endpoint's stored secrets (path, token) under the test HOME.
@@ -170,7 +135,7 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     );
     // The endpoint's network exists now; moto listens on the host side of it, where the
     // app container reaches it.
-    let _moto = MotoAt::start("169.254.170.1", moto_port);
+    let _moto = Moto::start_at("169.254.170.1", moto_port);
     let web = stack.host_port("web");
 
     let (status, first) = http("GET", web, "/aws");
@@ -306,6 +271,7 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         .trim()
         .is_empty()
     );
+
 }
 
 /// The engine's default bridge gateway: a host address every container can reach.
@@ -328,8 +294,8 @@ fn env_mode_injects_short_lived_keys_and_emulator_mode_points_at_the_emulator() 
     }
     let gateway = bridge_gateway();
     let moto_port = free_port();
-    let _moto = MotoAt::start(&gateway, moto_port);
-    let moto = format!("http://{gateway}:{moto_port}");
+    let moto_server = Moto::start_at(&gateway, moto_port);
+    let moto = moto_server.url();
     let settings = |aws: &str| {
         format!(
             "{AUTO_PORTS}[services.web.environment]\nAWS_ENDPOINT_URL_STS = \"{moto}\"\n[aws]\nprofile = \"dev\"\n{aws}"

@@ -1,8 +1,10 @@
 //! Shared test helpers: a hermetic `devboot` command, temporary projects, fixture copies, and
 //! the rule for tests that need a real Docker engine.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 
@@ -169,4 +171,64 @@ pub(crate) fn require_tool(tool: &str) -> bool {
         eprintln!("skipping: `{tool}` is not installed");
     }
     present
+}
+
+/// A `moto_server` (the AWS API emulator) on a free loopback port, stopped on drop.
+pub(crate) struct Moto {
+    child: Child,
+    host: String,
+    port: u16,
+}
+
+impl Moto {
+    /// Starts moto on a free loopback port, or `None` (skip) when it is not installed — a
+    /// failure when parts are required.
+    pub(crate) fn start() -> Option<Self> {
+        if !require_tool("moto_server") {
+            return None;
+        }
+        Some(Self::start_at("127.0.0.1", free_port()))
+    }
+
+    /// Starts moto on `host:port` (an address containers reach, for tests of the app) and
+    /// waits until it accepts connections.
+    pub(crate) fn start_at(host: &str, port: u16) -> Self {
+        let child = Command::new("moto_server")
+            .args(["-H", host, "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let moto = Self {
+            child,
+            host: host.to_owned(),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect((host, port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        moto
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

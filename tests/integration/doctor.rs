@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::common::{Output, TestProject, require_engine, run};
+use crate::common::{Output, TestProject, free_port, require_engine, require_tool, run};
+use crate::report::{check, commands, expect, one_json, summary};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, seed_postgres_volume};
 
 /// Checks that need the engine: with none, each is skipped saying why.
@@ -31,53 +32,13 @@ const ENGINE_CHECKS: &[&str] = &[
     "rails.ruby_version",
     "rails.container_env",
     "rails.pending_migrations",
+    "docker.provider",
+    "docker.platform",
+    "docker.subnets",
+    "stack.orphan_volumes",
+    "postgres.credentials",
+    "rails.lockfile_platforms",
 ];
-
-/// The one JSON document on stdout.
-fn one_json(out: &Output) -> Value {
-    let mut documents = serde_json::Deserializer::from_str(&out.stdout).into_iter::<Value>();
-    let report = documents
-        .next()
-        .unwrap_or_else(|| panic!("no JSON on stdout:\n{}\n{}", out.stdout, out.stderr))
-        .unwrap();
-    assert!(
-        documents.next().is_none(),
-        "more than one JSON document:\n{}",
-        out.stdout
-    );
-    report
-}
-
-/// The result of check `id` in a `--json` report.
-fn check<'r>(report: &'r Value, id: &str) -> &'r Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no `{id}` in the report:\n{report:#}"))
-}
-
-/// Asserts the status of check `id` and returns it.
-fn expect<'r>(report: &'r Value, id: &str, status: &str) -> &'r Value {
-    let found = check(report, id);
-    assert_eq!(found["status"], status, "{id}:\n{found:#}");
-    found
-}
-
-fn summary(check: &Value) -> &str {
-    check["summary"].as_str().unwrap()
-}
-
-/// The commands of a check's fixes.
-fn commands(check: &Value) -> Vec<&str> {
-    check["fixes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|f| f["command"].as_str())
-        .collect()
-}
 
 /// `devboot doctor ARGS --json` in the stack's project.
 fn doctor(stack: &EngineProject, args: &[&str]) -> (Output, Value) {
@@ -94,15 +55,6 @@ fn dead_pid() -> u32 {
     let pid = child.id();
     child.wait().unwrap();
     pid
-}
-
-/// A port free right now on 127.0.0.1.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -179,9 +131,19 @@ fn a_running_stack_is_healthy_then_each_fault_is_found_with_its_fix() {
         "rails.container_env",
         "rails.pending_migrations",
         "ports.free",
+        "docker.provider",
+        "docker.platform",
+        "stack.healthchecks",
+        "postgres.credentials",
+        "rails.binding",
+        "rails.lockfile_platforms",
     ] {
         expect(&report, id, "ok");
     }
+    assert_eq!(
+        summary(check(&report, "postgres.credentials")),
+        "`db` accepts user `postgres` with the configured POSTGRES_PASSWORD"
+    );
     assert_eq!(
         summary(check(&report, "stack.containers")),
         "running: db (healthy), redis (healthy), web (healthy)"
@@ -337,6 +299,110 @@ fn a_running_stack_is_healthy_then_each_fault_is_found_with_its_fix() {
     );
     docker(&["rm", "-f", &orphan]);
 
+    // The web server started without `-b`: Rails binds to localhost in development.
+    project.write(
+        "devboot.local.toml",
+        &local_toml.replace(
+            "[services.web]\n",
+            "[services.web]\ncommand = [\"bin/rails\", \"server\", \"-p\", \"3000\", \"-P\", \"/tmp/server.pid\"]\n",
+        ),
+    );
+    let (out, report) = doctor(&stack, &["rails.binding"]);
+    assert_eq!(out.code, 1);
+    let binding = expect(&report, "rails.binding", "error");
+    assert!(
+        summary(binding).starts_with("`web` serves on the container's loopback only: no `-b`"),
+        "{binding:#}"
+    );
+    assert_eq!(commands(binding), ["bin/rails server -b 0.0.0.0"]);
+
+    // `web` waits only for `db` to start.
+    project.write(
+        "devboot.local.toml",
+        &local_toml.replace(
+            "[services.web]\n",
+            "[services.web]\ndepends_on = { db = \"started\", redis = \"healthy\" }\n",
+        ),
+    );
+    let (_, report) = doctor(&stack, &["stack.healthchecks"]);
+    let health = expect(&report, "stack.healthchecks", "warn");
+    assert_eq!(
+        summary(health),
+        "`web` waits only for `db` to start, not to be healthy"
+    );
+    assert_eq!(commands(health), ["devboot up"]);
+    project.write("devboot.local.toml", &local_toml);
+
+    // Gemfile.lock locked on a Mac only.
+    let lockfile = project.read("Gemfile.lock");
+    project.write(
+        "Gemfile.lock",
+        &lockfile.replace(
+            "PLATFORMS\n  x86_64-linux\n",
+            "PLATFORMS\n  arm64-darwin-22\n",
+        ),
+    );
+    let (out, report) = doctor(&stack, &["rails.lockfile_platforms"]);
+    assert_eq!(out.code, 0, "a warning");
+    let platforms = expect(&report, "rails.lockfile_platforms", "warn");
+    let engine_platform = match engine_arch().as_str() {
+        "aarch64" => "aarch64-linux",
+        _ => "x86_64-linux",
+    };
+    assert!(
+        summary(platforms).starts_with(&format!(
+            "Gemfile.lock lists arm64-darwin-22, not {engine_platform}"
+        )),
+        "{platforms:#}"
+    );
+    assert_eq!(
+        commands(platforms)[0],
+        format!("bundle lock --add-platform {engine_platform}")
+    );
+    project.write("Gemfile.lock", &lockfile);
+
+    // POSTGRES_PASSWORD changed after the volume was initialised: `up` recreates `db`, whose
+    // entrypoint skips initialisation, so the volume keeps the old password.
+    project.write(
+        "devboot.local.toml",
+        &format!("{local_toml}\n[services.db.environment]\nPOSTGRES_PASSWORD = \"changed-pa55\"\n"),
+    );
+    stack.up();
+    let (out, report) = doctor(&stack, &["postgres.credentials"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(!out.stdout.contains("changed-pa55"), "{}", out.stdout);
+    let credentials = expect(&report, "postgres.credentials", "error");
+    eprintln!(
+        "DEBUG {credentials:#}\n{}",
+        docker(&["logs", &format!("{}-db-1", stack.name)])
+    );
+    assert_eq!(
+        summary(credentials),
+        "`db` refuses user `postgres` with the configured POSTGRES_PASSWORD: its data volume was initialised with other credentials"
+    );
+    assert!(
+        credentials["details"][0]
+            .as_str()
+            .unwrap()
+            .contains("Skipping initialization"),
+        "{credentials:#}"
+    );
+    assert_eq!(
+        commands(credentials),
+        [
+            format!(
+                "docker exec -it {}-db-1 psql -U postgres -d postgres -c '\\password postgres'",
+                stack.name
+            )
+            .as_str(),
+            "devboot down --volumes && devboot up"
+        ]
+    );
+    project.write("devboot.local.toml", &local_toml);
+    stack.up();
+    let (_, report) = doctor(&stack, &["postgres.credentials"]);
+    expect(&report, "postgres.credentials", "ok");
+
     // Redis stopped.
     docker(&["stop", &format!("{}-redis-1", stack.name)]);
     let (out, report) = doctor(&stack, &[]);
@@ -379,6 +445,13 @@ fn a_running_stack_is_healthy_then_each_fault_is_found_with_its_fix() {
     expect(&report, "rails.database_url_localhost", "error");
     expect(&report, "stack.containers", "ok");
     expect(&report, "redis.ready", "ok");
+}
+
+/// The engine's architecture as `/info` reports it (`x86_64`, `aarch64`).
+fn engine_arch() -> String {
+    docker(&["info", "--format", "{{.Architecture}}"])
+        .trim()
+        .to_owned()
 }
 
 /// Secrets in the environment, in `.env` and in `~/.aws/credentials` never reach the text,
@@ -692,7 +765,7 @@ fn a_socket_this_user_may_not_open_names_the_group_to_join() {
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
     let devboot = assert_cmd::cargo::cargo_bin("devboot");
     let mut command = if is_root() {
-        if !crate::common::require_tool("setpriv") {
+        if !require_tool("setpriv") {
             return;
         }
         // root may open anything: run devboot as `nobody`, with the socket root:docker 0660.
@@ -738,4 +811,389 @@ fn a_socket_this_user_may_not_open_names_the_group_to_join() {
     );
     let daemon = expect(&report, "docker.daemon", "error");
     assert!(summary(daemon).contains("permission denied"), "{daemon:#}");
+}
+
+#[test]
+fn volumes_of_a_compose_project_without_containers_are_listed_with_their_rm_command() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("doctor-vol", AUTO_PORTS);
+    let gone = format!("devboot-test-gone-{}", std::process::id());
+    let create = |project: &str, volume: &str| {
+        let name = format!("{project}_{volume}");
+        docker(&[
+            "volume",
+            "create",
+            "--label",
+            &format!("com.docker.compose.project={project}"),
+            "--label",
+            &format!("com.docker.compose.volume={volume}"),
+            &name,
+        ]);
+        name
+    };
+    let orphan = create(&gone, "db-data");
+    // This project's own volume, kept by `devboot down`, is not left over.
+    let own = create(&stack.name, "redis-data");
+    let (out, report) = doctor(&stack, &["stack.orphan_volumes"]);
+    docker(&["volume", "rm", &orphan]);
+    assert_eq!(out.code, 0, "a warning: {}", out.stdout);
+    let volumes = expect(&report, "stack.orphan_volumes", "warn");
+    assert!(
+        summary(volumes).contains(&format!("`{gone}` (1)")),
+        "{volumes:#}"
+    );
+    assert!(!summary(volumes).contains(&stack.name), "{volumes:#}");
+    let rm = commands(volumes)[0];
+    assert!(
+        rm.starts_with("docker volume rm ") && rm.split(' ').any(|v| v == orphan),
+        "{volumes:#}"
+    );
+    assert!(!rm.contains(&own), "{volumes:#}");
+    assert!(
+        volumes["fixes"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("deletes their data")
+    );
+    let (_, report) = doctor(&stack, &["stack.orphan_volumes"]);
+    assert!(
+        !summary(check(&report, "stack.orphan_volumes")).contains(&gone),
+        "removed: {report:#}"
+    );
+}
+
+/// A tun interface (what a VPN client creates) with an address, and an engine network; both
+/// removed when dropped, also when the test fails.
+struct VpnRoute {
+    iface: String,
+    network: String,
+}
+
+impl Drop for VpnRoute {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["tuntap", "del", &self.iface, "mode", "tun"])
+            .output();
+        docker(&["network", "rm", &self.network]);
+    }
+}
+
+#[test]
+fn an_engine_network_on_a_vpn_route_is_found_with_the_address_pool_fix() {
+    if !require_engine() || !is_root() || !require_tool("ip") {
+        return;
+    }
+    let stack = EngineProject::new("doctor-net", AUTO_PORTS);
+    let vpn = VpnRoute {
+        iface: format!("dvbt{}", std::process::id() % 100_000),
+        network: format!("devboot-test-net-{}", std::process::id()),
+    };
+    docker(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.213.57.0/24",
+        &vpn.network,
+    ]);
+    for args in [
+        vec!["tuntap", "add", vpn.iface.as_str(), "mode", "tun"],
+        vec!["addr", "add", "10.213.0.1/16", "dev", vpn.iface.as_str()],
+        vec!["link", "set", vpn.iface.as_str(), "up"],
+    ] {
+        let out = Command::new("ip").args(&args).output().unwrap();
+        assert!(out.status.success(), "ip {args:?}: {out:?}");
+    }
+    let (out, report) = doctor(&stack, &["docker.subnets"]);
+    assert_eq!(out.code, 0, "a warning: {}", out.stdout);
+    let subnets = expect(&report, "docker.subnets", "warn");
+    assert!(
+        summary(subnets).contains(&format!(
+            "network `{}` 10.213.57.0/24 overlaps the host's route to 10.213.0.0/16 via `{}`",
+            vpn.network, vpn.iface
+        )),
+        "{subnets:#}"
+    );
+    assert!(
+        subnets["fixes"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("default-address-pools"),
+        "{subnets:#}"
+    );
+    assert!(
+        commands(subnets).contains(&"sudo systemctl restart docker"),
+        "{subnets:#}"
+    );
+    assert!(
+        commands(subnets).contains(&format!("docker network rm {}", vpn.network).as_str()),
+        "{subnets:#}"
+    );
+    let network = vpn.network.clone();
+    drop(vpn);
+    let (_, report) = doctor(&stack, &["docker.subnets"]);
+    assert!(
+        !summary(check(&report, "docker.subnets")).contains(&network),
+        "{report:#}"
+    );
+}
+
+/// Loads an image of architecture `arch` (one file, no binary) as `docker save` writes one.
+fn load_image_of_arch(tag: &str, arch: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("image");
+    std::fs::create_dir_all(dir.path().join("layer")).unwrap();
+    std::fs::create_dir_all(&image).unwrap();
+    std::fs::write(dir.path().join("layer/hello"), "hello\n").unwrap();
+    let tar = |from: &Path, to: &Path| {
+        let out = Command::new("tar")
+            .arg("-C")
+            .arg(from)
+            .arg("-cf")
+            .arg(to)
+            .arg(".")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    tar(&dir.path().join("layer"), &image.join("layer.tar"));
+    let hex = |bytes: &[u8]| {
+        Sha256::digest(bytes)
+            .iter()
+            .fold(String::new(), |mut s, b| {
+                write!(s, "{b:02x}").unwrap();
+                s
+            })
+    };
+    let layer = hex(&std::fs::read(image.join("layer.tar")).unwrap());
+    let config = serde_json::json!({
+        "architecture": arch, "os": "linux",
+        "config": {"Cmd": ["/hello"]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer}")]},
+    })
+    .to_string();
+    let config_file = format!("{}.json", hex(config.as_bytes()));
+    std::fs::write(image.join(&config_file), &config).unwrap();
+    let manifest =
+        serde_json::json!([{"Config": config_file, "RepoTags": [tag], "Layers": ["layer.tar"]}]);
+    std::fs::write(image.join("manifest.json"), manifest.to_string()).unwrap();
+    let archive = dir.path().join("image.tar");
+    tar(&image, &archive);
+    let out = Command::new("docker")
+        .arg("load")
+        .arg("-i")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn an_image_of_another_architecture_warns_with_the_platform_to_pull() {
+    if !require_engine() || !require_tool("tar") {
+        return;
+    }
+    let engine = engine_arch();
+    let (foreign, native) = if engine == "aarch64" {
+        ("amd64", "arm64")
+    } else {
+        ("arm64", "amd64")
+    };
+    let tag = format!("devboot-test-{foreign}-{}:1", std::process::id());
+    load_image_of_arch(&tag, foreign);
+    let stack = EngineProject::new("doctor-arch", &format!("{AUTO_PORTS}image = \"{tag}\"\n"));
+    let (out, report) = doctor(&stack, &["docker.platform"]);
+    docker(&["rmi", &tag]);
+    assert_eq!(out.code, 0, "a warning: {}", out.stdout);
+    let platform = expect(&report, "docker.platform", "warn");
+    assert_eq!(
+        summary(platform),
+        format!(
+            "`redis` ({tag}) is linux/{foreign}, but the engine runs {engine} (linux/{native})"
+        )
+    );
+    assert_eq!(
+        commands(platform),
+        [
+            format!("docker pull --platform linux/{native} {tag}").as_str(),
+            "devboot up"
+        ]
+    );
+}
+
+#[test]
+fn files_a_container_wrote_as_root_are_found_with_the_chown_fix() {
+    if !require_engine() || !is_root() || !require_tool("setpriv") {
+        return;
+    }
+    let project = TestProject::fixture("rails-app");
+    // The developer (here `nobody`) owns the checkout and their home.
+    let chown = |path: &Path| {
+        let out = Command::new("chown")
+            .arg("-R")
+            .arg("65534:65534")
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    chown(project.dir.path());
+    let doctor_as_nobody = || {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(assert_cmd::cargo::cargo_bin("devboot"))
+            .args(["doctor", "--json", "rails.file_ownership"])
+            .current_dir(project.root())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", project.home())
+            .env("NO_COLOR", "1");
+        let out = run(&mut command);
+        let report = one_json(&out);
+        (out, report)
+    };
+    let (_, report) = doctor_as_nobody();
+    expect(&report, "rails.file_ownership", "ok");
+
+    // A container running as root writes into the bind-mounted tmp/ and log/.
+    let out = Command::new("docker")
+        .arg("run")
+        .arg("--rm")
+        .arg("-v")
+        .arg(format!("{}:/app", project.root().display()))
+        .args([
+            "--entrypoint",
+            "sh",
+            "127.0.0.1:5000/devboot/redis:7",
+            "-c",
+            "mkdir -p /app/tmp/cache/bootsnap && touch /app/tmp/cache/bootsnap/x /app/log/development.log",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let (out, report) = doctor_as_nobody();
+    assert_eq!(out.code, 0, "a warning: {}\n{}", out.stdout, out.stderr);
+    let owned = expect(&report, "rails.file_ownership", "warn");
+    assert!(
+        summary(owned).ends_with("belong to another user (4 of root): log, tmp"),
+        "{owned:#}"
+    );
+    assert_eq!(commands(owned), ["sudo chown -R $(id -u):$(id -g) log tmp"]);
+    chown(&project.root());
+    let (_, report) = doctor_as_nobody();
+    expect(&report, "rails.file_ownership", "ok");
+}
+
+#[test]
+fn a_host_clock_ten_minutes_off_the_engines_is_an_error_with_the_sync_fix() {
+    if !require_engine() || !require_tool("faketime") {
+        return;
+    }
+    let project = TestProject::empty();
+    let doctor_at = |offset: &str| {
+        let command = project.devboot();
+        let program = command.get_program().to_owned();
+        let mut faked = Command::new("faketime");
+        faked.arg("-f").arg(offset).arg(program);
+        faked.current_dir(project.root()).env_clear();
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                faked.env(key, value);
+            }
+        }
+        faked.args(["doctor", "docker.clock", "--json"]);
+        one_json(&run(&mut faked))
+    };
+    // libfaketime moves this process's clock only: the engine keeps the real time.
+    let skewed = doctor_at("+10m");
+    let clock = expect(&skewed, "docker.clock", "error");
+    assert!(summary(clock).contains("behind the host"), "{clock:#}");
+    assert!(
+        commands(clock).contains(&"sudo timedatectl set-ntp true"),
+        "{clock:#}"
+    );
+    expect(&doctor_at("+0"), "docker.clock", "ok");
+}
+
+#[test]
+fn a_missing_default_socket_warns_while_the_context_socket_answers() {
+    if !require_engine() || !require_tool("unshare") {
+        return;
+    }
+    if !is_root() {
+        assert!(
+            !crate::common::parts_required(),
+            "hiding /var/run/docker.sock in a mount namespace needs root"
+        );
+        eprintln!("skipping: hiding /var/run/docker.sock in a mount namespace needs root");
+        return;
+    }
+    let real = Path::new("/var/run/docker.sock");
+    if !real.exists() {
+        eprintln!("skipping: the engine does not listen at /var/run/docker.sock here");
+        return;
+    }
+    // The engine's real socket, reached through another path, as Colima or OrbStack put it.
+    let project = TestProject::empty();
+    let socket = project.dir.path().join("colima/docker.sock");
+    std::fs::create_dir_all(socket.parent().unwrap()).unwrap();
+    std::fs::write(&socket, "").unwrap();
+    let home = project.home();
+    create_context(&home, "colima", &format!("unix://{}", socket.display()));
+    std::fs::write(
+        home.join(".docker/config.json"),
+        r#"{"currentContext": "colima"}"#,
+    )
+    .unwrap();
+    // In a private mount namespace: the socket bound to that path, and /run (where
+    // /var/run/docker.sock lives) replaced by an empty tmpfs. The machine's socket is untouched.
+    let in_namespace = |hide_default: bool| {
+        let command = project.devboot();
+        let mut namespaced = Command::new("unshare");
+        namespaced
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(format!(
+                "mount --bind /var/run/docker.sock \"$1\" && {} exec \"$0\" doctor --json docker.default_socket docker.daemon",
+                if hide_default { "mount -t tmpfs devboot-test /run &&" } else { "" }
+            ))
+            .arg(command.get_program())
+            .arg(&socket)
+            .current_dir(project.root())
+            .env_clear();
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                namespaced.env(key, value);
+            }
+        }
+        let out = run(&mut namespaced);
+        (one_json(&out), out)
+    };
+    let (report, out) = in_namespace(true);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    expect(&report, "docker.daemon", "ok");
+    let warned = expect(&report, "docker.default_socket", "warn");
+    assert_eq!(
+        summary(warned),
+        format!(
+            "the engine answers at unix://{} (context `colima` from config.json), but /var/run/docker.sock does not exist",
+            socket.display()
+        )
+    );
+    assert_eq!(
+        commands(warned)[..2],
+        [
+            format!("sudo ln -s {} /var/run/docker.sock", socket.display()),
+            format!("export DOCKER_HOST=unix://{}", socket.display()),
+        ]
+    );
+    assert!(
+        Path::new("/var/run/docker.sock").exists(),
+        "the real socket is untouched"
+    );
+    // Without hiding it: the default socket answers too.
+    let (report, _) = in_namespace(false);
+    let fine = expect(&report, "docker.default_socket", "ok");
+    assert!(summary(fine).ends_with("/var/run/docker.sock answers too"), "{fine:#}");
 }

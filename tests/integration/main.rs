@@ -8,6 +8,7 @@
 #![expect(clippy::print_stderr, reason = "see above")]
 
 mod common;
+mod report;
 mod stack;
 
 mod aws;
@@ -15,6 +16,7 @@ mod aws_endpoint;
 mod cli;
 mod config;
 mod doctor;
+mod doctor_aws;
 mod engine;
 mod init;
 mod install;

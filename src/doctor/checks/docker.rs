@@ -359,7 +359,7 @@ fn clock_outcome(engine: i128, before: i128, after: i128) -> Outcome {
 
 /// Parses an RFC 3339 timestamp as the engine writes it (`2024-05-01T12:00:00.123456789Z`,
 /// or with a `+02:00` offset) into nanoseconds since the Unix epoch.
-fn parse_rfc3339(text: &str) -> Option<i128> {
+pub(super) fn parse_rfc3339(text: &str) -> Option<i128> {
     let text = text.trim();
     let (date, rest) = text.split_once(['T', 't', ' '])?;
     let mut date_parts = date.splitn(3, '-');

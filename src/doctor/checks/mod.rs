@@ -3,13 +3,17 @@
 //! stable, since users select checks and mentors quote them by id.
 
 mod app;
+mod aws;
 mod context;
 mod docker;
 mod env;
 mod host;
+mod network;
+mod platform;
 mod ports;
 mod profile;
 mod rails;
+mod rails_setup;
 mod services;
 mod stack;
 mod tools;
@@ -28,6 +32,7 @@ pub(crate) static CHECKS: &[Check] = &[
     tools::GIT,
     tools::DOCKER_CLI,
     tools::REQUIRED,
+    tools::COMPOSE,
     profile::VALID,
     profile::LOCAL_IGNORED,
     env::REQUIRED,
@@ -39,12 +44,18 @@ pub(crate) static CHECKS: &[Check] = &[
     docker::RESOURCES,
     docker::CLOCK,
     docker::CREDENTIAL_HELPERS,
+    platform::PROVIDER,
+    platform::PLATFORM,
+    network::SUBNETS,
     ports::FREE,
     stack::CONTAINERS,
     stack::CONFIG_DRIFT,
     stack::ORPHANS,
+    stack::ORPHAN_VOLUMES,
+    stack::HEALTHCHECKS,
     services::POSTGRES_READY,
     services::POSTGRES_VOLUME_MAJOR,
+    services::POSTGRES_CREDENTIALS,
     services::REDIS_READY,
     rails::SERVER_PID,
     rails::MASTER_KEY,
@@ -53,6 +64,22 @@ pub(crate) static CHECKS: &[Check] = &[
     app::CONTAINER_ENV,
     app::PENDING_MIGRATIONS,
     rails::LINE_ENDINGS,
+    rails_setup::BINDING,
+    rails_setup::LOCKFILE_PLATFORMS,
+    rails_setup::FILE_OWNERSHIP,
+    aws::PROFILE,
+    aws::DEFAULT_PROFILE_ENV,
+    aws::ENV_KEYS,
+    aws::CREDENTIALS_FILE_MODE,
+    aws::SSO_SESSION,
+    aws::REGION,
+    aws::CREDENTIAL_PROCESS,
+    aws::MFA,
+    aws::CREDENTIALS,
+    aws::CLOCK,
+    aws::ACCOUNT,
+    aws::CONTAINER_ENDPOINT,
+    aws::CONTAINER_CREDENTIALS,
 ];
 
 #[cfg(test)]

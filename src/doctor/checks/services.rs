@@ -2,10 +2,13 @@
 //! containers — Postgres accepts connections (its own healthcheck, or `pg_isready`), its data
 //! volume was initialised by the major version the image runs (`PG_VERSION` in the data
 //! directory; when the server is not running, a throw-away container reads the volume, as
-//! `devboot up` does before it starts one), and Redis answers `PING`.
+//! `devboot up` does before it starts one), it accepts the user and password the profile
+//! configures (a volume initialised earlier keeps the credentials it was created with), and
+//! Redis answers `PING`.
 
 use std::sync::Arc;
 
+use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
@@ -36,6 +39,15 @@ pub(super) const POSTGRES_VOLUME_MAJOR: Check = Check {
     safe_fix: None,
 };
 
+pub(super) const POSTGRES_CREDENTIALS: Check = Check {
+    id: "postgres.credentials",
+    title: "Postgres accepts the configured user and password",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(postgres_credentials),
+    safe_fix: None,
+};
+
 pub(super) const REDIS_READY: Check = Check {
     id: "redis.ready",
     title: "Redis answers PING",
@@ -63,7 +75,7 @@ pub(super) fn is_postgres(service: &Service) -> bool {
         || service.environment.contains_key("POSTGRES_PASSWORD")
 }
 
-fn is_redis(service: &Service) -> bool {
+pub(super) fn is_redis(service: &Service) -> bool {
     ["redis", "valkey"]
         .iter()
         .any(|name| image_name(service).contains(name))
@@ -358,6 +370,258 @@ fn redis_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     .boxed()
 }
 
+/// What Postgres prints when its data directory already holds a cluster: the image's
+/// `POSTGRES_USER` / `POSTGRES_PASSWORD` are then ignored.
+const SKIPPED_INIT: &str = "Skipping initialization";
+
+/// How trying the configured credentials went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Auth {
+    Accepted,
+    /// The server refused the password (or the user); the line that says so.
+    Refused(String),
+    /// Something else failed: the exit code and the last lines.
+    Untested(i64, Vec<String>),
+}
+
+impl Auth {
+    /// Reads `psql`'s exit code and output.
+    fn of(code: i64, lines: &[String]) -> Self {
+        if code == 0 {
+            return Self::Accepted;
+        }
+        let refused = lines.iter().find(|l| {
+            l.contains("password authentication failed")
+                || (l.contains("role \"") && l.contains("does not exist"))
+        });
+        match refused {
+            Some(line) => Self::Refused(
+                line.trim()
+                    .trim_start_matches("psql: ")
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            ),
+            None => Self::Untested(code, lines.to_vec()),
+        }
+    }
+}
+
+/// One Postgres service as tried: its name, container, user, and what happened.
+struct Tried<'a> {
+    service: &'a str,
+    container: &'a str,
+    user: &'a str,
+    auth: Auth,
+    /// Its log says the data directory was initialised before this container started.
+    skipped_init: bool,
+    /// The container was created with another password than the profile sets now.
+    container_differs: bool,
+}
+
+fn credentials_outcome(tried: &Tried<'_>) -> Outcome {
+    let Tried {
+        service,
+        container,
+        user,
+        ..
+    } = *tried;
+    match &tried.auth {
+        Auth::Accepted => Outcome::ok(format!(
+            "`{service}` accepts user `{user}` with the configured POSTGRES_PASSWORD"
+        )),
+        Auth::Untested(code, lines) => Outcome::warn(format!(
+            "cannot try the configured credentials in `{service}`: `psql` exited with code {code}"
+        ))
+        .details(
+            lines
+                .iter()
+                .rev()
+                .take(5)
+                .rev()
+                .map(|l| format!("  {service} | {l}")),
+        ),
+        Auth::Refused(line) => {
+            let mut outcome = if tried.skipped_init {
+                Outcome::error(format!(
+                    "`{service}` refuses user `{user}` with the configured POSTGRES_PASSWORD: its data volume was initialised with other credentials"
+                ))
+                .detail(format!("the volume held a database before `{service}` was created, so its entrypoint skipped initialisation (the official image logs `PostgreSQL Database directory appears to contain a database; {SKIPPED_INIT}`): POSTGRES_USER and POSTGRES_PASSWORD only take effect on an empty volume, so changing them later changes nothing in the database"))
+            } else {
+                Outcome::error(format!(
+                    "`{service}` refuses user `{user}` with the configured POSTGRES_PASSWORD"
+                ))
+                .detail("the password was changed inside the database (ALTER USER), or the volume holds data from an earlier setup")
+            };
+            outcome = outcome.detail(format!("Postgres says: {line}"));
+            if tried.container_differs {
+                outcome = outcome.detail(format!(
+                    "`{service}` was created with another POSTGRES_PASSWORD than the profile sets now; recreating it (`devboot up`) does not change the password stored in the volume"
+                ));
+            }
+            outcome
+                .detail("the app fails with `FATAL: password authentication failed for user`")
+                .fix_with(
+                    format!("keep the data: set `{user}`'s password in the database to the configured POSTGRES_PASSWORD (psql asks for it and runs ALTER USER … PASSWORD); if `{user}` does not exist yet, `CREATE ROLE {user} LOGIN SUPERUSER` first, as the user that created the volume"),
+                    format!("docker exec -it {container} psql -U {user} -d postgres -c '\\password {user}'"),
+                )
+                .fix_with(
+                    "or, if the data is disposable, start over with an empty volume initialised with the configured credentials (this deletes the database)",
+                    "devboot down --volumes && devboot up",
+                )
+        }
+    }
+}
+
+/// Whether the container's log says Postgres found an existing cluster when it started.
+async fn skipped_initialization(docker: &bollard::Docker, id: &str) -> bool {
+    use futures_util::StreamExt as _;
+    let options = bollard::query_parameters::LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail("all")
+        .build();
+    let mut stream = docker.logs(id, Some(options));
+    let mut carry = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        carry.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
+        if carry.contains(SKIPPED_INIT) {
+            return true;
+        }
+        // Keep only what may start the phrase in the next chunk.
+        let keep = carry.len().saturating_sub(SKIPPED_INIT.len());
+        let keep = (keep..=carry.len())
+            .find(|i| carry.is_char_boundary(*i))
+            .unwrap_or(carry.len());
+        carry.drain(..keep);
+    }
+    false
+}
+
+/// Whether the data directory's `PG_VERSION` was written before the container was created:
+/// the entrypoint then found a cluster and skipped initialisation (also for images that do not
+/// log it).
+async fn data_predates(
+    docker: &bollard::Docker,
+    id: &str,
+    inspected: Option<&ContainerInspectResponse>,
+) -> bool {
+    let Some(created) = inspected
+        .and_then(|i| i.created.as_deref())
+        .and_then(super::docker::parse_rfc3339)
+    else {
+        return false;
+    };
+    let script = "stat -c %Y \"${PGDATA:-/var/lib/postgresql/data}/PG_VERSION\"";
+    let Ok(output) = exec(docker, id, &["sh", "-c", script]).await else {
+        return false;
+    };
+    let written = output
+        .lines
+        .first()
+        .and_then(|l| l.trim().parse::<i128>().ok());
+    output.code == 0 && written.is_some_and(|seconds| (seconds + 1) * 1_000_000_000 < created)
+}
+
+/// The container's address on one of its networks (Postgres trusts connections from inside
+/// the container to 127.0.0.1, so the password is only asked for on this one).
+fn container_address(inspected: Option<&ContainerInspectResponse>) -> Option<String> {
+    inspected?
+        .network_settings
+        .as_ref()?
+        .networks
+        .as_ref()?
+        .values()
+        .filter_map(|n| n.ip_address.clone())
+        .find(|ip| !ip.is_empty())
+}
+
+fn container_env<'i>(
+    inspected: Option<&'i ContainerInspectResponse>,
+    key: &str,
+) -> Option<&'i str> {
+    inspected?
+        .config
+        .as_ref()?
+        .env
+        .as_ref()?
+        .iter()
+        .find_map(|e| e.strip_prefix(key)?.strip_prefix('='))
+}
+
+fn postgres_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let (state, services, connection) =
+            match kind_to_check(&facts, "Postgres", is_postgres).await {
+                Ok(found) => found,
+                Err(outcome) => return outcome,
+            };
+        let mut outcomes = Vec::new();
+        for service in services {
+            let name = &service.name;
+            let Some(container) = state.running(name) else {
+                outcomes.push(not_running(name));
+                continue;
+            };
+            let Some(password) = service.environment.get("POSTGRES_PASSWORD") else {
+                outcomes.push(Outcome::skipped(format!(
+                    "`{name}` sets no POSTGRES_PASSWORD (no password to check)"
+                )));
+                continue;
+            };
+            let user = service
+                .environment
+                .get("POSTGRES_USER")
+                .map_or("postgres", String::as_str);
+            let inspected = state.inspected.get(name);
+            let Some(address) = container_address(inspected) else {
+                outcomes.push(Outcome::skipped(format!(
+                    "`{name}` has no network address to connect to"
+                )));
+                continue;
+            };
+            let secret = format!("PGPASSWORD={password}");
+            let argv = [
+                "env",
+                secret.as_str(),
+                "PGCONNECT_TIMEOUT=5",
+                "psql",
+                "-h",
+                &address,
+                "-U",
+                user,
+                "-d",
+                "postgres",
+                "-tAc",
+                "select 1",
+            ];
+            let auth = match exec(&connection.docker, &container.id, &argv).await {
+                Ok(output) => Auth::of(output.code, &output.lines),
+                Err(error) => {
+                    outcomes.push(Outcome::warn(format!(
+                        "cannot run `psql` in `{name}`: {error}"
+                    )));
+                    continue;
+                }
+            };
+            let skipped_init = matches!(auth, Auth::Refused(_))
+                && (skipped_initialization(&connection.docker, &container.id).await
+                    || data_predates(&connection.docker, &container.id, inspected).await);
+            let container_differs =
+                container_env(inspected, "POSTGRES_PASSWORD").is_some_and(|p| p != password);
+            outcomes.push(credentials_outcome(&Tried {
+                service: name,
+                container: &container.name,
+                user,
+                auth,
+                skipped_init,
+                container_differs,
+            }));
+        }
+        combine(outcomes)
+    }
+    .boxed()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,5 +666,71 @@ mod tests {
         assert_eq!(combined.details, ["1"]);
         assert_eq!(combined.fixes.len(), 1);
         assert_eq!(combine(vec![Outcome::skipped("x")]).status, Status::Skipped);
+    }
+
+    #[test]
+    fn refused_credentials_on_a_volume_initialised_before_are_an_error_with_both_fixes() {
+        let lines = |text: &str| text.lines().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(Auth::of(0, &lines(" 1")), Auth::Accepted);
+        let refused = Auth::of(
+            2,
+            &lines(
+                "psql: error: connection to server at \"172.18.0.2\", port 5432 failed: FATAL:  password authentication failed for user \"postgres\"",
+            ),
+        );
+        assert!(
+            matches!(&refused, Auth::Refused(line) if line.starts_with("connection to server at"))
+        );
+        assert!(matches!(
+            Auth::of(127, &lines("env: 'psql': No such file or directory")),
+            Auth::Untested(127, _)
+        ));
+
+        let tried = |auth: Auth, skipped_init: bool| Tried {
+            service: "db",
+            container: "shop-db-1",
+            user: "postgres",
+            auth,
+            skipped_init,
+            container_differs: true,
+        };
+        let outcome = credentials_outcome(&tried(refused.clone(), true));
+        assert_eq!(outcome.status, Status::Error);
+        assert_eq!(
+            outcome.summary,
+            "`db` refuses user `postgres` with the configured POSTGRES_PASSWORD: its data volume was initialised with other credentials"
+        );
+        assert!(
+            outcome.details[0].contains("Skipping initialization"),
+            "{:?}",
+            outcome.details
+        );
+        assert!(
+            outcome
+                .details
+                .iter()
+                .any(|d| d.contains("created with another POSTGRES_PASSWORD"))
+        );
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some("docker exec -it shop-db-1 psql -U postgres -d postgres -c '\\password postgres'")
+        );
+        assert!(outcome.fixes[0].description.contains("ALTER USER"));
+        assert_eq!(
+            outcome.fixes[1].command.as_deref(),
+            Some("devboot down --volumes && devboot up")
+        );
+
+        let changed_inside = credentials_outcome(&tried(refused, false));
+        assert_eq!(changed_inside.status, Status::Error);
+        assert!(changed_inside.details[0].contains("ALTER USER"));
+        assert_eq!(
+            credentials_outcome(&tried(Auth::Accepted, true)).status,
+            Status::Ok
+        );
+        assert_eq!(
+            credentials_outcome(&tried(Auth::Untested(127, vec![]), false)).status,
+            Status::Warn
+        );
     }
 }

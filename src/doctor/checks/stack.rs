@@ -2,19 +2,25 @@
 //! container (an exited one is reported with its exit code, the out-of-memory flag and its last
 //! log lines; an unhealthy one with its last healthcheck output); each container still matches
 //! what the profile defines (Compose's config hash); no container is left from a service the
-//! profile no longer has.
+//! profile no longer has. Also: no volumes are left of Compose projects that have no
+//! containers any more, and the profile makes dependents wait for its databases to be healthy.
 
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::super::check::{Check, Outcome, Run, SLOW};
+use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
 use super::super::engine::ProjectState;
 use super::super::facts::Facts;
+use super::services::{is_postgres, is_redis};
 use crate::engine::containers::tail_logs;
-use crate::engine::spec::container_spec;
+use crate::engine::observe::engine_error;
+use crate::engine::spec::{LABEL_PROJECT, LABEL_VOLUME, container_spec};
+use crate::model::{DependencyCondition, Stack};
 
 pub(super) const CONTAINERS: Check = Check {
     id: "stack.containers",
@@ -40,6 +46,24 @@ pub(super) const ORPHANS: Check = Check {
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
     run: Run::Async(orphans),
+    safe_fix: None,
+};
+
+pub(super) const ORPHAN_VOLUMES: Check = Check {
+    id: "stack.orphan_volumes",
+    title: "No volumes left of Compose projects without containers",
+    depends_on: &["docker.daemon"],
+    timeout: SLOW,
+    run: Run::Async(orphan_volumes),
+    safe_fix: None,
+};
+
+pub(super) const HEALTHCHECKS: Check = Check {
+    id: "stack.healthchecks",
+    title: "Dependents wait for the databases to be healthy",
+    depends_on: &["profile.valid"],
+    timeout: QUICK,
+    run: Run::Blocking(healthchecks),
     safe_fix: None,
 };
 
@@ -410,6 +434,216 @@ fn orphans(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     .boxed()
 }
 
+/// A volume a Compose project (or devboot) created: its engine name, the project and the
+/// name the project gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ComposeVolume {
+    name: String,
+    project: String,
+}
+
+fn orphan_volumes(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let connection = match facts.connection().await {
+            Ok(connection) => connection,
+            Err(error) => return Outcome::skipped(error.to_string()),
+        };
+        let docker = &connection.docker;
+        let label = vec![LABEL_PROJECT];
+        let filters = HashMap::from([("label", label)]);
+        let (volumes, containers) = tokio::join!(
+            docker.list_volumes(Some(
+                ListVolumesOptionsBuilder::default()
+                    .filters(&filters)
+                    .build()
+            )),
+            docker.list_containers(Some(
+                ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&filters)
+                    .build()
+            )),
+        );
+        let volumes = match volumes {
+            Ok(volumes) => volumes.volumes.unwrap_or_default(),
+            Err(e) => return Outcome::error(engine_error("listing volumes", &e).to_string()),
+        };
+        let containers = match containers {
+            Ok(containers) => containers,
+            Err(e) => return Outcome::error(engine_error("listing containers", &e).to_string()),
+        };
+        let with_containers: BTreeSet<String> = containers
+            .into_iter()
+            .filter_map(|c| c.labels?.get(LABEL_PROJECT).cloned())
+            .collect();
+        let volumes: Vec<ComposeVolume> = volumes
+            .into_iter()
+            .filter_map(|v| {
+                let project = v.labels.get(LABEL_PROJECT)?.clone();
+                // Compose labels its named volumes with their name too; anonymous ones have none.
+                v.labels.get(LABEL_VOLUME)?;
+                Some(ComposeVolume {
+                    name: v.name,
+                    project,
+                })
+            })
+            .collect();
+        let this = facts.stack().map(|stack| stack.project.as_str());
+        orphan_volumes_outcome(this, &volumes, &with_containers)
+    }
+    .boxed()
+}
+
+/// Judges the engine's Compose volumes: those of a project that is not this one and has no
+/// container (running or stopped) are left over.
+fn orphan_volumes_outcome(
+    this: Option<&str>,
+    volumes: &[ComposeVolume],
+    with_containers: &BTreeSet<String>,
+) -> Outcome {
+    let mut left: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for volume in volumes {
+        if Some(volume.project.as_str()) != this && !with_containers.contains(&volume.project) {
+            left.entry(&volume.project).or_default().push(&volume.name);
+        }
+    }
+    if left.is_empty() {
+        return Outcome::ok(format!(
+            "every Compose volume ({}) belongs to this project or one with containers",
+            volumes.len()
+        ));
+    }
+    let count: usize = left.values().map(Vec::len).sum();
+    let projects: Vec<String> = left
+        .iter()
+        .map(|(project, names)| format!("`{project}` ({})", names.len()))
+        .collect();
+    let mut outcome = Outcome::warn(format!(
+        "{count} {} of Compose projects without containers: {}",
+        if count == 1 { "volume" } else { "volumes" },
+        projects.join(", ")
+    ));
+    for (project, names) in &left {
+        let mut names = names.clone();
+        names.sort_unstable();
+        outcome = outcome.detail(format!("`{project}`: {}", names.join(", ")));
+    }
+    let all: Vec<&str> = left.values().flatten().copied().collect();
+    outcome
+        .detail("they take disk space in the engine; a project stopped with `devboot down` (or `docker compose down`) keeps its volumes on purpose, so its data is there at the next `up`")
+        .fix_with(
+            "remove the ones of projects you no longer work on; this deletes their data (doctor never does it for you)",
+            format!("docker volume rm {}", all.join(" ")),
+        )
+}
+
+fn healthchecks(facts: &Facts) -> Outcome {
+    match facts.stack() {
+        Some(stack) => healthchecks_outcome(stack),
+        None => Outcome::skipped("the profile did not load"),
+    }
+}
+
+/// Data services (Postgres, Redis) need a healthcheck, and the services depending on them
+/// should wait for it (`healthy`), or the app starts before the database accepts connections.
+fn healthchecks_outcome(stack: &Stack) -> Outcome {
+    let data: Vec<&str> = stack
+        .services
+        .values()
+        .filter(|s| is_postgres(s) || is_redis(s))
+        .map(|s| s.name.as_str())
+        .collect();
+    if data.is_empty() {
+        return Outcome::skipped("the stack has no Postgres or Redis service");
+    }
+    let mut problems = Vec::new();
+    let mut fixes = Vec::new();
+    for name in &data {
+        let service = &stack.services[*name];
+        if service.healthcheck.is_none() {
+            let probe = if is_postgres(service) {
+                let user = service
+                    .environment
+                    .get("POSTGRES_USER")
+                    .map_or("postgres", String::as_str);
+                format!("pg_isready -U {user} -h 127.0.0.1")
+            } else {
+                "redis-cli ping".to_owned()
+            };
+            problems.push(format!(
+                "`{name}` has no healthcheck, so nothing waits until it accepts connections"
+            ));
+            fixes.push(format!(
+                "give `{name}` a healthcheck: `[services.{name}] healthcheck = {{ test = \"{probe}\", interval = \"1s\", retries = 60 }}`"
+            ));
+        }
+    }
+    for service in stack.services.values() {
+        let waits_less: Vec<&str> = service
+            .depends_on
+            .iter()
+            .filter(|(dependency, condition)| {
+                data.contains(&dependency.as_str())
+                    && **condition == DependencyCondition::Started
+                    && stack.services[*dependency].healthcheck.is_some()
+            })
+            .map(|(dependency, _)| dependency.as_str())
+            .collect();
+        if waits_less.is_empty() {
+            continue;
+        }
+        let listed: Vec<String> = waits_less.iter().map(|d| format!("`{d}`")).collect();
+        problems.push(format!(
+            "`{}` waits only for {} to start, not to be healthy",
+            service.name,
+            listed.join(", ")
+        ));
+        let conditions: Vec<String> = service
+            .depends_on
+            .iter()
+            .map(|(dependency, condition)| {
+                let condition = if waits_less.contains(&dependency.as_str()) {
+                    "healthy"
+                } else {
+                    match condition {
+                        DependencyCondition::Started => "started",
+                        DependencyCondition::Healthy => "healthy",
+                        DependencyCondition::Completed => "completed",
+                    }
+                };
+                format!("{dependency} = \"{condition}\"")
+            })
+            .collect();
+        fixes.push(format!(
+            "wait for health: `[services.{}] depends_on = {{ {} }}`",
+            service.name,
+            conditions.join(", ")
+        ));
+    }
+    if problems.is_empty() {
+        return Outcome::ok(format!(
+            "{} {} a healthcheck, and dependents wait for it",
+            listed(&data),
+            if data.len() == 1 { "has" } else { "have" }
+        ));
+    }
+    let mut outcome = Outcome::warn(problems.join("; "))
+        .detail("the app then starts while Postgres still initialises: `could not connect to server: Connection refused` or `the database system is starting up` on the first requests or in `db:prepare`")
+        .detail("`devboot up` waits for a service's healthcheck whatever the condition; `docker compose up` with .devboot/compose.yaml waits only as `depends_on` says");
+    for fix in fixes {
+        outcome = outcome.fix(format!("{fix} in devboot.toml"));
+    }
+    outcome.fix_with("then apply it", "devboot up")
+}
+
+fn listed(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use bollard::models::{ContainerState, ContainerStateStatusEnum, Health, HealthcheckResult};
@@ -496,5 +730,83 @@ mod tests {
         let running = Condition::of(&inspected(S::RUNNING, Some(healthy)));
         assert_eq!(running, Condition::Running(Some("healthy".into())));
         assert_eq!(running.problem(), None);
+    }
+    #[test]
+    fn volumes_of_projects_without_containers_are_listed_with_the_command_to_remove_them() {
+        let volume = |name: &str, project: &str| ComposeVolume {
+            name: name.to_owned(),
+            project: project.to_owned(),
+        };
+        let volumes = [
+            volume("shop_db-data", "shop"),
+            volume("old_db-data", "old"),
+            volume("old_redis-data", "old"),
+            volume("blog_db-data", "blog"),
+        ];
+        let running = BTreeSet::from(["blog".to_owned()]);
+        let outcome = orphan_volumes_outcome(Some("shop"), &volumes, &running);
+        assert_eq!(outcome.status, super::super::super::check::Status::Warn);
+        assert_eq!(
+            outcome.summary,
+            "2 volumes of Compose projects without containers: `old` (2)"
+        );
+        assert_eq!(outcome.details[0], "`old`: old_db-data, old_redis-data");
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some("docker volume rm old_db-data old_redis-data")
+        );
+        assert!(outcome.fixes[0].description.contains("deletes their data"));
+
+        // Outside a project every project without containers counts; none left is fine.
+        let outcome = orphan_volumes_outcome(None, &volumes[..1], &running);
+        assert_eq!(
+            outcome.summary,
+            "1 volume of Compose projects without containers: `shop` (1)"
+        );
+        let fine = orphan_volumes_outcome(Some("shop"), &volumes[..1], &running);
+        assert_eq!(fine.status, super::super::super::check::Status::Ok);
+    }
+
+    #[test]
+    fn databases_without_healthchecks_or_waited_on_only_to_start_warn() {
+        use super::super::super::check::Status;
+        let stack = crate::model::test_stack("extends = \"rails\"\n");
+        let outcome = healthchecks_outcome(&stack);
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "`db`, `redis` have a healthcheck, and dependents wait for it"
+        );
+
+        let stack = crate::model::test_stack(
+            "extends = \"rails\"\n[services.web]\ndepends_on = { db = \"started\", redis = \"healthy\" }\n",
+        );
+        let outcome = healthchecks_outcome(&stack);
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "`web` waits only for `db` to start, not to be healthy"
+        );
+        assert_eq!(
+            outcome.fixes[0].description,
+            "wait for health: `[services.web] depends_on = { db = \"healthy\", redis = \"healthy\" }` in devboot.toml"
+        );
+
+        let stack = crate::model::test_stack(
+            "schema = 1\n[services.db]\nimage = \"postgres:16\"\n[services.db.environment]\nPOSTGRES_USER = \"app\"\n[services.web]\nimage = \"ruby:3.3\"\ndepends_on = [\"db\"]\n",
+        );
+        let outcome = healthchecks_outcome(&stack);
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "`db` has no healthcheck, so nothing waits until it accepts connections"
+        );
+        assert!(
+            outcome.fixes[0]
+                .description
+                .contains("pg_isready -U app -h 127.0.0.1"),
+            "{:?}",
+            outcome.fixes
+        );
     }
 }

@@ -1,5 +1,13 @@
 //! `tools.*`: programs on the host — git, the Docker CLI, and the tools the profile requires
-//! with their version constraints (`[requires.tools]`, checked by [`crate::host::tools`]).
+//! with their version constraints (`[requires.tools]`, checked by [`crate::host::tools`]), and
+//! Docker Compose (v2 plugin or v1 `docker-compose`) for the `docker compose` commands devboot
+//! prints.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use semver::Version;
 
 use super::super::check::{Check, Outcome, Run, SLOW};
 use super::super::facts::Facts;
@@ -31,6 +39,125 @@ pub(super) const REQUIRED: Check = Check {
     run: Run::Blocking(required),
     safe_fix: None,
 };
+
+pub(super) const COMPOSE: Check = Check {
+    id: "tools.compose",
+    title: "Docker Compose v2 is installed (for `docker compose` commands)",
+    depends_on: &[],
+    timeout: SLOW,
+    run: Run::Blocking(compose),
+    safe_fix: None,
+};
+
+/// How long `docker compose version` may take.
+const COMPOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `program args`, with the output of both streams, or why it could not run or failed.
+fn output_of(program: &Path, args: &[&str]) -> Result<String, String> {
+    // An executable just written may be busy (`ETXTBSY`) for a moment: try again.
+    let mut attempts = 0;
+    let mut child = loop {
+        match Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => break child,
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempts < 5 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    let deadline = Instant::now() + COMPOSE_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "did not finish within {} s",
+                    COMPOSE_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text.lines().next().unwrap_or("failed").trim().to_owned())
+    }
+}
+
+/// What is installed: the `docker compose` plugin's version, and `docker-compose`'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ComposeFound {
+    plugin: Option<Version>,
+    standalone: Option<Version>,
+}
+
+fn compose(facts: &Facts) -> Outcome {
+    let find = |program: &str| which::which_in(program, facts.var("PATH"), &facts.env.cwd).ok();
+    let version = |program: &Path, args: &[&str]| {
+        output_of(program, args)
+            .ok()
+            .and_then(|text| tools::parse_version(&text))
+    };
+    let found = ComposeFound {
+        plugin: find("docker").and_then(|docker| version(&docker, &["compose", "version"])),
+        standalone: find("docker-compose").and_then(|c| version(&c, &["version"])),
+    };
+    compose_outcome(&found)
+}
+
+fn compose_outcome(found: &ComposeFound) -> Outcome {
+    const WHY: &str = "devboot itself does not need Compose: it talks to the engine; Compose is for `docker compose -f .devboot/compose.yaml ps / logs / exec`, which devboot's messages suggest";
+    let install = "install the Compose v2 plugin: it comes with Docker Desktop; on Linux, the `docker-compose-plugin` package of Docker's apt/dnf repository";
+    let standalone = found.standalone.as_ref().map(|v| {
+        if v.major >= 2 {
+            format!("docker-compose {v} (v2, standalone)")
+        } else {
+            format!("docker-compose {v} (Compose v1, unsupported since June 2023)")
+        }
+    });
+    match (&found.plugin, &found.standalone) {
+        (Some(plugin), _) if plugin.major >= 2 => {
+            let outcome = Outcome::ok(format!("docker compose {plugin} (plugin)"));
+            match standalone {
+                Some(also) => outcome.detail(format!("also installed: {also}")),
+                None => outcome,
+            }
+        }
+        (_, Some(v)) if v.major >= 2 => Outcome::warn(format!(
+            "only the standalone {}: type `docker-compose` where devboot's messages say `docker compose`",
+            standalone.unwrap_or_default()
+        ))
+        .detail(WHY)
+        .fix(install),
+        (_, Some(_)) => Outcome::warn(format!(
+            "only {}; no `docker compose` plugin",
+            standalone.unwrap_or_default()
+        ))
+        .detail(WHY)
+        .detail("Compose v1 reads .devboot/compose.yaml, but differs from v2 in container names and `depends_on` conditions, and gets no fixes")
+        .fix(install),
+        _ => Outcome::warn("no Docker Compose (`docker compose` or `docker-compose`)")
+            .detail(WHY)
+            .fix(install),
+    }
+}
 
 /// Finds `program` on the environment's PATH and reads its version.
 fn installed(facts: &Facts, program: &str, why: &str, install: &str) -> Outcome {
@@ -177,6 +304,51 @@ mod tests {
         let outcome = required(&sandbox.facts());
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(outcome.summary, "all present: absent *, faketool >=2.0");
+    }
+
+    #[test]
+    fn compose_v2_is_found_as_a_plugin_and_v1_warns() {
+        let mut sandbox = Sandbox::new();
+        let bin = with_bin(&mut sandbox);
+        let outcome = compose(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Warn);
+        assert_eq!(
+            outcome.summary,
+            "no Docker Compose (`docker compose` or `docker-compose`)"
+        );
+
+        // Docker without the plugin, and Compose v1 (as Debian's docker-compose package).
+        script(
+            &bin.join("docker"),
+            "[ \"$1\" = compose ] && { echo \"docker: 'compose' is not a docker command.\" >&2; exit 1; }; echo 'Docker version 20.10.24'",
+        );
+        script(
+            &bin.join("docker-compose"),
+            "echo 'docker-compose version 1.29.2, build unknown'",
+        );
+        let outcome = compose(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "only docker-compose 1.29.2 (Compose v1, unsupported since June 2023); no `docker compose` plugin"
+        );
+        assert!(
+            outcome.fixes[0]
+                .description
+                .contains("docker-compose-plugin")
+        );
+
+        script(
+            &bin.join("docker"),
+            "[ \"$1\" = compose ] && { echo 'Docker Compose version v2.24.5'; exit 0; }; exit 1",
+        );
+        let outcome = compose(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert_eq!(outcome.summary, "docker compose 2.24.5 (plugin)");
+        assert_eq!(
+            outcome.details,
+            ["also installed: docker-compose 1.29.2 (Compose v1, unsupported since June 2023)"]
+        );
     }
 
     #[test]

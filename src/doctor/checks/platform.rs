@@ -1,0 +1,386 @@
+//! `docker.platform` and `docker.provider`: what kind of engine answers and what it runs — the
+//! stack's images are built for the engine's CPU architecture (another one runs emulated, slowly
+//! and crash-prone), and the engine is Docker's own rather than Podman behind the Docker API
+//! (which behaves differently in ways that break Compose workflows). Also the architecture
+//! names other checks compare with (`rails.lockfile_platforms`).
+
+use std::sync::Arc;
+
+use bollard::models::SystemVersion;
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, join_all};
+
+use super::super::check::{Check, Outcome, Run, SLOW};
+use super::super::facts::Facts;
+use super::stack::project_state;
+
+pub(super) const PLATFORM: Check = Check {
+    id: "docker.platform",
+    title: "The stack's images are built for the engine's CPU architecture",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(platform),
+    safe_fix: None,
+};
+
+pub(super) const PROVIDER: Check = Check {
+    id: "docker.provider",
+    title: "The engine is Docker, not Podman behind the Docker API",
+    depends_on: &["docker.daemon"],
+    timeout: SLOW,
+    run: Run::Async(provider),
+    safe_fix: None,
+};
+
+/// An architecture as OCI image configs name it: `amd64` for the engine's `x86_64`, `arm64`
+/// for `aarch64`.
+pub(super) fn oci_arch(arch: &str) -> String {
+    match arch.trim().to_ascii_lowercase().as_str() {
+        "x86_64" | "x86-64" | "amd64" => "amd64".to_owned(),
+        "aarch64" | "arm64" | "armv8" => "arm64".to_owned(),
+        "armv7l" | "armhf" | "arm" => "arm".to_owned(),
+        "i386" | "i686" | "x86" | "386" => "386".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// The engine's architecture (`/info` `Architecture`, e.g. `x86_64`), or the outcome saying
+/// why it is unknown.
+pub(super) async fn engine_arch(facts: &Facts) -> Result<String, Outcome> {
+    let sample = facts
+        .engine_info()
+        .await
+        .map_err(|error| Outcome::error(format!("cannot read the engine's info: {error}")))?;
+    sample
+        .info
+        .architecture
+        .clone()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| Outcome::skipped("the engine does not report its architecture"))
+}
+
+/// One image of the stack as the engine has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StackImage {
+    service: String,
+    image: String,
+    /// The image's `Architecture` (and `Variant`), when present.
+    arch: Option<String>,
+    /// Built from the repository rather than pulled.
+    built: bool,
+}
+
+fn platform(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let engine = match engine_arch(&facts).await {
+            Ok(arch) => arch,
+            Err(outcome) => return outcome,
+        };
+        let state = match project_state(&facts).await {
+            Ok(state) => state,
+            Err(outcome) => return outcome,
+        };
+        let Ok(connection) = facts.connection().await else {
+            return Outcome::skipped("no engine");
+        };
+        let docker = &connection.docker;
+        let images = join_all(state.stack.services.values().map(|service| async move {
+            let image = service.image.to_string();
+            let present = state.observed.images.contains_key(&image);
+            let arch = if present {
+                docker.inspect_image(&image).await.ok().and_then(|i| {
+                    let arch = i.architecture.filter(|a| !a.is_empty())?;
+                    Some(match i.variant.filter(|v| !v.is_empty()) {
+                        Some(variant) => format!("{arch}/{variant}"),
+                        None => arch,
+                    })
+                })
+            } else {
+                None
+            };
+            present.then(|| StackImage {
+                service: service.name.clone(),
+                image,
+                arch,
+                built: service.build.is_some(),
+            })
+        }))
+        .await;
+        let images: Vec<StackImage> = images.into_iter().flatten().collect();
+        platform_outcome(&engine, &images)
+    }
+    .boxed()
+}
+
+/// Compares each image's architecture with the engine's (`x86_64`, `aarch64`, ...).
+fn platform_outcome(engine: &str, images: &[StackImage]) -> Outcome {
+    let want = oci_arch(engine);
+    if images.is_empty() {
+        return Outcome::skipped(
+            "none of the stack's images is on the engine yet (`devboot up` pulls or builds them)",
+        );
+    }
+    let foreign: Vec<&StackImage> = images
+        .iter()
+        .filter(|i| {
+            i.arch
+                .as_deref()
+                .is_some_and(|arch| oci_arch(arch.split('/').next().unwrap_or(arch)) != want)
+        })
+        .collect();
+    if foreign.is_empty() {
+        let what = if images.len() == 1 {
+            "the stack's image is".to_owned()
+        } else {
+            format!("all {} images of the stack are", images.len())
+        };
+        return Outcome::ok(format!("{what} linux/{want}, like the engine ({engine})"));
+    }
+    let listed: Vec<String> = foreign
+        .iter()
+        .map(|i| {
+            format!(
+                "`{}` ({}) is linux/{}",
+                i.service,
+                i.image,
+                i.arch.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    let mut outcome = Outcome::warn(format!(
+        "{}, but the engine runs {engine} (linux/{want})",
+        listed.join("; ")
+    ))
+    .detail("such a container runs under emulation (QEMU, or Rosetta on Apple Silicon): several times slower, and crashes such as `qemu: uncaught target signal 11 (Segmentation fault)` or Postgres failing its init; without emulation installed it fails at once with `exec format error`");
+    for image in &foreign {
+        outcome = if image.built {
+            outcome.fix(format!(
+                "rebuild `{}` for linux/{want}: check that the Dockerfile does not pin `FROM --platform=...`, then `devboot up` builds it for the engine",
+                image.service
+            ))
+        } else {
+            outcome.fix_with(
+                format!(
+                    "pull the linux/{want} variant of `{}` (official images are multi-arch); if there is none, pick an image published for linux/{want} in devboot.local.toml",
+                    image.image
+                ),
+                format!("docker pull --platform linux/{want} {}", image.image),
+            )
+        };
+    }
+    if want == "arm64" {
+        outcome = outcome.fix("on Apple Silicon, when an amd64-only image cannot be avoided: Docker Desktop → Settings → General → \"Use Rosetta for x86_64/amd64 emulation\"");
+    }
+    outcome.fix_with("then recreate the containers from them", "devboot up")
+}
+
+fn provider(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+    async move {
+        let connection = match facts.connection().await {
+            Ok(connection) => connection,
+            Err(error) => return Outcome::skipped(error.to_string()),
+        };
+        let version = match connection.docker.version().await {
+            Ok(version) => version,
+            Err(error) => {
+                return Outcome::error(format!("cannot read the engine's version: {error}"));
+            }
+        };
+        let info = facts.engine_info().await.ok().map(|sample| &sample.info);
+        let operating_system = info.and_then(|i| i.operating_system.as_deref());
+        let security: Vec<String> = info
+            .and_then(|i| i.security_options.clone())
+            .unwrap_or_default();
+        provider_outcome(&version, operating_system, &security)
+    }
+    .boxed()
+}
+
+/// What answers behind the Docker API, from `/version` (Podman lists a `Podman Engine`
+/// component) and `/info` (the operating system names Docker Desktop, `OrbStack`, ...).
+fn provider_outcome(
+    version: &SystemVersion,
+    operating_system: Option<&str>,
+    security_options: &[String],
+) -> Outcome {
+    let components = version.components.as_deref().unwrap_or_default();
+    let podman = components
+        .iter()
+        .find(|c| c.name.to_ascii_lowercase().contains("podman"))
+        .map(|c| c.version.clone())
+        .or_else(|| {
+            let platform = version.platform.as_ref().map(|p| p.name.as_str());
+            [platform, version.os.as_deref(), operating_system]
+                .into_iter()
+                .flatten()
+                .any(|text| text.to_ascii_lowercase().contains("podman"))
+                .then(|| version.version.clone().unwrap_or_else(|| "?".to_owned()))
+        });
+    let rootless = security_options.iter().any(|o| o.contains("name=rootless"));
+    let platform = format!(
+        "{}/{}",
+        version.os.as_deref().unwrap_or("?"),
+        version.arch.as_deref().unwrap_or("?")
+    );
+    if let Some(podman_version) = podman {
+        let socket = if rootless {
+            "unix://$XDG_RUNTIME_DIR/podman/podman.sock"
+        } else {
+            "unix:///run/podman/podman.sock"
+        };
+        return Outcome::warn(format!(
+            "the engine is Podman {podman_version}{} behind the Docker API (API {})",
+            if rootless { ", rootless" } else { "" },
+            version.api_version.as_deref().unwrap_or("?")
+        ))
+        .detail("devboot works with it, with differences: healthchecks need Podman's systemd timers (without them containers stay `starting` and `devboot up` waits), `docker compose` needs the Compose binary pointed at Podman's socket, and rootless bind mounts map your user to root inside containers")
+        .fix_with(
+            "keep Podman's Docker-API socket running, and point Docker tools at it",
+            if rootless {
+                "systemctl --user enable --now podman.socket"
+            } else {
+                "sudo systemctl enable --now podman.socket"
+            },
+        )
+        .fix_with(
+            "for `docker compose ...` and other Docker tools in this shell",
+            format!("export DOCKER_HOST={socket}"),
+        )
+        .fix("or install Docker Engine (or Docker Desktop, Colima, OrbStack), which devboot is tested with");
+    }
+    let name = match operating_system {
+        Some(os) if os.contains("Docker Desktop") => "Docker Desktop",
+        Some(os) if os.to_ascii_lowercase().contains("orbstack") => "OrbStack",
+        _ if components.iter().any(|c| c.name == "Engine") => "Docker Engine",
+        _ => "an engine",
+    };
+    let mut outcome = Outcome::ok(format!(
+        "{name} {} ({platform}){}",
+        version.version.as_deref().unwrap_or("?"),
+        if rootless { ", rootless" } else { "" }
+    ));
+    if let Some(os) = operating_system {
+        outcome = outcome.detail(format!("the engine runs on {os}"));
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::check::Status;
+    use super::*;
+
+    fn image(service: &str, arch: Option<&str>, built: bool) -> StackImage {
+        StackImage {
+            service: service.to_owned(),
+            image: format!("example/{service}:1"),
+            arch: arch.map(str::to_owned),
+            built,
+        }
+    }
+
+    #[test]
+    fn architectures_are_named_as_images_name_them() {
+        assert_eq!(oci_arch("x86_64"), "amd64");
+        assert_eq!(oci_arch("aarch64"), "arm64");
+        assert_eq!(oci_arch("arm64"), "arm64");
+        assert_eq!(oci_arch("s390x"), "s390x");
+    }
+
+    #[test]
+    fn images_of_another_architecture_warn_with_the_pull_and_rebuild_fixes() {
+        let same = platform_outcome(
+            "x86_64",
+            &[
+                image("db", Some("amd64"), false),
+                image("web", Some("amd64"), true),
+            ],
+        );
+        assert_eq!(same.status, Status::Ok, "{same:?}");
+        assert_eq!(
+            same.summary,
+            "all 2 images of the stack are linux/amd64, like the engine (x86_64)"
+        );
+        assert_eq!(platform_outcome("x86_64", &[]).status, Status::Skipped);
+
+        let emulated = platform_outcome(
+            "x86_64",
+            &[
+                image("db", Some("arm64/v8"), false),
+                image("web", Some("arm64"), true),
+                image("redis", None, false),
+            ],
+        );
+        assert_eq!(emulated.status, Status::Warn, "{emulated:?}");
+        assert_eq!(
+            emulated.summary,
+            "`db` (example/db:1) is linux/arm64/v8; `web` (example/web:1) is linux/arm64, but the engine runs x86_64 (linux/amd64)"
+        );
+        assert_eq!(
+            emulated.fixes[0].command.as_deref(),
+            Some("docker pull --platform linux/amd64 example/db:1")
+        );
+        assert!(emulated.fixes[1].description.starts_with("rebuild `web`"));
+        assert_eq!(
+            emulated.fixes.last().unwrap().command.as_deref(),
+            Some("devboot up")
+        );
+
+        // Apple Silicon with an amd64-only image: Rosetta is mentioned.
+        let rosetta = platform_outcome("aarch64", &[image("db", Some("amd64"), false)]);
+        assert_eq!(rosetta.status, Status::Warn);
+        assert!(
+            rosetta
+                .fixes
+                .iter()
+                .any(|f| f.description.contains("Rosetta"))
+        );
+    }
+
+    /// `/version` as Docker Engine 20.10 answers it.
+    const DOCKER_VERSION: &str = r#"{"Platform":{"Name":""},"Components":[{"Name":"Engine","Version":"20.10.24+dfsg1","Details":{"ApiVersion":"1.41","Arch":"amd64","Os":"linux"}},{"Name":"containerd","Version":"1.6.20~ds1","Details":{}}],"Version":"20.10.24+dfsg1","ApiVersion":"1.41","MinAPIVersion":"1.12","Os":"linux","Arch":"amd64","KernelVersion":"6.1.0"}"#;
+
+    /// `/version` as Podman 4.9's Docker-compatible API answers it.
+    const PODMAN_VERSION: &str = r#"{"Platform":{"Name":"linux/amd64/fedora-39"},"Components":[{"Name":"Podman Engine","Version":"4.9.3","Details":{"APIVersion":"4.9.3","Arch":"amd64","Os":"linux"}},{"Name":"Conmon","Version":"conmon version 2.1.8","Details":{}}],"Version":"4.9.3","ApiVersion":"1.41","MinAPIVersion":"1.24","Os":"linux","Arch":"amd64","KernelVersion":"6.7.5"}"#;
+
+    #[test]
+    fn podman_behind_the_docker_api_warns_with_the_socket_to_use() {
+        let docker: SystemVersion = serde_json::from_str(DOCKER_VERSION).unwrap();
+        let outcome = provider_outcome(&docker, Some("Debian GNU/Linux 12 (bookworm)"), &[]);
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "Docker Engine 20.10.24+dfsg1 (linux/amd64)"
+        );
+        let desktop = provider_outcome(&docker, Some("Docker Desktop"), &[]);
+        assert!(
+            desktop.summary.starts_with("Docker Desktop "),
+            "{desktop:?}"
+        );
+
+        let podman: SystemVersion = serde_json::from_str(PODMAN_VERSION).unwrap();
+        let rootless = [
+            "name=seccomp,profile=default".to_owned(),
+            "name=rootless".to_owned(),
+        ];
+        let outcome = provider_outcome(&podman, Some("fedora"), &rootless);
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "the engine is Podman 4.9.3, rootless behind the Docker API (API 1.41)"
+        );
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some("systemctl --user enable --now podman.socket")
+        );
+        assert_eq!(
+            outcome.fixes[1].command.as_deref(),
+            Some("export DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock")
+        );
+        let rootful = provider_outcome(&podman, None, &[]);
+        assert_eq!(
+            rootful.fixes[1].command.as_deref(),
+            Some("export DOCKER_HOST=unix:///run/podman/podman.sock")
+        );
+    }
+}
