@@ -111,6 +111,11 @@ impl EndpointFiles {
         })
     }
 
+    /// Deletes the stored secrets (the project stopped using the endpoint).
+    pub fn forget(&self) {
+        let _ = std::fs::remove_file(self.secrets_path());
+    }
+
     /// The port the endpoint had last time, to keep the relay's target unchanged.
     pub fn last_port(&self) -> Option<u16> {
         self.stored().ok().flatten().and_then(|s| s.port)

@@ -404,6 +404,11 @@ pub(super) async fn prepare(
 }
 
 impl AppAws {
+    /// Whether the app gets its credentials from devboot's endpoint (server mode).
+    pub(super) fn serves(&self) -> bool {
+        self.endpoint.is_some()
+    }
+
     /// Server mode: the credential network, the endpoint process (reused while it serves the
     /// same settings) and the relay, then one request through the relay as an SDK would make
     /// it. Other modes need nothing.
@@ -460,5 +465,24 @@ pub(super) async fn remove_endpoint(
     {
         removed.push(format!("AWS credential endpoint (pid {})", running.pid));
     }
+    Ok(removed)
+}
+
+/// After an `up` without server mode: what an earlier server-mode `up` left (endpoint process,
+/// relay, network, stored secrets) goes, now that the app no longer uses it. Costs nothing
+/// when there is nothing to remove.
+pub(super) async fn remove_unused_endpoint(
+    docker: &bollard::Docker,
+    ctx: &Context<'_>,
+    stack: &Stack,
+) -> Result<Vec<String>, Error> {
+    let Ok(files) = EndpointFiles::for_stack(ctx.env, stack) else {
+        return Ok(Vec::new());
+    };
+    if files.stored_secrets().is_none() {
+        return Ok(Vec::new());
+    }
+    let removed = remove_endpoint(docker, ctx, stack).await?;
+    files.forget();
     Ok(removed)
 }

@@ -97,6 +97,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
         let result = endpoint.await;
         reporter.clear();
         result?;
+        remove_unused_endpoint(ctx, &stack, app_aws.as_ref(), &connection).await?;
         printer.status(
             "Up to date",
             format!("`{}`: nothing changed", stack.project),
@@ -118,10 +119,27 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     .await;
     reporter.clear();
     result?;
+    remove_unused_endpoint(ctx, &stack, app_aws.as_ref(), &connection).await?;
     state.setup = Some(setup_key);
     project.workspace.save_state(&state)?;
     summary(printer, &stack, app_aws.as_ref(), &connection, started);
     Ok(ExitStatus::Success)
+}
+
+/// Without server mode, removes what an earlier server-mode `up` left for the app.
+async fn remove_unused_endpoint(
+    ctx: &Context<'_>,
+    stack: &Stack,
+    app_aws: Option<&super::aws::AppAws>,
+    connection: &Connection,
+) -> Result<(), Error> {
+    if app_aws.is_some_and(super::aws::AppAws::serves) {
+        return Ok(());
+    }
+    for removed in super::aws::remove_unused_endpoint(&connection.docker, ctx, stack).await? {
+        ctx.printer.status("Removed", removed);
+    }
+    Ok(())
 }
 
 /// The environment of the app container, when it runs.

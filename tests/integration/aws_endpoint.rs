@@ -272,6 +272,47 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         .is_empty()
     );
 
+    // Leaving server mode removes what it used: endpoint, relay, network and stored secrets.
+    stack.up();
+    let serving = endpoint_pid(&home).expect("serving again");
+    stack.project.write(
+        "devboot.local.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n{AUTO_PORTS}[aws]\nprofile = \"dev\"\nmode = \"emulator\"\nemulator_endpoint = \"http://169.254.170.1:{moto_port}\"\n",
+            stack.name
+        ),
+    );
+    let emulator = stack.up();
+    assert!(
+        emulator
+            .stderr
+            .contains(&format!("Removed container {}-aws-relay", stack.name)),
+        "{}",
+        emulator.stderr
+    );
+    assert!(!alive(serving), "the endpoint outlived server mode");
+    assert!(
+        docker(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name={}_awscreds", stack.name)
+        ])
+        .trim()
+        .is_empty()
+    );
+    let projects = home.join(".local/state/devboot/projects");
+    let dir = std::fs::read_dir(&projects)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(
+        !dir.join("endpoint.json").exists(),
+        "the secrets are forgotten"
+    );
 }
 
 /// The engine's default bridge gateway: a host address every container can reach.
