@@ -404,6 +404,18 @@ pub(super) async fn prepare(
 }
 
 impl AppAws {
+    /// Server mode, before `up` changes anything: the credential network can be created.
+    pub(super) async fn preflight(
+        &self,
+        docker: &bollard::Docker,
+        stack: &Stack,
+    ) -> Result<(), Error> {
+        if self.serves() {
+            credential_relay::check_subnet_free(docker, &stack.project).await?;
+        }
+        Ok(())
+    }
+
     /// Whether the app gets its credentials from devboot's endpoint (server mode).
     pub(super) fn serves(&self) -> bool {
         self.endpoint.is_some()

@@ -66,6 +66,9 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
         &engine_plan.containers,
     )
     .await?;
+    if let Some(app_aws) = &app_aws {
+        app_aws.preflight(&connection.docker, &stack).await?;
+    }
 
     project.workspace.apply(&file_steps, &files, &mut state)?;
     project.workspace.save_state(&state)?;

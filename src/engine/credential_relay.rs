@@ -130,21 +130,49 @@ pub async fn ensure_network(docker: &Docker, project: &str) -> Result<(), Error>
     }
 }
 
+/// Before anything is created: when the project's credential network does not exist yet,
+/// no other network may hold its subnet (the engine would refuse to create it halfway
+/// through `up`).
+pub async fn check_subnet_free(docker: &Docker, project: &str) -> Result<(), Error> {
+    let name = network_name(project);
+    if docker
+        .inspect_network(
+            &name,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let networks = docker
+        .list_networks(None::<ListNetworksOptions>)
+        .await
+        .map_err(|e| engine_error("listing networks", &e))?;
+    if networks.iter().any(holds_subnet) {
+        return Err(subnet_taken(docker, project).await);
+    }
+    Ok(())
+}
+
+fn holds_subnet(network: &bollard::models::Network) -> bool {
+    network
+        .ipam
+        .as_ref()
+        .and_then(|i| i.config.as_ref())
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c.subnet.as_deref() == Some(CREDENTIAL_SUBNET))
+        })
+}
+
 /// The error for a credential subnet another network already holds, naming its project.
 async fn subnet_taken(docker: &Docker, project: &str) -> Error {
     let networks = docker
         .list_networks(None::<ListNetworksOptions>)
         .await
         .unwrap_or_default();
-    let holder = networks.into_iter().find(|n| {
-        n.ipam
-            .as_ref()
-            .and_then(|i| i.config.as_ref())
-            .is_some_and(|c| {
-                c.iter()
-                    .any(|c| c.subnet.as_deref() == Some(CREDENTIAL_SUBNET))
-            })
-    });
+    let holder = networks.into_iter().find(holds_subnet);
     let (what, fix) = match holder {
         Some(network) => {
             let name = network.name.unwrap_or_default();

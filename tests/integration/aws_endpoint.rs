@@ -444,3 +444,41 @@ fn credentials_the_host_cannot_resolve_stop_up_before_the_app_starts() {
     ]);
     assert!(app.trim().is_empty(), "the app container must not exist");
 }
+
+/// Removes a Docker network when dropped.
+struct NetworkGuard(String);
+
+impl Drop for NetworkGuard {
+    fn drop(&mut self) {
+        docker(&["network", "rm", &self.0]);
+    }
+}
+
+#[test]
+fn a_second_project_in_server_mode_is_refused_before_anything_is_created() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new(
+        "awstaken",
+        &format!("{AUTO_PORTS}[aws]\nprofile = \"dev\"\nregion = \"eu-west-1\"\n"),
+    );
+    rotating_profile(&stack.project.home());
+    // Another project's credential network holds the subnet.
+    let holder = NetworkGuard(format!("devboot-test-holder-{}", std::process::id()));
+    docker(&[
+        "network",
+        "create",
+        "--subnet",
+        "169.254.170.0/24",
+        "--label",
+        "dev.devboot.project=billing",
+        &holder.0,
+    ]);
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("devboot project `billing`"), "{}", out.stderr);
+    assert!(out.stderr.contains("`devboot down` in `billing`"), "{}", out.stderr);
+    assert!(out.stderr.contains("mode = \"env\""), "{}", out.stderr);
+    assert!(stack.container_ids().is_empty(), "nothing may be created");
+}
