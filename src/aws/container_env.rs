@@ -268,7 +268,8 @@ fn wiring_error(message: String, hint: &str) -> AwsError {
     }
 }
 
-fn mode_name(mode: AwsMode) -> &'static str {
+/// The mode as profiles write it.
+pub fn mode_name(mode: AwsMode) -> &'static str {
     match mode {
         AwsMode::Server => "server",
         AwsMode::Env => "env",

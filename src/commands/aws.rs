@@ -33,6 +33,17 @@ struct Status {
     expires: Option<String>,
     /// The account the project expects, when it names one.
     expected_account: Option<String>,
+    /// How the app container gets credentials: `server`, `env` or `emulator`; `null` outside
+    /// a project with `[aws]`.
+    mode: Option<String>,
+    /// Server mode: the running credential endpoint, or `null` when none runs.
+    endpoint: Option<EndpointStatus>,
+}
+
+#[derive(Serialize)]
+struct EndpointStatus {
+    pid: u32,
+    address: String,
 }
 
 pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -48,9 +59,17 @@ fn status(
     ctx: &Context<'_>,
 ) -> Result<ExitStatus, Error> {
     // Outside a project the developer's default AWS setup is shown.
-    let settings = Project::discover(&ctx.start_dir())
-        .ok()
-        .and_then(|p| p.stack.aws);
+    let stack = Project::discover(&ctx.start_dir()).ok().map(|p| p.stack);
+    let settings = stack.as_ref().and_then(|s| s.aws.clone());
+    let endpoint = stack
+        .as_ref()
+        .filter(|_| settings.as_ref().is_some_and(|s| s.mode == AwsMode::Server))
+        .and_then(|stack| EndpointFiles::for_stack(ctx.env, stack).ok())
+        .and_then(|files| files.running())
+        .map(|running| EndpointStatus {
+            pid: running.pid,
+            address: SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, running.port)).to_string(),
+        });
     let mut options = settings
         .as_ref()
         .map(HostOptions::from_stack)
@@ -72,7 +91,11 @@ fn status(
         source: format!("{:?}", identity.source).to_lowercase(),
         access_key_id: identity.access_key_id_masked.clone(),
         expires: identity.expires.map(aws::rfc3339),
-        expected_account: settings.and_then(|s| s.account),
+        expected_account: settings.as_ref().and_then(|s| s.account.clone()),
+        mode: settings
+            .as_ref()
+            .map(|s| container_env::mode_name(s.mode).to_owned()),
+        endpoint,
     };
     let wrong_account = status
         .expected_account
@@ -96,6 +119,17 @@ fn status(
         );
         if let Some(expected) = &status.expected_account {
             out.push_str(&format!("expected {expected}\n"));
+        }
+        if let Some(mode) = &status.mode {
+            let detail = match (&status.endpoint, mode.as_str()) {
+                (Some(endpoint), _) => format!(
+                    " (endpoint serving on {}, pid {})",
+                    endpoint.address, endpoint.pid
+                ),
+                (None, "server") => " (endpoint not running; `devboot up` starts it)".to_owned(),
+                _ => String::new(),
+            };
+            out.push_str(&format!("mode     {mode}{detail}\n"));
         }
         ctx.printer.data(&out);
     }

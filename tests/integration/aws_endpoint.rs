@@ -226,6 +226,13 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
 
     // A second `up` changes nothing and keeps the same endpoint process.
     let pid = endpoint_pid(&home).expect("the endpoint records its pid");
+    let moto_url = format!("http://169.254.170.1:{moto_port}");
+    let status = stack.devboot(&["aws", "status", "--json", "--endpoint-url", &moto_url]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["mode"], "server");
+    assert_eq!(status["endpoint"]["pid"], pid);
+    assert!(!status.to_string().contains("rotating-secret"));
     let again = stack.up();
     assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
     assert_eq!(endpoint_pid(&home), Some(pid));
@@ -477,8 +484,16 @@ fn a_second_project_in_server_mode_is_refused_before_anything_is_created() {
     ]);
     let out = stack.devboot(&["up", "--yes"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains("devboot project `billing`"), "{}", out.stderr);
-    assert!(out.stderr.contains("`devboot down` in `billing`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("devboot project `billing`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("`devboot down` in `billing`"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("mode = \"env\""), "{}", out.stderr);
     assert!(stack.container_ids().is_empty(), "nothing may be created");
 }
