@@ -68,6 +68,56 @@ fn lookup(
     }
 }
 
+/// Where the Docker CLI takes a registry's credentials from, found without asking a helper
+/// and without reading out a secret (for `devboot doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `credHelpers` names `docker-credential-<helper>` for the registry.
+    Helper { helper: String, installed: bool },
+    /// `credsStore`: logins are kept by `docker-credential-<helper>`.
+    Store { helper: String, installed: bool },
+    /// An `auths` entry holding a secret, as `docker login` writes it without a store.
+    Auths,
+    /// Nothing: pulls are anonymous.
+    Anonymous,
+}
+
+/// [`CredentialSource`] of registry `host` in the configuration in `config_dir`, finding
+/// helpers on `search_path` (a `PATH` value), in the order [`credentials`] uses.
+pub fn credential_source(
+    config_dir: &Path,
+    host: &str,
+    search_path: Option<&str>,
+    cwd: &Path,
+) -> Result<CredentialSource, Error> {
+    let config: CredentialConfig = endpoint::read_cli_config(config_dir)?;
+    let registry = Registry {
+        host: host.to_owned(),
+    };
+    let installed = |helper: &str| {
+        which::which_in(format!("docker-credential-{helper}"), search_path, cwd).is_ok()
+    };
+    if let Some(helper) = registry
+        .entry_in(&config.cred_helpers)
+        .filter(|h| !h.is_empty())
+    {
+        return Ok(CredentialSource::Helper {
+            helper: helper.clone(),
+            installed: installed(helper),
+        });
+    }
+    if let Some(helper) = config.creds_store.as_ref().filter(|h| !h.is_empty()) {
+        return Ok(CredentialSource::Store {
+            helper: helper.clone(),
+            installed: installed(helper),
+        });
+    }
+    Ok(match registry.entry_in(&config.auths) {
+        Some(entry) if entry.credentials(&registry)?.is_some() => CredentialSource::Auths,
+        _ => CredentialSource::Anonymous,
+    })
+}
+
 /// The registry an image comes from, as `config.json` and credential helpers name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Registry {

@@ -1195,5 +1195,158 @@ fn a_missing_default_socket_warns_while_the_context_socket_answers() {
     // Without hiding it: the default socket answers too.
     let (report, _) = in_namespace(false);
     let fine = expect(&report, "docker.default_socket", "ok");
-    assert!(summary(fine).ends_with("/var/run/docker.sock answers too"), "{fine:#}");
+    assert!(
+        summary(fine).ends_with("/var/run/docker.sock answers too"),
+        "{fine:#}"
+    );
+}
+
+#[test]
+fn a_container_off_its_network_and_a_listener_on_the_db_port_are_found() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("dnsshadow", AUTO_PORTS);
+    stack.up();
+    let db_port = stack.host_port("db");
+    let (_, report) = doctor(&stack, &["stack.container_dns", "postgres.shadowed"]);
+    let dns = expect(&report, "stack.container_dns", "ok");
+    assert!(summary(dns).starts_with("in `web`: db → "), "{dns:#}");
+    let shadowed = expect(&report, "postgres.shadowed", "ok");
+    assert_eq!(
+        summary(shadowed),
+        format!("localhost:{db_port} (DATABASE_URL in .devboot/env) is the stack's `db`")
+    );
+
+    // The app container taken off the project network: `db` no longer resolves in it.
+    let network = format!("{}_default", stack.name);
+    let web = format!("{}-web-1", stack.name);
+    docker(&["network", "disconnect", &network, &web]);
+    let (out, report) = doctor(&stack, &["stack.container_dns"]);
+    assert_eq!(out.code, 1);
+    let dns = expect(&report, "stack.container_dns", "error");
+    assert!(
+        summary(dns).starts_with("`web` cannot resolve `db`, `redis`"),
+        "{dns:#}"
+    );
+    let connect = format!("docker network connect --alias web {network} {web}");
+    assert_eq!(commands(dns)[0], connect);
+    // The fix it gives works.
+    let args: Vec<&str> = connect.split(' ').skip(1).collect();
+    docker(&args);
+    let (_, report) = doctor(&stack, &["stack.container_dns"]);
+    expect(&report, "stack.container_dns", "ok");
+
+    // The stack stopped, and another process now listens on the port `.devboot/env` names.
+    let out = stack.devboot(&["down", "--yes"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let listener = TcpListener::bind(("127.0.0.1", db_port)).unwrap();
+    let (out, report) = doctor(&stack, &["postgres.shadowed"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let shadowed = expect(&report, "postgres.shadowed", "error");
+    let pid = std::process::id();
+    assert!(
+        summary(shadowed).starts_with(&format!(
+            "localhost:{db_port} (DATABASE_URL in .devboot/env) is not the stack's Postgres: port {db_port} is in use by `"
+        )) && summary(shadowed).ends_with(&format!("(pid {pid})")),
+        "{shadowed:#}"
+    );
+    assert_eq!(
+        commands(shadowed)[..2],
+        [format!("kill {pid}").as_str(), "devboot up"]
+    );
+    drop(listener);
+}
+
+#[test]
+fn an_image_on_ecr_without_a_live_login_is_found_with_the_login_command() {
+    const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+    let project = TestProject::fixture("rails-app");
+    project.write(
+        "devboot.local.toml",
+        &format!("[services.redis]\nimage = \"{ECR}/devboot/redis:7\"\n"),
+    );
+    let bin = project.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let doctor = || {
+        let out = run(project
+            .devboot()
+            .args(["doctor", "--json", "aws.ecr_login"])
+            .env("PATH", &bin));
+        (out.code, one_json(&out))
+    };
+    let login = format!(
+        "aws ecr get-login-password --region eu-west-1 | docker login --username AWS --password-stdin {ECR}"
+    );
+
+    // No credentials at all.
+    let (code, report) = doctor();
+    assert_eq!(code, 1);
+    let none = expect(&report, "aws.ecr_login", "error");
+    assert_eq!(
+        summary(none),
+        format!("no credentials for {ECR} (`redis`): pulls fail with `no basic auth credentials`")
+    );
+    assert_eq!(commands(none), [login.as_str()]);
+
+    // A `docker login` written two days ago: the 12-hour token is dead.
+    let config = project.home().join(".docker/config.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let secret = "QVdTOmV5SndZWGxzYjJGa0lqb2labUZyWlNKOQ==";
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths": {{"{ECR}": {{"auth": "{secret}"}}}}}}"#),
+    )
+    .unwrap();
+    let touched = Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(&config)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let (code, report) = doctor();
+    assert_eq!(code, 1);
+    let stale = expect(&report, "aws.ecr_login", "error");
+    assert!(
+        summary(stale).starts_with(&format!("the `docker login` to {ECR} is older than 12 h")),
+        "{stale:#}"
+    );
+    assert_eq!(commands(stale), [login.as_str()]);
+    assert!(
+        !report.to_string().contains(secret),
+        "the token never shows"
+    );
+
+    // Fresh: works now, but only for 12 hours.
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths": {{"{ECR}": {{"auth": "{secret}"}}}}}}"#),
+    )
+    .unwrap();
+    let (code, report) = doctor();
+    assert_eq!(code, 0);
+    expect(&report, "aws.ecr_login", "warn");
+
+    // The ECR credential helper named but not installed, then installed.
+    std::fs::write(
+        &config,
+        format!(r#"{{"credHelpers": {{"{ECR}": "ecr-login"}}}}"#),
+    )
+    .unwrap();
+    let (_, report) = doctor();
+    let missing = expect(&report, "aws.ecr_login", "error");
+    assert!(
+        summary(missing).starts_with("`docker-credential-ecr-login` for"),
+        "{missing:#}"
+    );
+    let helper = bin.join("docker-credential-ecr-login");
+    std::fs::write(&helper, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (code, report) = doctor();
+    assert_eq!(code, 0);
+    let ok = expect(&report, "aws.ecr_login", "ok");
+    assert_eq!(
+        summary(ok),
+        format!("{ECR} (`redis`): credential helper `docker-credential-ecr-login`")
+    );
 }

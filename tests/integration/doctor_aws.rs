@@ -40,6 +40,7 @@ const AWS_CHECKS: &[&str] = &[
     "aws.account",
     "aws.container_endpoint",
     "aws.container_credentials",
+    "aws.ecr_login",
 ];
 
 /// Asserts that none of `secrets` shows in stdout or stderr.

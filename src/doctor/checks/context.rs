@@ -40,6 +40,18 @@ pub(super) const SOCKET_PERMISSION: Check = Check {
     safe_fix: None,
 };
 
+pub(super) const DEFAULT_SOCKET: Check = Check {
+    id: "docker.default_socket",
+    title: "Tools that hard-code /var/run/docker.sock reach the engine",
+    depends_on: &["docker.daemon"],
+    timeout: QUICK,
+    run: Run::Blocking(default_socket),
+    safe_fix: None,
+};
+
+/// The socket tools use when they ignore `DOCKER_HOST` and contexts (IDEs, testcontainers, `act`).
+const DEFAULT_SOCKET_PATH: &str = "/var/run/docker.sock";
+
 /// How long a TCP endpoint may take to accept a connection.
 const TCP_PROBE: Duration = Duration::from_secs(1);
 
@@ -316,6 +328,82 @@ fn set_current_context(path: &Path, name: &str) -> Result<(), String> {
     serde::Serialize::serialize(&config, &mut serializer).map_err(|e| e.to_string())?;
     text.push(b'\n');
     crate::fsio::write_atomic(&path, &text).map_err(|e| e.to_string())
+}
+
+fn default_socket(facts: &Facts) -> Outcome {
+    let endpoint = match endpoint::resolve(&facts.env) {
+        Ok(endpoint) => endpoint,
+        Err(error) => return Outcome::skipped(format!("{error} (see `docker.context`)")),
+    };
+    let default = Path::new(DEFAULT_SOCKET_PATH);
+    let state = probe(&format!("unix://{DEFAULT_SOCKET_PATH}"));
+    default_socket_outcome(&endpoint.host, &endpoint.source, default, &state)
+}
+
+/// Judges the default socket (`default`, in state `state`) for an engine that answers at
+/// `host` (chosen by `source`). The default path is a parameter so tests can point it anywhere.
+fn default_socket_outcome(
+    host: &str,
+    source: &EndpointSource,
+    default: &Path,
+    state: &Probe,
+) -> Outcome {
+    let default_host = format!("unix://{}", default.display());
+    if host == default_host {
+        return Outcome::ok(format!("the engine answers at {default_host} itself"));
+    }
+    match state {
+        Probe::Answers => {
+            return Outcome::ok(format!(
+                "the engine answers at {host} ({source}); {} answers too",
+                default.display()
+            ));
+        }
+        Probe::Denied => {
+            return Outcome::ok(format!(
+                "the engine answers at {host} ({source}); {} exists, but this user may not open it",
+                default.display()
+            ));
+        }
+        Probe::Missing | Probe::Refused | Probe::Unsupported | Probe::Failed(_) => {}
+    }
+    let why = match state {
+        Probe::Missing => "does not exist".to_owned(),
+        Probe::Refused => "is a dead socket (a runtime that is stopped or gone)".to_owned(),
+        other => format!("does not answer ({})", other.describe()),
+    };
+    let mut outcome = Outcome::warn(format!(
+        "the engine answers at {host} ({source}), but {} {why}",
+        default.display()
+    ))
+    .detail(format!(
+        "docker and devboot find the engine, but tools that hard-code {} (IDEs, testcontainers, `act`, some Compose plugins) fail with `dial unix {}: connect: no such file or directory`",
+        default.display(),
+        default.display()
+    ));
+    if let Some(socket) = host.strip_prefix("unix://") {
+        let flag = if matches!(state, Probe::Missing) {
+            "-s"
+        } else {
+            "-sf"
+        };
+        outcome = outcome.fix_with(
+            format!(
+                "link the engine's socket to the default path (Colima, OrbStack and rootless Docker do not create {})",
+                default.display()
+            ),
+            format!("sudo ln {flag} {socket} {}", default.display()),
+        );
+    }
+    outcome
+        .fix_with(
+            "or tell those tools where the engine is, in your shell's rc file",
+            format!("export DOCKER_HOST={host}"),
+        )
+        .fix_with(
+            "testcontainers also needs the socket path it mounts into its helper container",
+            "export TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE=/var/run/docker.sock",
+        )
 }
 
 /// Who may open a socket file, and who this process is.
@@ -629,6 +717,86 @@ mod tests {
 
         sandbox.var("DOCKER_HOST", "tcp://127.0.0.1:2375");
         assert_eq!(socket_permission(&sandbox.facts()).status, Status::Skipped);
+    }
+
+    #[test]
+    fn a_missing_default_socket_warns_while_the_context_socket_answers() {
+        let sandbox = Sandbox::new();
+        let live = sandbox.dir.path().join("colima.sock");
+        let _listener = UnixListener::bind(&live).unwrap();
+        let host = format!("unix://{}", live.display());
+        let source = EndpointSource::ConfigContext("colima".into());
+        let default = sandbox.dir.path().join("run/docker.sock");
+        let judged = |state: &Probe| default_socket_outcome(&host, &source, &default, state);
+
+        let missing = probe(&format!("unix://{}", default.display()));
+        assert_eq!(missing, Probe::Missing);
+        let outcome = judged(&missing);
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            format!(
+                "the engine answers at {host} (context `colima` from config.json), but {} does not exist",
+                default.display()
+            )
+        );
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some(format!("sudo ln -s {} {}", live.display(), default.display()).as_str())
+        );
+        assert_eq!(
+            outcome.fixes[1].command.as_deref(),
+            Some(format!("export DOCKER_HOST={host}").as_str())
+        );
+
+        // A socket left by a runtime that is gone: replaced by the link.
+        std::fs::create_dir_all(default.parent().unwrap()).unwrap();
+        drop(UnixListener::bind(&default).unwrap());
+        let refused = probe(&format!("unix://{}", default.display()));
+        assert_eq!(refused, Probe::Refused);
+        let outcome = judged(&refused);
+        assert_eq!(outcome.status, Status::Warn);
+        assert!(
+            outcome
+                .summary
+                .ends_with("is a dead socket (a runtime that is stopped or gone)")
+        );
+        assert!(
+            outcome.fixes[0]
+                .command
+                .as_deref()
+                .unwrap()
+                .starts_with("sudo ln -sf "),
+            "{:?}",
+            outcome.fixes
+        );
+
+        // The fix applied: the default path links to the live socket.
+        std::fs::remove_file(&default).unwrap();
+        std::os::unix::fs::symlink(&live, &default).unwrap();
+        let linked = probe(&format!("unix://{}", default.display()));
+        assert_eq!(judged(&linked).status, Status::Ok);
+
+        // The engine is at the default path itself; a TCP engine gets only the export.
+        let at_default = format!("unix://{}", default.display());
+        let outcome = default_socket_outcome(
+            &at_default,
+            &EndpointSource::Default,
+            &default,
+            &Probe::Answers,
+        );
+        assert_eq!(outcome.status, Status::Ok);
+        let outcome = default_socket_outcome(
+            "tcp://127.0.0.1:2375",
+            &EndpointSource::DockerHostVar,
+            &default,
+            &Probe::Missing,
+        );
+        assert_eq!(outcome.status, Status::Warn);
+        assert_eq!(
+            outcome.fixes[0].command.as_deref(),
+            Some("export DOCKER_HOST=tcp://127.0.0.1:2375")
+        );
     }
 
     #[test]

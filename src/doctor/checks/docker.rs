@@ -75,17 +75,36 @@ fn daemon(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
             )),
             Err(error) => {
                 let outcome = Outcome::error(error.to_string());
-                match (error, error.hint()) {
+                let outcome = match (error, error.hint()) {
                     (Error::EngineUnreachable { .. }, Some(hint)) => outcome
                         .fix(hint)
                         .detail("every check that needs the engine is skipped until it answers"),
                     (_, Some(hint)) => outcome.fix(hint),
                     (_, None) => outcome,
+                };
+                if matches!(error, Error::EngineUnreachable { .. })
+                    && super::host::running_in_wsl(&facts.proc_root)
+                {
+                    with_wsl_fix(outcome, facts.var("WSL_DISTRO_NAME"))
+                } else {
+                    outcome
                 }
             }
         }
     }
     .boxed()
+}
+
+/// Under WSL, an engine that does not answer is most often Docker Desktop's WSL integration
+/// being off for this distribution (`The command 'docker' could not be found in this WSL 2
+/// distro`): the fix that says where to turn it on.
+fn with_wsl_fix(outcome: Outcome, distro: Option<&str>) -> Outcome {
+    let distro = distro.map_or_else(|| "this distribution".to_owned(), |d| format!("`{d}`"));
+    outcome
+        .detail("running under WSL: the engine is Docker Desktop's on Windows (or a dockerd started inside this distribution)")
+        .fix(format!(
+            "Docker Desktop → Settings → Resources → WSL integration → enable it for {distro}, then Apply & restart (and open a new WSL shell)"
+        ))
 }
 
 fn api_version(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
@@ -517,6 +536,56 @@ mod tests {
         let outcome = run(&DAEMON, sandbox.facts());
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert!(outcome.summary.contains("refused"), "{}", outcome.summary);
+    }
+
+    #[test]
+    fn under_wsl_an_unreachable_engine_gets_the_desktop_integration_fix() {
+        let mut sandbox = Sandbox::new();
+        let socket = sandbox.dir.path().join("docker.sock");
+        sandbox.var("DOCKER_HOST", format!("unix://{}", socket.display()));
+        let proc_root = sandbox.dir.path().join("proc");
+        write(
+            &proc_root.join("version"),
+            "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@1) (gcc) #1 SMP",
+        );
+        let in_wsl = |sandbox: &Sandbox| {
+            let mut facts = sandbox.facts();
+            facts.proc_root.clone_from(&proc_root);
+            run(&DAEMON, facts)
+        };
+        let outcome = in_wsl(&sandbox);
+        assert_eq!(outcome.status, Status::Error, "{outcome:?}");
+        let last = outcome.fixes.last().unwrap();
+        assert_eq!(
+            last.description,
+            "Docker Desktop → Settings → Resources → WSL integration → enable it for this distribution, then Apply & restart (and open a new WSL shell)"
+        );
+        assert!(outcome.fixes[0].description.contains("start Docker"));
+
+        sandbox.var("WSL_DISTRO_NAME", "Ubuntu-22.04");
+        let outcome = in_wsl(&sandbox);
+        assert!(
+            outcome
+                .fixes
+                .last()
+                .unwrap()
+                .description
+                .contains("enable it for `Ubuntu-22.04`"),
+            "{:?}",
+            outcome.fixes
+        );
+
+        // Off WSL: no such line.
+        write(
+            &proc_root.join("version"),
+            "Linux version 6.1.0-18-amd64 (debian)",
+        );
+        let outcome = in_wsl(&sandbox);
+        assert!(
+            !outcome.fixes.iter().any(|f| f.description.contains("WSL")),
+            "{:?}",
+            outcome.fixes
+        );
     }
 
     #[test]

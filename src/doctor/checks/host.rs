@@ -185,9 +185,20 @@ fn meminfo_bytes(text: &str, key: &str) -> Option<u64> {
     })
 }
 
+/// Whether the kernel's `version` text (`/proc/version`) is a WSL kernel's.
+pub(super) fn is_wsl(version: &str) -> bool {
+    version.to_ascii_lowercase().contains("microsoft")
+}
+
+/// Whether doctor runs under WSL, from `version` under the proc root (tests point it at
+/// fixture files).
+pub(super) fn running_in_wsl(proc_root: &Path) -> bool {
+    std::fs::read_to_string(proc_root.join("version")).is_ok_and(|version| is_wsl(&version))
+}
+
 fn wsl(facts: &Facts) -> Outcome {
     let version = std::fs::read_to_string(facts.proc_root.join("version")).unwrap_or_default();
-    if !version.to_ascii_lowercase().contains("microsoft") {
+    if !is_wsl(&version) {
         return Outcome::skipped("not running under WSL");
     }
     let generation = if version.contains("WSL2") {

@@ -5,6 +5,7 @@
 mod app;
 mod aws;
 mod context;
+mod dns;
 mod docker;
 mod env;
 mod host;
@@ -15,6 +16,7 @@ mod profile;
 mod rails;
 mod rails_setup;
 mod services;
+mod shadowed;
 mod stack;
 mod tools;
 
@@ -40,6 +42,7 @@ pub(crate) static CHECKS: &[Check] = &[
     docker::DAEMON,
     context::CONTEXT,
     context::SOCKET_PERMISSION,
+    context::DEFAULT_SOCKET,
     docker::API_VERSION,
     docker::RESOURCES,
     docker::CLOCK,
@@ -53,9 +56,11 @@ pub(crate) static CHECKS: &[Check] = &[
     stack::ORPHANS,
     stack::ORPHAN_VOLUMES,
     stack::HEALTHCHECKS,
+    dns::CONTAINER_DNS,
     services::POSTGRES_READY,
     services::POSTGRES_VOLUME_MAJOR,
     services::POSTGRES_CREDENTIALS,
+    shadowed::POSTGRES_SHADOWED,
     services::REDIS_READY,
     rails::SERVER_PID,
     rails::MASTER_KEY,
@@ -80,6 +85,7 @@ pub(crate) static CHECKS: &[Check] = &[
     aws::ACCOUNT,
     aws::CONTAINER_ENDPOINT,
     aws::CONTAINER_CREDENTIALS,
+    aws::ECR_LOGIN,
 ];
 
 #[cfg(test)]

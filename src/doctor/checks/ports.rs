@@ -39,7 +39,7 @@ const DOCKER_PROCESSES: &[&str] = &[
 ];
 
 /// How the usual host services on a well-known port are stopped.
-fn stop_examples(container_port: u16) -> &'static str {
+pub(super) fn stop_examples(container_port: u16) -> &'static str {
     match container_port {
         5432 => {
             " (`brew services stop postgresql`, `sudo systemctl stop postgresql`, or quit Postgres.app)"
@@ -67,11 +67,11 @@ struct Probed {
 
 /// What the engine says about who publishes host ports.
 #[derive(Debug, Default)]
-struct EngineView {
+pub(super) struct EngineView {
     /// Host ports this project's containers publish.
-    own: BTreeSet<u16>,
+    pub(super) own: BTreeSet<u16>,
     /// Other containers publishing host ports: "container `x` of project `y`".
-    others: BTreeMap<u16, String>,
+    pub(super) others: BTreeMap<u16, String>,
 }
 
 fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
@@ -96,7 +96,7 @@ fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
 }
 
 /// Who publishes ports, according to the engine; `None` when it does not answer.
-async fn engine_view(facts: &Facts) -> Option<EngineView> {
+pub(super) async fn engine_view(facts: &Facts) -> Option<EngineView> {
     let state = facts.engine_project().await.ok()?;
     let docker = &facts.connection().await.ok()?.docker;
     let mut view = EngineView {

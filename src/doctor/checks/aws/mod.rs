@@ -16,6 +16,7 @@
 //! keys, session tokens, endpoint tokens and the endpoint's path are never read into a message.
 
 mod container;
+mod ecr;
 mod files;
 mod identity;
 mod profile;
@@ -30,6 +31,15 @@ use crate::aws::config::{
     AwsFiles, ChainProblem, ProfileChain, ProfileOrigin, Profiles, select_profile,
 };
 use crate::model::{Aws, AwsMode};
+
+pub(super) const ECR_LOGIN: Check = Check {
+    id: "aws.ecr_login",
+    title: "Images on Amazon ECR can be pulled with a live login",
+    depends_on: &["profile.valid"],
+    timeout: QUICK,
+    run: Run::Blocking(ecr::ecr_login),
+    safe_fix: None,
+};
 
 /// The time limit of the checks that call STS: resolving credentials may run an SSO refresh
 /// or a `credential_process`, and STS may retry.
