@@ -40,13 +40,22 @@ pub async fn ensure_network(docker: &Docker, project: &str, exists: bool) -> Res
         labels: Some(network_labels(project)),
         ..NetworkCreateRequest::default()
     };
+    create_network(docker, request)
+        .await
+        .map_err(|e| engine_error("creating the project network", &e))
+}
+
+/// Creates a network; one created meanwhile by a concurrent run (409) is what was wanted.
+pub async fn create_network(
+    docker: &Docker,
+    request: NetworkCreateRequest,
+) -> Result<(), bollard::errors::Error> {
     match docker.create_network(request).await {
-        // 409: created meanwhile by a concurrent run, which is what we wanted.
         Ok(_)
         | Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 409, ..
         }) => Ok(()),
-        Err(error) => Err(engine_error("creating the project network", &error)),
+        Err(error) => Err(error),
     }
 }
 

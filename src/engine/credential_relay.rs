@@ -115,11 +115,8 @@ pub async fn ensure_network(docker: &Docker, project: &str) -> Result<(), Error>
         }),
         ..NetworkCreateRequest::default()
     };
-    match docker.create_network(request).await {
-        Ok(_)
-        | Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 409, ..
-        }) => Ok(()),
+    match containers::create_network(docker, request).await {
+        Ok(()) => Ok(()),
         Err(error) if error.to_string().contains("overlap") => {
             Err(subnet_taken(docker, project).await)
         }
