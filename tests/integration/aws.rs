@@ -1,9 +1,10 @@
 //! `devboot aws status` against a real AWS API emulator (moto, on loopback), and the SSO gate
 //! that stops `up` before anything is created.
 
-use std::process::Command;
+use std::io::Write as _;
+use std::process::{Command, Stdio};
 
-use crate::common::{Moto, TestProject, run};
+use crate::common::{Moto, TestProject, require_tool, run};
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
@@ -102,6 +103,85 @@ fn an_expired_sso_login_stops_up_before_anything_is_created() {
         out.stderr
     );
     assert!(!project.root().join(".devboot/compose.yaml").exists());
+}
+
+#[test]
+fn on_a_terminal_up_offers_the_sso_login_runs_it_and_goes_on() {
+    if !require_tool("script") {
+        return;
+    }
+    let project = TestProject::fixture("rails-app");
+    let aws = project.home().join(".aws");
+    std::fs::create_dir_all(aws.join("sso/cache")).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        "[profile dev]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Dev\nregion = eu-west-1\n\n\
+         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n",
+    )
+    .unwrap();
+    let cache = aws
+        .join("sso/cache")
+        .join(format!("{}.json", sha1_hex("corp")));
+    std::fs::write(
+        &cache,
+        "{\"accessToken\": \"expired-token\", \"expiresAt\": \"2020-01-01T00:00:00Z\", \"region\": \"eu-west-1\", \"startUrl\": \"https://corp.awsapps.com/start\"}",
+    )
+    .unwrap();
+    project.write("devboot.local.toml", "[aws]\nprofile = \"dev\"\n");
+    // A stand-in `aws` whose `sso login` does what the real one does to the token cache.
+    let bin = project.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("aws"),
+        format!(
+            "#!/bin/sh\necho \"$@\" > \"$HOME/aws-called\"\n\
+             exp=$(date -u -d '+8 hours' +%Y-%m-%dT%H:%M:%SZ)\n\
+             printf '{{\"accessToken\": \"fresh\", \"expiresAt\": \"%s\", \"region\": \"eu-west-1\", \"startUrl\": \"https://corp.awsapps.com/start\"}}' \"$exp\" > '{}'\n",
+            cache.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("aws"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let devboot = project.devboot();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // `script` gives devboot a terminal; "y" answers the prompt.
+    let mut command = Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} up", devboot.get_program().to_string_lossy()),
+            "/dev/null",
+        ])
+        .current_dir(project.root())
+        .env_clear()
+        .envs(devboot.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .env("PATH", path)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"y\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Run `aws sso login"), "{text}");
+    let called = std::fs::read_to_string(project.home().join("aws-called")).unwrap();
+    assert!(
+        called.trim() == "sso login --profile dev"
+            || called.trim() == "sso login --sso-session corp",
+        "{called}"
+    );
+    // The login is valid now, so `up` went on — to the (dead) engine.
+    assert!(text.contains("nonexistent"), "{text}");
+    assert!(!text.contains("expired or is missing"), "{text}");
 }
 
 fn sha1_hex(text: &str) -> String {
