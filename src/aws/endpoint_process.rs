@@ -184,6 +184,12 @@ impl EndpointFiles {
     }
 }
 
+/// Whether this host still holds the endpoint's address (the credential network's gateway):
+/// binding a UDP socket there fails once the network has been removed.
+pub fn host_address_present() -> bool {
+    std::net::UdpSocket::bind(SocketAddr::from((super::ENDPOINT_HOST_ADDRESS, 0))).is_ok()
+}
+
 /// Whether `pid` is alive and is a `devboot aws serve` process (a recycled pid is not).
 fn is_endpoint_process(pid: u32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {

@@ -262,6 +262,9 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     })
 }
 
+/// How often the endpoint checks that its network still exists.
+const NETWORK_WATCH: Duration = Duration::from_secs(30);
+
 /// Reports each refresh until SIGTERM or SIGINT; SIGHUP (a closed terminal) is ignored.
 async fn serve_until_stopped(
     handle: &ServerHandle,
@@ -275,11 +278,20 @@ async fn serve_until_stopped(
         listen(SignalKind::hangup())?,
     );
     let mut updates = handle.subscribe();
+    // The stack went away without `devboot down` (its network removed by hand or a prune):
+    // the host address is gone, and so is the reason to serve.
+    let mut watch = tokio::time::interval(NETWORK_WATCH);
     loop {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {}
+            _ = watch.tick() => {
+                if !aws::endpoint_process::host_address_present() {
+                    ctx.printer.note("the credential network is gone; stopping");
+                    break;
+                }
+            }
             changed = updates.changed() => {
                 if changed.is_err() {
                     break;

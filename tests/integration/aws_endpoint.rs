@@ -497,3 +497,36 @@ fn a_second_project_in_server_mode_is_refused_before_anything_is_created() {
     assert!(out.stderr.contains("mode = \"env\""), "{}", out.stderr);
     assert!(stack.container_ids().is_empty(), "nothing may be created");
 }
+
+#[test]
+fn the_endpoint_stops_by_itself_when_its_network_is_removed_without_down() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new(
+        "awsgone",
+        &format!(
+            "{AUTO_PORTS}[aws]\nprofile = \"dev\"\nrelay_image = \"127.0.0.1:5000/devboot/socat:1\"\n"
+        ),
+    );
+    let home = stack.project.home();
+    rotating_profile(&home);
+    stack.up();
+    let pid = endpoint_pid(&home).expect("serving");
+    // What `docker rm -f` and `docker network prune` leave: no relay, no network, no `down`.
+    let web = format!("{}-web-1", stack.name);
+    let relay = format!("{}-aws-relay", stack.name);
+    let network = format!("{}_awscreds", stack.name);
+    docker(&["rm", "-f", &relay]);
+    docker(&["network", "disconnect", "-f", &network, &web]);
+    docker(&["network", "rm", &network]);
+    // The endpoint looks every 30 s.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the endpoint outlived its network"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
