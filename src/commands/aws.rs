@@ -287,7 +287,7 @@ async fn serve_until_stopped(
             _ = int.recv() => break,
             _ = hup.recv() => {}
             _ = watch.tick() => {
-                if !aws::endpoint_process::host_address_present() {
+                if !endpoint_process::host_address_present() {
                     ctx.printer.note("the credential network is gone; stopping");
                     break;
                 }
