@@ -41,9 +41,33 @@ struct Status {
 }
 
 #[derive(Serialize)]
-struct EndpointStatus {
+pub(super) struct EndpointStatus {
     pid: u32,
     address: String,
+}
+
+impl EndpointStatus {
+    /// The running credential endpoint of a server-mode stack.
+    pub(super) fn of(ctx: &Context<'_>, stack: &Stack) -> Option<Self> {
+        stack.aws.as_ref().filter(|s| s.mode == AwsMode::Server)?;
+        let running = EndpointFiles::for_stack(ctx.env, stack).ok()?.running()?;
+        Some(Self {
+            pid: running.pid,
+            address: SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, running.port)).to_string(),
+        })
+    }
+
+    /// ` (endpoint serving on ADDRESS, pid N)`, or how to start it in server mode.
+    pub(super) fn describe(endpoint: Option<&Self>, mode: &str) -> String {
+        match (endpoint, mode) {
+            (Some(endpoint), _) => format!(
+                " (endpoint serving on {}, pid {})",
+                endpoint.address, endpoint.pid
+            ),
+            (None, "server") => " (endpoint not running; `devboot up` starts it)".to_owned(),
+            _ => String::new(),
+        }
+    }
 }
 
 pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -63,13 +87,7 @@ fn status(
     let settings = stack.as_ref().and_then(|s| s.aws.clone());
     let endpoint = stack
         .as_ref()
-        .filter(|_| settings.as_ref().is_some_and(|s| s.mode == AwsMode::Server))
-        .and_then(|stack| EndpointFiles::for_stack(ctx.env, stack).ok())
-        .and_then(|files| files.running())
-        .map(|running| EndpointStatus {
-            pid: running.pid,
-            address: SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, running.port)).to_string(),
-        });
+        .and_then(|stack| EndpointStatus::of(ctx, stack));
     let mut options = settings
         .as_ref()
         .map(HostOptions::from_stack)
@@ -121,14 +139,7 @@ fn status(
             out.push_str(&format!("expected {expected}\n"));
         }
         if let Some(mode) = &status.mode {
-            let detail = match (&status.endpoint, mode.as_str()) {
-                (Some(endpoint), _) => format!(
-                    " (endpoint serving on {}, pid {})",
-                    endpoint.address, endpoint.pid
-                ),
-                (None, "server") => " (endpoint not running; `devboot up` starts it)".to_owned(),
-                _ => String::new(),
-            };
+            let detail = EndpointStatus::describe(status.endpoint.as_ref(), mode);
             out.push_str(&format!("mode     {mode}{detail}\n"));
         }
         ctx.printer.data(&out);

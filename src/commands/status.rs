@@ -13,6 +13,15 @@ use crate::output::Role;
 struct Report {
     project: String,
     services: Vec<ServiceStatus>,
+    /// How the app gets AWS credentials; `null` without `[aws]`.
+    aws: Option<AwsStatus>,
+}
+
+#[derive(Serialize)]
+struct AwsStatus {
+    mode: &'static str,
+    /// Server mode: the running credential endpoint, `null` when none runs.
+    endpoint: Option<super::aws::EndpointStatus>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +100,10 @@ pub(super) fn run(args: &StatusArgs, ctx: &Context<'_>) -> Result<ExitStatus, Er
         Ok(Report {
             project: stack.project.clone(),
             services,
+            aws: stack.aws.as_ref().map(|settings| AwsStatus {
+                mode: crate::aws::container_env::mode_name(settings.mode),
+                endpoint: super::aws::EndpointStatus::of(ctx, stack),
+            }),
         })
     })?;
     if args.json {
@@ -134,6 +147,13 @@ pub(super) fn run(args: &StatusArgs, ctx: &Context<'_>) -> Result<ExitStatus, Er
                 .apply_to(format!("{:<10}", s.state)),
             s.health,
             s.image
+        ));
+    }
+    if let Some(aws) = &report.aws {
+        out.push_str(&format!(
+            "\nAWS: {} mode{}\n",
+            aws.mode,
+            super::aws::EndpointStatus::describe(aws.endpoint.as_ref(), aws.mode)
         ));
     }
     printer.data(&out);

@@ -232,6 +232,9 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(status["mode"], "server");
     assert_eq!(status["endpoint"]["pid"], pid);
+    let status = stack.status();
+    assert_eq!(status["aws"]["mode"], "server");
+    assert_eq!(status["aws"]["endpoint"]["pid"], pid);
     assert!(!status.to_string().contains("rotating-secret"));
     let again = stack.up();
     assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
