@@ -87,10 +87,14 @@ pub enum Command {
         if one is missing. Then writes .devboot/, pulls and builds images, starts services in \
         dependency order (independent ones together), waits until each is healthy, and runs the \
         profile's setup commands in the app service. Running it again changes only what \
-        changed; volumes are never removed.")]
+        changed; volumes are never removed.\n\n\
+        With an [aws] section the app gets your AWS identity without a long-term key: by \
+        default devboot serves refreshing credentials on the container endpoint every AWS SDK \
+        reads (169.254.170.2), from a background process that `devboot down` stops. An expired \
+        SSO login stops `up` before anything changes (on a terminal it offers `aws sso login`).")]
     Up(UpArgs),
 
-    /// Stop and remove the stack's containers and network (volumes are kept)
+    /// Stop and remove the stack: containers, networks, AWS endpoint (volumes are kept)
     Down(DownArgs),
 
     /// Show each service's state, health and host ports
@@ -116,7 +120,7 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
-    /// The developer's AWS identity as the app will get it (account, ARN, source, expiry)
+    /// The AWS identity the app gets (account, ARN, source, expiry) and its endpoint
     Aws(AwsArgs),
 
     /// Inspect, validate and document profiles (for platform teams)
