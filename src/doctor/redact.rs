@@ -142,7 +142,7 @@ fn access_key_ids(text: &str) -> String {
 
 /// `scheme://user:password@host` → `scheme://user:***@host`. A user part with no password
 /// that is long enough to be a token (`https://TOKEN@github.com`) is replaced whole.
-fn url_passwords(text: &str) -> String {
+pub(super) fn url_passwords(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;

@@ -38,6 +38,7 @@ const ENGINE_CHECKS: &[&str] = &[
     "stack.orphan_volumes",
     "postgres.credentials",
     "rails.lockfile_platforms",
+    "docker.proxy",
 ];
 
 /// `devboot doctor ARGS --json` in the stack's project.

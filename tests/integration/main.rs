@@ -17,6 +17,7 @@ mod cli;
 mod config;
 mod doctor;
 mod doctor_aws;
+mod doctor_tools;
 mod engine;
 mod init;
 mod install;

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
 use super::super::facts::Facts;
+use super::proxy::{ProxySettings, shown};
 use crate::model::Service;
 
 pub(super) const REQUIRED: Check = Check {
@@ -158,16 +159,12 @@ fn create_dotenv(facts: &Facts) -> Result<(), String> {
 const LOCAL_HOSTS: &[&str] = &["localhost", "127.0.0.1"];
 
 fn proxy(facts: &Facts) -> Outcome {
-    let proxy = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"]
-        .iter()
-        .find_map(|name| facts.var(name).map(|value| (*name, value)));
-    let Some((name, value)) = proxy else {
+    let settings = ProxySettings::of_host(facts);
+    let Some(proxy) = settings.any_proxy() else {
         return Outcome::ok("no HTTP proxy is set");
     };
-    let no_proxy = facts
-        .var("NO_PROXY")
-        .or_else(|| facts.var("no_proxy"))
-        .unwrap_or("");
+    let name = proxy.name;
+    let no_proxy = settings.no_proxy.as_ref().map_or("", |s| s.value.as_str());
     let exempt: Vec<&str> = no_proxy.split(',').map(str::trim).collect();
     let missing: Vec<&str> = LOCAL_HOSTS
         .iter()
@@ -186,7 +183,7 @@ fn proxy(facts: &Facts) -> Outcome {
         "{name} is set but NO_PROXY lacks {}",
         missing.join(", ")
     ))
-    .detail(format!("{name}={value}"))
+    .detail(format!("{name}={}", shown(&proxy.value)))
     .detail("requests to the app and services on this machine would be sent to the proxy")
     .fix_with(
         "exempt local addresses (add it to your shell profile)",
@@ -288,6 +285,11 @@ mod tests {
             outcome.summary,
             "HTTPS_PROXY is set but NO_PROXY lacks 127.0.0.1"
         );
+        assert_eq!(
+            outcome.details[0],
+            "HTTPS_PROXY=http://bob:***@proxy.corp:3128"
+        );
+        assert!(!format!("{outcome:?}").contains("hunter2"));
         assert_eq!(
             outcome.fixes[0].command.as_deref(),
             Some("export NO_PROXY=localhost,.corp,127.0.0.1 no_proxy=localhost,.corp,127.0.0.1")

@@ -13,6 +13,7 @@ mod network;
 mod platform;
 mod ports;
 mod profile;
+mod proxy;
 mod rails;
 mod rails_setup;
 mod services;
@@ -35,6 +36,7 @@ pub(crate) static CHECKS: &[Check] = &[
     tools::DOCKER_CLI,
     tools::REQUIRED,
     tools::COMPOSE,
+    tools::LIBPQ,
     profile::VALID,
     profile::LOCAL_IGNORED,
     env::REQUIRED,
@@ -47,6 +49,7 @@ pub(crate) static CHECKS: &[Check] = &[
     docker::RESOURCES,
     docker::CLOCK,
     docker::CREDENTIAL_HELPERS,
+    proxy::PROXY,
     platform::PROVIDER,
     platform::PLATFORM,
     network::SUBNETS,

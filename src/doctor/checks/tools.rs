@@ -1,7 +1,7 @@
 //! `tools.*`: programs on the host — git, the Docker CLI, and the tools the profile requires
-//! with their version constraints (`[requires.tools]`, checked by [`crate::host::tools`]), and
+//! with their version constraints (`[requires.tools]`, checked by [`crate::host::tools`]),
 //! Docker Compose (v2 plugin or v1 `docker-compose`) for the `docker compose` commands devboot
-//! prints.
+//! prints, and libpq's `pg_config` for a `bundle install` of the pg gem on the host.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -49,8 +49,17 @@ pub(super) const COMPOSE: Check = Check {
     safe_fix: None,
 };
 
-/// How long `docker compose version` may take.
-const COMPOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const LIBPQ: Check = Check {
+    id: "tools.libpq",
+    title: "libpq's pg_config for a host-side `bundle install` of the pg gem",
+    depends_on: &[],
+    timeout: SLOW,
+    run: Run::Blocking(libpq),
+    safe_fix: None,
+};
+
+/// How long `docker compose version` or `pg_config --version` may take.
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `program args`, with the output of both streams, or why it could not run or failed.
 fn output_of(program: &Path, args: &[&str]) -> Result<String, String> {
@@ -72,7 +81,7 @@ fn output_of(program: &Path, args: &[&str]) -> Result<String, String> {
             Err(e) => return Err(e.to_string()),
         }
     };
-    let deadline = Instant::now() + COMPOSE_TIMEOUT;
+    let deadline = Instant::now() + PROGRAM_TIMEOUT;
     loop {
         match child.try_wait() {
             Ok(Some(_)) => break,
@@ -81,7 +90,7 @@ fn output_of(program: &Path, args: &[&str]) -> Result<String, String> {
                 let _ = child.wait();
                 return Err(format!(
                     "did not finish within {} s",
-                    COMPOSE_TIMEOUT.as_secs()
+                    PROGRAM_TIMEOUT.as_secs()
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
@@ -250,6 +259,270 @@ fn required(facts: &Facts) -> Outcome {
     outcome
 }
 
+/// One `pg` spec Gemfile.lock locks: its version and its platform (`None` for the source gem,
+/// which compiles against libpq; `x86_64-linux`, `arm64-darwin`, ... for the precompiled ones
+/// pg ships since 1.6, which bundle libpq).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PgSpec {
+    version: String,
+    platform: Option<String>,
+}
+
+/// The `pg` specs of Gemfile.lock (the `    pg (VERSION[-PLATFORM])` lines of its `specs:`).
+fn locked_pg(lockfile: &str) -> Vec<PgSpec> {
+    lockfile
+        .lines()
+        .filter_map(|line| {
+            let spec = line.trim_end().strip_prefix("    ")?;
+            let inside = spec.strip_prefix("pg (")?.strip_suffix(')')?;
+            // Gem versions have no `-`; what follows one is the platform.
+            let (version, platform) = match inside.split_once('-') {
+                Some((version, platform)) => (version, Some(platform.to_owned())),
+                None => (inside, None),
+            };
+            Some(PgSpec {
+                version: version.to_owned(),
+                platform,
+            })
+        })
+        .collect()
+}
+
+/// The Gemfile's `gem "pg"` line, when it has one (comments aside).
+fn gemfile_pg_line(gemfile: &str) -> Option<&str> {
+    gemfile.lines().map(str::trim).find(|line| {
+        let Some(rest) = line.strip_prefix("gem") else {
+            return false;
+        };
+        let rest = rest.trim_start_matches([' ', '\t', '(']);
+        ["\"pg\"", "'pg'"].iter().any(|name| rest.starts_with(name))
+    })
+}
+
+/// Whether a gem platform (`x86_64-linux`, `aarch64-linux-gnu`, `arm64-darwin`) runs on a
+/// machine whose CPU and OS `std::env::consts` names `arch` and `os`; `musl` for a musl libc.
+fn runs_here(platform: &str, arch: &str, os: &str, musl: bool) -> bool {
+    let cpu = match (arch, os) {
+        ("aarch64", "macos") => "arm64",
+        (arch, _) => arch,
+    };
+    let Some(system) = platform
+        .strip_prefix(cpu)
+        .and_then(|rest| rest.strip_prefix('-'))
+    else {
+        return false;
+    };
+    match os {
+        "linux" if musl => system == "linux-musl",
+        "linux" => system == "linux" || system == "linux-gnu",
+        "macos" => system == "darwin" || system.starts_with("darwin-"),
+        _ => false,
+    }
+}
+
+/// The value of `key` in a Bundler config file (`KEY: "value"` lines of YAML).
+fn bundle_config_value<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+    text.lines().find_map(|line| {
+        let value = line
+            .trim()
+            .strip_prefix(key)?
+            .trim_start()
+            .strip_prefix(':')?;
+        let value = value.trim();
+        Some(
+            value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(value),
+        )
+    })
+}
+
+/// The path of `--with-pg-config=PATH` in Bundler's `build.pg` flags.
+fn with_pg_config(flags: &str) -> Option<&str> {
+    flags
+        .split_whitespace()
+        .find_map(|flag| flag.strip_prefix("--with-pg-config="))
+        .map(|path| path.trim_matches(['"', '\'']))
+        .filter(|path| !path.is_empty())
+}
+
+/// Bundler's `build.pg` setting (`bundle config build.pg ...`) and where it is set, in
+/// Bundler's order: the app's `.bundle/config` (or `$BUNDLE_APP_CONFIG/config`),
+/// `BUNDLE_BUILD__PG`, then `~/.bundle/config` (or `$BUNDLE_USER_CONFIG`).
+fn build_pg_setting(facts: &Facts) -> Option<(String, String)> {
+    const KEY: &str = "BUNDLE_BUILD__PG";
+    let app = facts.app_dir();
+    let local = facts
+        .var("BUNDLE_APP_CONFIG")
+        .map_or_else(|| app.join(".bundle"), |dir| app.join(dir))
+        .join("config");
+    let global = facts
+        .var("BUNDLE_USER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| facts.home().map(|home| home.join(".bundle/config")));
+    let from_file = |path: &Path| {
+        let text = std::fs::read_to_string(path).ok()?;
+        let value = bundle_config_value(&text, KEY)?.to_owned();
+        Some((facts.display(path), value))
+    };
+    from_file(&local)
+        .or_else(|| facts.var(KEY).map(|v| (KEY.to_owned(), v.to_owned())))
+        .or_else(|| global.as_deref().and_then(from_file))
+}
+
+/// Where the pg gem's build would find `pg_config`, and what it printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PgConfig {
+    /// At `shown` (named by `source`: `PATH`, or where `build.pg` is set); `version` is what
+    /// `pg_config --version` printed, or why it failed.
+    Found {
+        shown: String,
+        source: String,
+        version: Result<String, String>,
+    },
+    /// `build.pg` names a `pg_config` that is not there.
+    Dangling {
+        shown: String,
+        source: String,
+    },
+    Missing,
+}
+
+fn libpq(facts: &Facts) -> Outcome {
+    let dir = facts.app_dir();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    let (lockfile, gemfile) = (read("Gemfile.lock"), read("Gemfile"));
+    if lockfile.is_none() && gemfile.is_none() {
+        return Outcome::skipped(format!("no Gemfile in {}", facts.display(dir)));
+    }
+    let specs = lockfile.as_deref().map(locked_pg).unwrap_or_default();
+    let pg_line = gemfile.as_deref().and_then(gemfile_pg_line);
+    let pg = match (specs.first(), pg_line) {
+        (Some(spec), _) => format!("pg {} (Gemfile.lock)", spec.version),
+        (None, Some(_)) => "pg (Gemfile)".to_owned(),
+        (None, None) => {
+            let files = match (&lockfile, &gemfile) {
+                (Some(_), Some(_)) => "Gemfile, Gemfile.lock",
+                (Some(_), None) => "Gemfile.lock",
+                _ => "Gemfile",
+            };
+            return Outcome::skipped(format!("the app does not use the pg gem ({files})"));
+        }
+    };
+    // pg ≥ 1.6 ships precompiled gems with libpq inside: when the lock has the one for this
+    // machine, Bundler installs it and compiles nothing (unless told to build from source).
+    let forced = pg_line.is_some_and(|line| line.contains("force_ruby_platform"))
+        || facts
+            .var("BUNDLE_FORCE_RUBY_PLATFORM")
+            .is_some_and(|v| v != "false");
+    let musl = cfg!(target_env = "musl");
+    let precompiled = specs.iter().find(|spec| {
+        spec.platform.as_deref().is_some_and(|platform| {
+            runs_here(platform, std::env::consts::ARCH, std::env::consts::OS, musl)
+        })
+    });
+    if let (Some(spec), false) = (precompiled, forced) {
+        return Outcome::ok(format!(
+            "Gemfile.lock locks pg {}-{}, precompiled with libpq inside: nothing to build",
+            spec.version,
+            spec.platform.as_deref().unwrap_or_default()
+        ));
+    }
+    let version_of = |path: &Path| {
+        output_of(path, &["--version"])
+            .map(|text| text.lines().next().unwrap_or("").trim().to_owned())
+    };
+    let config = if let Some((source, flags)) = build_pg_setting(facts)
+        && let Some(path) = with_pg_config(&flags)
+    {
+        let path = Path::new(path);
+        let source = format!("`build.pg` in {source}");
+        if path.is_file() {
+            PgConfig::Found {
+                shown: facts.display(path),
+                source,
+                version: version_of(path),
+            }
+        } else {
+            PgConfig::Dangling {
+                shown: facts.display(path),
+                source,
+            }
+        }
+    } else {
+        match which::which_in("pg_config", facts.var("PATH"), &facts.env.cwd) {
+            Ok(path) => PgConfig::Found {
+                shown: facts.display(&path),
+                source: "PATH".to_owned(),
+                version: version_of(&path),
+            },
+            Err(_) => PgConfig::Missing,
+        }
+    };
+    libpq_outcome(&pg, &config, cfg!(target_os = "macos"))
+}
+
+/// Judges where `pg_config` is for the pg gem `pg` names; on macOS the Homebrew fix comes first.
+fn libpq_outcome(pg: &str, config: &PgConfig, macos: bool) -> Outcome {
+    let outcome = match config {
+        PgConfig::Found {
+            shown,
+            source,
+            version: Ok(version),
+        } => {
+            let version = if version.is_empty() {
+                "pg_config"
+            } else {
+                version
+            };
+            return Outcome::ok(format!(
+                "{version} ({shown}, from {source}): {pg} builds here"
+            ));
+        }
+        PgConfig::Found {
+            shown,
+            version: Err(reason),
+            ..
+        } => Outcome::warn(format!("`{shown} --version` failed: {reason}")),
+        PgConfig::Dangling { shown, source } => Outcome::warn(format!(
+            "{source} names `--with-pg-config={shown}`, which does not exist"
+        )),
+        PgConfig::Missing => Outcome::warn(format!(
+            "`pg_config` is not on PATH: `bundle install` on this machine cannot build {pg}"
+        )),
+    };
+    let outcome = outcome
+        .detail(format!(
+            "{pg} is a native extension compiled against libpq: without its headers and `pg_config`, `bundle install` fails with `Can't find the 'libpq-fe.h header`"
+        ))
+        .detail("inside the app container nothing is needed: its image installs the gems; this is for `bundle install`, `bin/rails` and editor tooling run on this machine");
+    let debian = |o: Outcome| {
+        o.fix_with(
+            "Debian/Ubuntu: install libpq's headers and `pg_config`",
+            "sudo apt-get install libpq-dev",
+        )
+    };
+    let fedora = |o: Outcome| {
+        o.fix_with(
+            "Fedora/RHEL: install libpq's headers and `pg_config`",
+            "sudo dnf install libpq-devel",
+        )
+    };
+    let brew = |o: Outcome| {
+        o.fix_with(
+            "macOS: install Homebrew's libpq (it is not linked onto PATH) and tell Bundler where its `pg_config` is",
+            "brew install libpq && bundle config build.pg --with-pg-config=$(brew --prefix libpq)/bin/pg_config",
+        )
+    };
+    if macos {
+        fedora(debian(brew(outcome)))
+    } else {
+        brew(fedora(debian(outcome)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::super::check::Status;
@@ -397,5 +670,208 @@ mod tests {
             required(&sandbox.facts()).summary,
             "the profile requires no host tools"
         );
+    }
+
+    const LOCK: &str = "GEM\n  remote: https://rubygems.org/\n  specs:\n    pg (1.6.2)\n    pg (1.6.2-aarch64-linux-gnu)\n    pg (1.6.2-arm64-darwin)\n    pg (1.6.2-x86_64-linux)\n    pgvector (0.3.2)\n    rails (8.0.2)\n      pg (>= 1.0)\n\nPLATFORMS\n  ruby\n\nDEPENDENCIES\n  pg (~> 1.1)\n\nCHECKSUMS\n  pg (1.6.2) sha256=abc\n";
+
+    #[test]
+    fn the_pg_gem_is_read_from_gemfile_lock_and_the_gemfile() {
+        let specs = locked_pg(LOCK);
+        let platforms: Vec<Option<&str>> = specs.iter().map(|s| s.platform.as_deref()).collect();
+        assert_eq!(
+            platforms,
+            [
+                None,
+                Some("aarch64-linux-gnu"),
+                Some("arm64-darwin"),
+                Some("x86_64-linux")
+            ]
+        );
+        assert!(specs.iter().all(|s| s.version == "1.6.2"));
+        assert!(locked_pg("GEM\n  specs:\n    pgvector (0.3.2)\n    mysql2 (0.5.6)\n").is_empty());
+
+        assert_eq!(
+            gemfile_pg_line("source \"https://rubygems.org\"\ngem \"pg\", \"~> 1.1\"\n"),
+            Some("gem \"pg\", \"~> 1.1\"")
+        );
+        assert!(gemfile_pg_line("gem('pg', force_ruby_platform: true)").is_some());
+        for without in [
+            "# gem \"pg\"\n",
+            "gem \"pgvector\"\n",
+            "gem 'pg_search'\n",
+            "",
+        ] {
+            assert_eq!(gemfile_pg_line(without), None, "{without:?}");
+        }
+    }
+
+    #[test]
+    fn precompiled_pg_gems_match_this_machines_platform() {
+        assert!(runs_here("x86_64-linux", "x86_64", "linux", false));
+        assert!(runs_here("x86_64-linux-gnu", "x86_64", "linux", false));
+        assert!(!runs_here("x86_64-linux", "x86_64", "linux", true));
+        assert!(runs_here("x86_64-linux-musl", "x86_64", "linux", true));
+        assert!(runs_here("aarch64-linux-gnu", "aarch64", "linux", false));
+        assert!(runs_here("arm64-darwin", "aarch64", "macos", false));
+        assert!(runs_here("x86_64-darwin-23", "x86_64", "macos", false));
+        assert!(!runs_here("arm64-darwin", "x86_64", "macos", false));
+        assert!(!runs_here("x64-mingw-ucrt", "x86_64", "windows", false));
+    }
+
+    #[test]
+    fn bundlers_build_pg_setting_is_read() {
+        let config = "---\nBUNDLE_PATH: \"vendor/bundle\"\nBUNDLE_BUILD__PG: \"--with-pg-config=/opt/homebrew/opt/libpq/bin/pg_config\"\n";
+        let flags = bundle_config_value(config, "BUNDLE_BUILD__PG").unwrap();
+        assert_eq!(
+            with_pg_config(flags),
+            Some("/opt/homebrew/opt/libpq/bin/pg_config")
+        );
+        assert_eq!(bundle_config_value(config, "BUNDLE_JOBS"), None);
+        assert_eq!(with_pg_config("--with-opt-dir=/usr/local"), None);
+    }
+
+    #[test]
+    fn a_missing_pg_config_warns_with_a_fix_per_system() {
+        let outcome = libpq_outcome("pg 1.4.5 (Gemfile.lock)", &PgConfig::Missing, false);
+        assert_eq!(outcome.status, Status::Warn);
+        assert_eq!(
+            outcome.summary,
+            "`pg_config` is not on PATH: `bundle install` on this machine cannot build pg 1.4.5 (Gemfile.lock)"
+        );
+        let commands: Vec<&str> = outcome
+            .fixes
+            .iter()
+            .filter_map(|f| f.command.as_deref())
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                "sudo apt-get install libpq-dev",
+                "sudo dnf install libpq-devel",
+                "brew install libpq && bundle config build.pg --with-pg-config=$(brew --prefix libpq)/bin/pg_config",
+            ]
+        );
+        assert!(
+            outcome.details[1].starts_with("inside the app container nothing is needed"),
+            "{:?}",
+            outcome.details
+        );
+        // On macOS, Homebrew's fix first.
+        let mac = libpq_outcome("pg (Gemfile)", &PgConfig::Missing, true);
+        assert!(
+            mac.fixes[0].description.starts_with("macOS"),
+            "{:?}",
+            mac.fixes
+        );
+
+        let dangling = libpq_outcome(
+            "pg (Gemfile)",
+            &PgConfig::Dangling {
+                shown: "/opt/homebrew/opt/libpq/bin/pg_config".into(),
+                source: "`build.pg` in ~/.bundle/config".into(),
+            },
+            true,
+        );
+        assert_eq!(dangling.status, Status::Warn);
+        assert_eq!(
+            dangling.summary,
+            "`build.pg` in ~/.bundle/config names `--with-pg-config=/opt/homebrew/opt/libpq/bin/pg_config`, which does not exist"
+        );
+        assert_eq!(dangling.fixes.len(), 3);
+    }
+
+    #[test]
+    fn libpq_is_checked_only_for_apps_using_pg() {
+        let mut sandbox = Sandbox::new();
+        let bin = with_bin(&mut sandbox);
+        assert_eq!(
+            libpq(&sandbox.facts()).summary,
+            format!("no Gemfile in {}", sandbox.project().display())
+        );
+        sandbox.write("Gemfile", "gem \"mysql2\"\n");
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Skipped);
+        assert_eq!(outcome.summary, "the app does not use the pg gem (Gemfile)");
+
+        // In the Gemfile only (not bundled yet): needed all the same.
+        sandbox.write("Gemfile", "gem \"pg\", \"~> 1.5\"\n");
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert!(outcome.summary.ends_with("cannot build pg (Gemfile)"));
+
+        script(&bin.join("pg_config"), "echo 'PostgreSQL 16.2'");
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            format!(
+                "PostgreSQL 16.2 ({}, from PATH): pg (Gemfile) builds here",
+                bin.join("pg_config").display()
+            )
+        );
+
+        // Bundler's build.pg wins over PATH (the macOS fix leaves pg_config off PATH).
+        let keg = sandbox.dir.path().join("libpq/bin/pg_config");
+        sandbox.write(
+            ".bundle/config",
+            &format!(
+                "---\nBUNDLE_BUILD__PG: \"--with-pg-config={}\"\n",
+                keg.display()
+            ),
+        );
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert!(
+            outcome.summary.starts_with("`build.pg` in "),
+            "{}",
+            outcome.summary
+        );
+        script(&keg, "echo 'PostgreSQL 17.0 (Homebrew)'");
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert!(
+            outcome.summary.starts_with("PostgreSQL 17.0 (Homebrew) (")
+                && outcome.summary.contains("from `build.pg` in "),
+            "{}",
+            outcome.summary
+        );
+
+        script(&keg, "echo 'broken' >&2; exit 1");
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert!(
+            outcome.summary.ends_with("--version` failed: broken"),
+            "{}",
+            outcome.summary
+        );
+    }
+
+    #[test]
+    fn a_precompiled_pg_for_this_machine_needs_no_libpq() {
+        let mut sandbox = Sandbox::new();
+        with_bin(&mut sandbox);
+        let arch = std::env::consts::ARCH;
+        let platform = match std::env::consts::OS {
+            "macos" if arch == "aarch64" => "arm64-darwin".to_owned(),
+            "macos" => format!("{arch}-darwin"),
+            _ if cfg!(target_env = "musl") => format!("{arch}-linux-musl"),
+            _ => format!("{arch}-linux"),
+        };
+        sandbox.write("Gemfile", "gem \"pg\"\n");
+        sandbox.write(
+            "Gemfile.lock",
+            &format!("GEM\n  specs:\n    pg (1.6.2)\n    pg (1.6.2-{platform})\n"),
+        );
+        let outcome = libpq(&sandbox.facts());
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            format!(
+                "Gemfile.lock locks pg 1.6.2-{platform}, precompiled with libpq inside: nothing to build"
+            )
+        );
+        // Unless the Gemfile asks to build it from source.
+        sandbox.write("Gemfile", "gem \"pg\", force_ruby_platform: true\n");
+        assert_eq!(libpq(&sandbox.facts()).status, Status::Warn);
     }
 }
