@@ -717,13 +717,13 @@ mod tests {
             AwsMode::Server,
             "web",
             &env(&entries),
-            &["/rails".into(), "/root/.aws".into()],
+            &["/rails".into(), "/home/rails/.aws".into()],
             &in_profile,
         );
         assert_eq!(outcome.status, Status::Error);
         assert_eq!(
             outcome.summary,
-            "something overrides the credential endpoint in `web`: AWS_ACCESS_KEY_ID, AWS_PROFILE, a mount at /root/.aws"
+            "something overrides the credential endpoint in `web`: AWS_ACCESS_KEY_ID, AWS_PROFILE, a mount at /home/rails/.aws"
         );
         assert!(
             outcome
