@@ -31,7 +31,7 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             ctx.printer
                 .status("Removed", format!("container {}", container.name));
         }
-        for removed in super::aws::remove_endpoint(docker, ctx, stack).await? {
+        for removed in super::app_aws::remove_endpoint(docker, ctx, stack).await? {
             ctx.printer.status("Removed", removed);
         }
         if observed.network {

@@ -1,6 +1,7 @@
 //! One module per command. Each takes its parsed arguments and a [`Context`], does its work
 //! through the library, prints through the [`Printer`], and returns an [`ExitStatus`].
 
+mod app_aws;
 mod aws;
 mod config;
 mod doctor;

@@ -24,7 +24,7 @@ use crate::workspace::{Digest, State};
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
     let _lock = project.workspace.lock()?;
-    super::aws::check_sso(ctx, project.stack.aws.as_ref())?;
+    super::app_aws::check_sso(ctx, project.stack.aws.as_ref())?;
     super::block_on_interruptible(up(&project, args, ctx))
 }
 
@@ -46,7 +46,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     } else {
         None
     };
-    let app_aws = super::aws::prepare(ctx, &stack, app_env).await?;
+    let app_aws = super::app_aws::prepare(ctx, &stack, app_env).await?;
     if let Some(app_aws) = &app_aws {
         stack.app_wiring = app_aws.wiring.clone();
     }
@@ -133,13 +133,13 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
 async fn remove_unused_endpoint(
     ctx: &Context<'_>,
     stack: &Stack,
-    app_aws: Option<&super::aws::AppAws>,
+    app_aws: Option<&super::app_aws::AppAws>,
     connection: &Connection,
 ) -> Result<(), Error> {
-    if app_aws.is_some_and(super::aws::AppAws::serves) {
+    if app_aws.is_some_and(super::app_aws::AppAws::serves) {
         return Ok(());
     }
-    for removed in super::aws::remove_unused_endpoint(&connection.docker, ctx, stack).await? {
+    for removed in super::app_aws::remove_unused_endpoint(&connection.docker, ctx, stack).await? {
         ctx.printer.status("Removed", removed);
     }
     Ok(())
@@ -197,7 +197,7 @@ fn setup_key(stack: &Stack) -> Digest {
 fn summary(
     printer: &Printer,
     stack: &Stack,
-    app_aws: Option<&super::aws::AppAws>,
+    app_aws: Option<&super::app_aws::AppAws>,
     connection: &Connection,
     started: Instant,
 ) {
