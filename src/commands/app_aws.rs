@@ -124,9 +124,13 @@ pub(super) async fn prepare(
             (wiring, env, endpoint, summary)
         }
         AwsMode::Env => {
-            let reusable = running_app_env.as_deref().and_then(|env| {
-                container_env::reusable_env_credentials(env, now, Duration::from_secs(15 * 60))
-            });
+            // Still-valid keys for the same region are reused (a changed region needs new ones).
+            let reusable = running_app_env
+                .as_deref()
+                .and_then(|env| {
+                    container_env::reusable_env_credentials(env, now, Duration::from_secs(15 * 60))
+                })
+                .filter(|vars| vars.get("AWS_REGION") == Some(&region));
             if let Some(vars) = reusable {
                 let summary = format!(
                     "short-lived keys of profile `{}` in the app's environment, until {}",

@@ -395,6 +395,18 @@ fn env_mode_injects_short_lived_keys_and_emulator_mode_points_at_the_emulator() 
     // Still-valid keys are reused: the second `up` changes nothing.
     let again = up(&stack);
     assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+    // Another region needs new keys.
+    stack.project.write(
+        "devboot.local.toml",
+        &format!(
+            "[project]\nname = \"{}\"\n\n{}",
+            stack.name,
+            settings("mode = \"env\"\nregion = \"us-west-2\"\n")
+        ),
+    );
+    up(&stack);
+    let inspect = docker(&["inspect", &container]);
+    assert!(inspect.contains("AWS_REGION=us-west-2"), "{inspect}");
 
     // emulator: the app talks to the emulator with dummy keys.
     stack.project.write(
