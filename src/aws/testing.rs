@@ -185,6 +185,7 @@ impl MotoServer {
         };
         // A free port: bind, note it, release it for moto. Someone may take it in between;
         // moto then exits, and another port is tried.
+        let stderr = tempfile::NamedTempFile::new().unwrap();
         for _ in 0..5 {
             let port = StdListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -195,7 +196,7 @@ impl MotoServer {
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(stderr.reopen().unwrap())
                 .spawn()
                 .unwrap();
             let mut server = Self { child, port };
@@ -203,7 +204,8 @@ impl MotoServer {
                 return Some(server);
             }
         }
-        panic!("moto_server did not start on any of 5 ports");
+        let log = std::fs::read_to_string(stderr.path()).unwrap_or_default();
+        panic!("moto_server did not start on any of 5 ports; its stderr:\n{log}");
     }
 
     pub(crate) fn url(&self) -> String {

@@ -325,17 +325,32 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     );
 }
 
-/// The engine's default bridge gateway: a host address every container can reach.
+/// The host's address on the engine's default bridge: one every container can reach. The IPAM
+/// config names it as `Gateway`, except on a freshly started dockerd 20.10, which lists only the
+/// subnet; the bridge interface (`docker0`) holds the address then.
 fn bridge_gateway() -> String {
-    docker(&[
-        "network",
-        "inspect",
-        "bridge",
-        "-f",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ])
-    .trim()
-    .to_owned()
+    let inspect = |format: &str| docker(&["network", "inspect", "bridge", "-f", format]);
+    let gateway = inspect("{{range .IPAM.Config}}{{.Gateway}}{{end}}");
+    if !gateway.trim().is_empty() {
+        return gateway.trim().to_owned();
+    }
+    let interface = inspect(r#"{{index .Options "com.docker.network.bridge.name"}}"#);
+    let interface = Some(interface.trim())
+        .filter(|name| !name.is_empty() && *name != "<no value>")
+        .unwrap_or("docker0");
+    let addresses = Command::new("ip")
+        .args(["-o", "-4", "addr", "show", "dev", interface])
+        .output()
+        .unwrap();
+    let addresses = String::from_utf8_lossy(&addresses.stdout);
+    // `4: docker0    inet 172.17.0.1/16 brd 172.17.255.255 scope global docker0 ...`
+    addresses
+        .split_whitespace()
+        .skip_while(|word| *word != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .unwrap_or_else(|| panic!("no IPv4 address on the default bridge `{interface}`: {addresses}"))
+        .to_owned()
 }
 
 #[test]

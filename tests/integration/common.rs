@@ -191,22 +191,33 @@ impl Moto {
     }
 
     /// Starts moto on `host:port` (an address containers reach, for tests of the app) and
-    /// waits until it accepts connections.
+    /// waits until it accepts connections. When moto exits or never listens, the panic carries
+    /// its stderr: the reason (an address not on this host, a port taken) is there.
     pub(crate) fn start_at(host: &str, port: u16) -> Self {
+        assert!(!host.is_empty(), "moto_server needs an address to listen on");
+        let stderr = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new("moto_server")
             .args(["-H", host, "-p", &port.to_string()])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr.reopen().unwrap())
             .spawn()
             .unwrap();
-        let moto = Self {
+        let mut moto = Self {
             child,
             host: host.to_owned(),
             port,
         };
+        let why = |what: &str| {
+            let log = std::fs::read_to_string(stderr.path()).unwrap_or_default();
+            format!("moto_server on {host}:{port} {what}; its stderr:\n{log}")
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect((host, port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("{}", why(&format!("exited ({status})")));
+            }
+            assert!(Instant::now() < deadline, "{}", why("did not listen in 30 s"));
             std::thread::sleep(Duration::from_millis(20));
         }
         moto
