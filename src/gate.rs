@@ -1,21 +1,22 @@
 //! The gate before `up` changes anything: the engine's API version, the tools the profile
-//! requires, the engine's memory and disk, and every host port the stack is about to publish.
-//! All problems are reported together, each with its fix; if any is found, nothing is created.
+//! requires, the engine's memory and disk, and every host port the stack is about to publish,
+//! judged by the rulebook in [`crate::requirements`] (which `doctor` applies too). All problems
+//! are reported together, each with its fix; if any is found, nothing is created.
 
 use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 
-use crate::engine::connect::{self, Connection};
+use crate::engine::connect::Connection;
 use crate::engine::observe::Observed;
 use crate::engine::spec::LABEL_PROJECT;
 use crate::env::Environment;
 use crate::error::{Error, Problem};
-use crate::host::{ports, tools};
+use crate::host::ports;
 use crate::model::Stack;
-use crate::model::units::format_bytes;
 use crate::plan::{ContainerAction, ContainerStep};
+use crate::requirements::{self, EngineResources};
 
 /// Checks every prerequisite; `Err(Error::Prerequisites)` lists all that are not met.
 pub async fn check(
@@ -25,61 +26,22 @@ pub async fn check(
     observed: &Observed,
     steps: &[ContainerStep],
 ) -> Result<(), Error> {
-    connect::check_api_version(&connection.api_version, stack.requirements.docker_api)?;
-    let mut problems = tools::check(&stack.requirements.tools, env.var("PATH"));
-    problems.extend(resources(&connection.docker, stack).await);
+    let needs = &stack.requirements;
+    requirements::api_version(&connection.api_version, needs.docker_api)?;
+    let mut problems = requirements::tools(&needs.tools, env.var("PATH"));
+    if (needs.memory_bytes.is_some() || needs.disk_bytes.is_some())
+        && let Ok(info) = connection.docker.info().await
+    {
+        let have = EngineResources::measure(&info, &connection.endpoint.host);
+        problems.extend(requirements::memory(&have, needs.memory_bytes));
+        problems.extend(requirements::disk(&have, needs.disk_bytes));
+    }
     problems.extend(taken_ports(&connection.docker, stack, observed, steps).await);
     if problems.is_empty() {
         Ok(())
     } else {
         Err(Error::Prerequisites(problems))
     }
-}
-
-async fn resources(docker: &Docker, stack: &Stack) -> Vec<Problem> {
-    let needs = &stack.requirements;
-    if needs.memory_bytes.is_none() && needs.disk_bytes.is_none() {
-        return Vec::new();
-    }
-    let Ok(info) = docker.info().await else {
-        return Vec::new();
-    };
-    let mut problems = Vec::new();
-    let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
-    if let (Some(need), Some(have)) = (needs.memory_bytes, memory)
-        && have < need
-    {
-        problems.push(Problem {
-            message: format!(
-                "the Docker engine has {} of memory; the profile needs {}",
-                format_bytes(have),
-                format_bytes(need)
-            ),
-            fix: Some(
-                "raise the engine's memory limit (Docker Desktop: Settings → Resources), or lower `requires.memory`"
-                    .into(),
-            ),
-        });
-    }
-    if let (Some(need), Some(root)) = (needs.disk_bytes, info.docker_root_dir.as_deref())
-        && let Ok(stats) = rustix::fs::statvfs(root)
-    {
-        let free = stats.f_bavail.saturating_mul(stats.f_frsize);
-        if free < need {
-            problems.push(Problem {
-                message: format!(
-                    "the Docker data directory `{root}` has {} free; the profile needs {}",
-                    format_bytes(free),
-                    format_bytes(need)
-                ),
-                fix: Some(
-                    "free disk space (`docker system prune` removes unused images and build cache)"
-                        .into(),
-                ),
-            });
-        }
-    }
-    problems
 }
 
 /// Host ports that containers about to start would publish but something else holds.
@@ -95,7 +57,10 @@ async fn taken_ports(
         .filter(|s| s.action != ContainerAction::Unchanged)
     {
         for port in &stack.services[&step.service].ports {
-            if observed.published.contains(&port.host) || ports::is_free(port.host_ip, port.host) {
+            if requirements::port_available(
+                observed.published.contains(&port.host),
+                ports::is_free(port.host_ip, port.host),
+            ) {
                 continue;
             }
             let owner = match container_publishing(docker, port.host).await {

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod detect;
 pub mod doctor;
+pub mod effective;
 pub mod engine;
 pub mod env;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod plan;
 pub mod profile;
 pub mod project;
 pub mod render;
+pub mod requirements;
 pub mod workspace;
 
 use std::ffi::OsString;

@@ -45,11 +45,13 @@ pub struct HostOptions {
 }
 
 impl HostOptions {
-    pub fn from_stack(aws: &Aws) -> Self {
+    /// The project's `[aws]` settings; `DEVBOOT_AWS_STS_ENDPOINT` sends STS calls to an
+    /// emulator (as `aws status --endpoint-url` does).
+    pub fn for_project(aws: &Aws, env: &Environment) -> Self {
         Self {
             profile: aws.profile.clone(),
             region: aws.region.clone(),
-            endpoint_url: None,
+            endpoint_url: env.var("DEVBOOT_AWS_STS_ENDPOINT").map(str::to_owned),
         }
     }
 }

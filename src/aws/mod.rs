@@ -11,6 +11,7 @@
 //! ([`mask_key_id`]), and no `Debug` or `Display` here includes a secret key, session token or
 //! endpoint token.
 
+pub mod app;
 pub mod chain;
 pub mod config;
 pub mod container_env;
@@ -28,6 +29,7 @@ pub(crate) mod testing;
 use std::net::Ipv4Addr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use app::{AppAws, Intent};
 pub use chain::{ChainLink, HostCredentials};
 pub use config::{AwsFiles, ProfileOrigin};
 pub use container_env::{ContainerEnv, Wiring, container_env};
@@ -52,51 +54,6 @@ pub fn app_region(host: &HostAws, mode: crate::model::AwsMode) -> Result<String,
         .ok_or_else(|| AwsError::NoRegion {
             profile: host.profile.clone(),
         })
-}
-
-/// The wiring `up` gave the app container, as far as it is known without acting: exactly in
-/// server mode (from the stored endpoint secrets) and emulator mode, and in env mode the keys
-/// the running container holds. `None` when it cannot be known (no `[aws]`, no secrets stored
-/// yet, no region). For `doctor`, to compare the running app with its definition.
-pub fn expected_app_wiring(
-    env: &crate::env::Environment,
-    stack: &crate::model::Stack,
-    running_app_env: Option<&[String]>,
-) -> Option<crate::model::AppWiring> {
-    use crate::model::AwsMode;
-    let settings = stack.aws.as_ref()?;
-    let host = HostAws::load(env, &HostOptions::from_stack(settings)).ok()?;
-    let region = app_region(&host, settings.mode).ok()?;
-    let now = SystemTime::now();
-    let wire = |wiring| {
-        container_env::app_wiring(settings, &stack.project, &region, wiring, now)
-            .ok()
-            .map(|(wiring, _)| wiring)
-    };
-    match settings.mode {
-        AwsMode::Server => {
-            let secrets = endpoint_process::EndpointFiles::for_stack(env, stack)
-                .ok()?
-                .stored_secrets()?;
-            wire(Wiring::Server {
-                relative_uri: &secrets.path,
-                token: &secrets.token,
-            })
-        }
-        AwsMode::Emulator => wire(Wiring::Emulator { endpoint: None }),
-        AwsMode::Env => {
-            let vars: std::collections::BTreeMap<String, String> = running_app_env?
-                .iter()
-                .filter_map(|line| line.split_once('='))
-                .filter(|(name, _)| name.starts_with("AWS_"))
-                .map(|(name, value)| (name.to_owned(), value.to_owned()))
-                .collect();
-            Some(crate::model::AppWiring {
-                env: vars,
-                networks: Vec::new(),
-            })
-        }
-    }
 }
 
 /// An access key id with all but its last four characters hidden, as `aws configure list`

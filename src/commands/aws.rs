@@ -86,7 +86,7 @@ fn status(
         .and_then(|stack| EndpointStatus::of(ctx, stack));
     let mut options = settings
         .as_ref()
-        .map(HostOptions::from_stack)
+        .map(|settings| HostOptions::for_project(settings, ctx.env))
         .unwrap_or_default();
     options.endpoint_url = endpoint_url.cloned();
     let host = HostAws::load(ctx.env, &options)?;
@@ -174,7 +174,7 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         })?;
     let files = EndpointFiles::for_stack(ctx.env, stack)?;
     let secrets = files.secrets()?;
-    let host = HostAws::load(ctx.env, &host_options(ctx, settings))?;
+    let host = HostAws::load(ctx.env, &HostOptions::for_project(settings, ctx.env))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -289,12 +289,4 @@ async fn serve_until_stopped(
     }
     ctx.printer.status("Stopped", "the AWS credential endpoint");
     Ok(ExitStatus::Success)
-}
-
-/// The host-side options for the project's settings; `DEVBOOT_AWS_STS_ENDPOINT` sends STS
-/// calls to an emulator (as `aws status --endpoint-url` does).
-pub(super) fn host_options(ctx: &Context<'_>, settings: &crate::model::Aws) -> HostOptions {
-    let mut options = HostOptions::from_stack(settings);
-    options.endpoint_url = ctx.env.var("DEVBOOT_AWS_STS_ENDPOINT").map(str::to_owned);
-    options
 }

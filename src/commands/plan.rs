@@ -4,8 +4,10 @@
 use serde::Serialize;
 
 use super::Context;
+use crate::aws::Intent;
 use crate::cli::PlanArgs;
-use crate::engine::{connect, converge, observe};
+use crate::effective;
+use crate::engine::{connect, converge};
 use crate::error::{Error, ExitStatus};
 use crate::output::{Printer, Role};
 use crate::plan::{
@@ -28,23 +30,17 @@ struct PlanReport<'a> {
 
 pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
-    let mut stack = project.stack.clone();
     let state = project.workspace.state();
-    let engine = super::block_on_interruptible(async {
+    // The stack `up` would run — its port choice (not remembered here) and the AWS wiring it
+    // would give the app — or, without an engine, the project's own.
+    let effective = super::block_on_interruptible(async {
         let connection = connect::connect(ctx.env).await?;
-        let observed = observe::observe(&connection.docker, &stack).await?;
-        let app_env = super::up::running_app_env(&connection, &stack, &observed).await;
-        Ok((observed, app_env))
-    })
-    .map(|(observed, app_env)| {
-        // The same port choice `up` would make, without remembering it, and the AWS wiring
-        // it would add to the app.
-        super::up::assign_ports(&mut stack, &state, &observed);
-        if let Some(wiring) = crate::aws::expected_app_wiring(ctx.env, &stack, app_env.as_deref()) {
-            stack.app_wiring = wiring;
-        }
-        observed
+        effective::resolve(&connection.docker, ctx.env, &project, &[], Intent::Preview).await
     });
+    let (stack, engine) = match effective {
+        Ok(effective) => (effective.stack, Ok(effective.observed)),
+        Err(error) => (project.stack.clone(), Err(error)),
+    };
     let files = render::render_all(&stack)?;
     let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);
     let (engine_plan, engine_error) =

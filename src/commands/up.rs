@@ -2,24 +2,23 @@
 //! when a prerequisite is missing), write `.devboot/`, converge the engine, run setup, and say
 //! what is running where. Holds the project lock throughout; Ctrl-C stops promptly.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use super::Context;
+use crate::aws::{AppAws, Intent};
 use crate::cli::UpArgs;
+use crate::effective::{self, EffectiveStack};
 use crate::engine::connect::{self, Connection};
 use crate::engine::converge;
-use crate::engine::observe::{self, Observed};
 use crate::error::{Error, ExitStatus};
 use crate::gate;
-use crate::host::ports;
-use crate::model::{AwsMode, Stack};
+use crate::model::Stack;
 use crate::output::progress::TerminalReporter;
 use crate::output::{Printer, Role};
 use crate::plan::{self, ContainerAction, FileAction, ImageAction};
 use crate::project::Project;
 use crate::render;
-use crate::workspace::{Digest, State};
+use crate::workspace::Digest;
 
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
@@ -31,25 +30,25 @@ pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error>
 async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let started = Instant::now();
     let printer = ctx.printer;
-    let mut stack = if args.services.is_empty() {
-        project.stack.clone()
-    } else {
-        project.stack.select(&args.services)?
-    };
     let connection = connect::connect(ctx.env).await?;
-    let observed = observe::observe(&connection.docker, &stack).await?;
-    let mut state = project.workspace.state();
-    state.ports = assign_ports(&mut stack, &state, &observed);
-    let env_mode = stack.aws.as_ref().is_some_and(|a| a.mode == AwsMode::Env);
-    let app_env = if env_mode {
-        running_app_env(&connection, &stack, &observed).await
-    } else {
-        None
-    };
-    let app_aws = super::app_aws::prepare(ctx, &stack, app_env).await?;
-    if let Some(app_aws) = &app_aws {
-        stack.app_wiring = app_aws.wiring.clone();
+    let EffectiveStack {
+        stack,
+        observed,
+        ports,
+        aws: app_aws,
+    } = effective::resolve(
+        &connection.docker,
+        ctx.env,
+        project,
+        &args.services,
+        Intent::Apply,
+    )
+    .await?;
+    for warning in app_aws.iter().flat_map(|a| &a.warnings) {
+        printer.warn(warning);
     }
+    let mut state = project.workspace.state();
+    state.ports = ports;
 
     let files = render::render_all(&stack)?;
     let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);
@@ -67,7 +66,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     )
     .await?;
     if let Some(app_aws) = &app_aws {
-        app_aws.preflight(&connection.docker, &stack).await?;
+        super::app_aws::preflight(app_aws, &connection.docker, &stack).await?;
     }
 
     project.workspace.apply(&file_steps, &files, &mut state)?;
@@ -89,8 +88,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     let endpoint = async {
         match &app_aws {
             Some(app_aws) => {
-                app_aws
-                    .ensure_endpoint(&connection.docker, ctx, &stack, &reporter)
+                super::app_aws::ensure_endpoint(app_aws, &connection.docker, ctx, &stack, &reporter)
                     .await
             }
             None => Ok(()),
@@ -133,58 +131,16 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
 async fn remove_unused_endpoint(
     ctx: &Context<'_>,
     stack: &Stack,
-    app_aws: Option<&super::app_aws::AppAws>,
+    app_aws: Option<&AppAws>,
     connection: &Connection,
 ) -> Result<(), Error> {
-    if app_aws.is_some_and(super::app_aws::AppAws::serves) {
+    if app_aws.is_some_and(AppAws::serves) {
         return Ok(());
     }
     for removed in super::app_aws::remove_unused_endpoint(&connection.docker, ctx, stack).await? {
         ctx.printer.status("Removed", removed);
     }
     Ok(())
-}
-
-/// The environment of the app container, when it runs.
-pub(super) async fn running_app_env(
-    connection: &Connection,
-    stack: &Stack,
-    observed: &Observed,
-) -> Option<Vec<String>> {
-    let app = observed.containers.get(&stack.app.as_ref()?.service)?;
-    if !app.running() {
-        return None;
-    }
-    let inspected = connection
-        .docker
-        .inspect_container(
-            &app.id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
-        .await
-        .ok()?;
-    inspected.config?.env
-}
-
-/// Host ports for `auto` mappings: remembered, or free now. Ports the project's own containers
-/// publish count as available (they are ours).
-pub(super) fn assign_ports(
-    stack: &mut Stack,
-    state: &State,
-    observed: &Observed,
-) -> plan::ports::RememberedPorts {
-    let fixed: BTreeSet<u16> = stack
-        .services
-        .values()
-        .flat_map(|s| &s.ports)
-        .map(|p| p.host)
-        .collect();
-    plan::ports::assign(
-        stack,
-        &state.ports,
-        |ip, port| observed.published.contains(&port) || ports::is_free(ip, port),
-        |ip, preferred| ports::free_port(ip, preferred, &fixed),
-    )
 }
 
 /// What the setup commands depend on: the commands and the whole stack's definition.
@@ -197,7 +153,7 @@ fn setup_key(stack: &Stack) -> Digest {
 fn summary(
     printer: &Printer,
     stack: &Stack,
-    app_aws: Option<&super::app_aws::AppAws>,
+    app_aws: Option<&AppAws>,
     connection: &Connection,
     started: Instant,
 ) {

@@ -13,11 +13,12 @@ use futures_util::future::join_all;
 use tokio::sync::OnceCell;
 
 use super::facts::{Facts, ProjectLookup};
+use crate::aws::Intent;
+use crate::effective;
 use crate::engine::connect::{self, Connection};
 use crate::engine::containers;
 use crate::engine::observe::{self, ObservedContainer, engine_error};
 use crate::error::Error;
-use crate::host::ports;
 use crate::model::Stack;
 
 /// Lines of a command's output kept (the last ones); enough for any message, bounded for logs.
@@ -42,8 +43,8 @@ pub(super) struct InfoSample {
 /// The project as the engine holds it now.
 #[derive(Debug)]
 pub(super) struct ProjectState {
-    /// The stack with its `auto` host ports as `devboot up` assigns them (the remembered ones),
-    /// so container definitions compare like for like.
+    /// The effective stack (`auto` host ports and the app's AWS wiring as `devboot up` would
+    /// set them), so container definitions compare like for like.
     pub stack: Stack,
     pub observed: observe::Observed,
     /// Each service's container, inspected, by service name.
@@ -111,12 +112,10 @@ impl Facts {
             return Err("no valid devboot.toml here".to_owned());
         };
         let docker = &connection.docker;
-        let observed = observe::observe(docker, &project.stack)
+        let effective = effective::resolve(docker, &self.env, project, &[], Intent::Preview)
             .await
             .map_err(|e| e.to_string())?;
-        let mut stack = project.stack.clone();
-        let state = project.workspace.state();
-        assign_ports(&mut stack, &state.ports, &observed);
+        let (stack, observed) = (effective.stack, effective.observed);
         let inspections = join_all(observed.containers.iter().map(|(service, container)| {
             let id = container.id.clone();
             async move {
@@ -134,44 +133,12 @@ impl Facts {
             .into_iter()
             .filter_map(|(service, result)| Some((service, result.ok()?)))
             .collect();
-        // What `up` added to the app container, so its definition compares like for like.
-        let app_env = stack
-            .app
-            .as_ref()
-            .and_then(|app| inspected.get(&app.service))
-            .and_then(|c| c.config.as_ref())
-            .and_then(|c| c.env.clone());
-        if let Some(wiring) = crate::aws::expected_app_wiring(&self.env, &stack, app_env.as_deref())
-        {
-            stack.app_wiring = wiring;
-        }
         Ok(ProjectState {
             stack,
             observed,
             inspected,
         })
     }
-}
-
-/// Host ports of `auto` mappings as `devboot up` assigns them: the remembered port while it is
-/// this project's own or free, else the preferred port, else a free one.
-fn assign_ports(
-    stack: &mut Stack,
-    remembered: &crate::plan::ports::RememberedPorts,
-    observed: &observe::Observed,
-) {
-    let fixed: std::collections::BTreeSet<u16> = stack
-        .services
-        .values()
-        .flat_map(|s| &s.ports)
-        .map(|p| p.host)
-        .collect();
-    crate::plan::ports::assign(
-        stack,
-        remembered,
-        |ip, port| observed.published.contains(&port) || ports::is_free(ip, port),
-        |ip, preferred| ports::free_port(ip, preferred, &fixed),
-    );
 }
 
 /// What a command run in a container printed (stdout and stderr, the last lines) and its exit

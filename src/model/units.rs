@@ -83,6 +83,9 @@ pub fn parse_api_version(text: &str) -> Option<(u32, u32)> {
     Some((number(major)?, number(minor)?))
 }
 
+/// One gibibyte.
+pub const GIB: u64 = 1024 * 1024 * 1024;
+
 /// Formats bytes for messages: `3.8 GiB`.
 pub fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -349,7 +349,9 @@ fn bridge_gateway() -> String {
         .skip_while(|word| *word != "inet")
         .nth(1)
         .and_then(|cidr| cidr.split('/').next())
-        .unwrap_or_else(|| panic!("no IPv4 address on the default bridge `{interface}`: {addresses}"))
+        .unwrap_or_else(|| {
+            panic!("no IPv4 address on the default bridge `{interface}`: {addresses}")
+        })
         .to_owned()
 }
 

@@ -194,7 +194,10 @@ impl Moto {
     /// waits until it accepts connections. When moto exits or never listens, the panic carries
     /// its stderr: the reason (an address not on this host, a port taken) is there.
     pub(crate) fn start_at(host: &str, port: u16) -> Self {
-        assert!(!host.is_empty(), "moto_server needs an address to listen on");
+        assert!(
+            !host.is_empty(),
+            "moto_server needs an address to listen on"
+        );
         let stderr = tempfile::NamedTempFile::new().unwrap();
         let child = Command::new("moto_server")
             .args(["-H", host, "-p", &port.to_string()])
@@ -217,7 +220,11 @@ impl Moto {
             if let Ok(Some(status)) = moto.child.try_wait() {
                 panic!("{}", why(&format!("exited ({status})")));
             }
-            assert!(Instant::now() < deadline, "{}", why("did not listen in 30 s"));
+            assert!(
+                Instant::now() < deadline,
+                "{}",
+                why("did not listen in 30 s")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         moto

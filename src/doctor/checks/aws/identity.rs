@@ -41,7 +41,7 @@ struct Caller {
 async fn caller(facts: &Facts, setup: &Setup<'_>) -> Arc<Caller> {
     let options = setup
         .settings
-        .map(HostOptions::from_stack)
+        .map(|settings| HostOptions::for_project(settings, &facts.env))
         .unwrap_or_default();
     facts
         .shared("aws.caller_identity", || async {
