@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -200,6 +200,35 @@ fn read_in_background(
     });
 }
 
+/// Whether `name` is a bare program name (`git`, `docker-compose`, `python3.11`, `g++`):
+/// no path separator, not `.` or `..`, not an option. Profiles may require only such names.
+pub fn is_bare_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+}
+
+/// The executable `name` in an absolute directory of `path_var` (a `PATH` value). A name that is
+/// not bare, and relative `PATH` entries (`.`, `bin`, empty), are never searched: whatever the
+/// repository holds is never found, so never run, on the host.
+pub fn find_on_path(name: &str, path_var: Option<&str>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if !is_bare_name(name) {
+        return None;
+    }
+    std::env::split_paths(path_var?)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// A problem for each required tool that is missing from `path_var` (the `PATH` value), whose
 /// version cannot be read, or whose version does not satisfy its requirement. The tools are
 /// checked in parallel; problems come back in tool-name order.
@@ -236,8 +265,7 @@ fn check_tool(
     path_var: Option<&str>,
     timeout: Duration,
 ) -> Option<Problem> {
-    // `.` resolves relative PATH entries against the working directory, as a shell does.
-    let Ok(program) = which::which_in(tool, path_var, ".") else {
+    let Some(program) = find_on_path(tool, path_var) else {
         return Some(Problem {
             message: format!("`{tool}` is not installed (the profile needs {requirement})"),
             fix: Some(format!(
@@ -642,6 +670,46 @@ mod tests {
             let problems = check(&needs, Some(&path_of(&dir)));
             assert_eq!(problems.len(), 1);
             assert!(problems[0].message.contains("not installed"));
+        }
+
+        #[test]
+        fn only_bare_names_in_absolute_path_entries_are_found() {
+            let dir = fake_tools(&[("x", "echo 'x 1.0.0'")]);
+            let absolute = path_of(&dir);
+            assert_eq!(
+                find_on_path("x", Some(&absolute)),
+                Some(dir.path().join("x"))
+            );
+            // A path, even one that exists, is never a tool: a repo's `bin/x` is not run.
+            let path = dir.path().join("x").display().to_string();
+            assert_eq!(find_on_path(&path, Some(&absolute)), None);
+            assert_eq!(find_on_path("./x", Some(&absolute)), None);
+            // Relative PATH entries (`.`, empty, `bin`) would resolve in the repository.
+            let relative = format!(
+                ".::bin:{}",
+                dir.path().file_name().unwrap().to_string_lossy()
+            );
+            assert_eq!(find_on_path("x", Some(&relative)), None);
+        }
+
+        #[test]
+        fn bare_names_are_program_names() {
+            for name in ["git", "docker-compose", "python3.11", "g++", "node_js"] {
+                assert!(is_bare_name(name), "{name}");
+            }
+            for name in [
+                "",
+                ".",
+                "..",
+                "bin/x",
+                "/usr/bin/git",
+                "-rf",
+                "a b",
+                "x;y",
+                "..\\x",
+            ] {
+                assert!(!is_bare_name(name), "{name}");
+            }
         }
     }
 }

@@ -476,6 +476,17 @@ impl Validator<'_> {
             .and_then(|v| self.parse(v, |t| parse_bytes(t)));
         let mut tools = BTreeMap::new();
         for (tool, constraint) in &r.tools {
+            if !crate::host::tools::is_bare_name(&tool.value) {
+                self.error(
+                    &tool.origin,
+                    format!(
+                        "`{}` is not a tool name: name a program found on PATH (letters, digits, `.`, `_`, `+`, `-`), not a path",
+                        tool.value
+                    ),
+                )
+                .hint = Some("devboot never runs a program from the repository on your machine; a tool the project ships belongs in its container".into());
+                continue;
+            }
             if let Some(req) = self.parse(constraint, |c| {
                 semver::VersionReq::parse(c)
                     .map_err(|e| format!("`{c}` is not a version constraint: {e}"))
@@ -771,6 +782,21 @@ mod tests {
         assert!(stack.requirements.tools["git"].matches(&semver::Version::new(2, 40, 0)));
         let err = validate("extends = \"rails\"\n[requires.tools]\ngit = \"two\"\n").unwrap_err();
         assert!(err.contains("`two` is not a version constraint"), "{err}");
+    }
+
+    #[test]
+    fn a_required_tool_is_a_program_name_never_a_path_into_the_repo() {
+        for tool in ["bin/x", "./x", "/tmp/x", ".."] {
+            let err = validate(&format!(
+                "extends = \"rails\"\n[requires.tools]\n\"{tool}\" = \"*\"\n"
+            ))
+            .unwrap_err();
+            assert!(
+                err.contains(&format!("`{tool}` is not a tool name")),
+                "{err}"
+            );
+            assert!(err.contains("devboot.toml:3:1"), "located: {err}");
+        }
     }
 
     #[test]
