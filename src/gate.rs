@@ -4,6 +4,7 @@
 //! are reported together, each with its fix; if any is found, nothing is created.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
@@ -63,9 +64,16 @@ async fn taken_ports(
             ) {
                 continue;
             }
-            let owner = match container_publishing(docker, port.host).await {
-                Some(container) => format!("port {} is published by {container}", port.host),
-                None => ports::describe_taken(port.host, ports::owner(port.host).as_ref()),
+            let owner = if let Some(container) = container_publishing(docker, port.host).await {
+                format!("port {} is published by {container}", port.host)
+            } else {
+                let owner = ports::owner(port.host);
+                if owner.as_ref().is_some_and(|o| o.process == "docker-proxy")
+                    && departed(port.host_ip, port.host).await
+                {
+                    continue;
+                }
+                ports::describe_taken(port.host, owner.as_ref())
             };
             problems.push(Problem {
                 message: format!("{owner}; service `{}` needs it", step.service),
@@ -78,6 +86,23 @@ async fn taken_ports(
         }
     }
     problems
+}
+
+/// How long a removed container's `docker-proxy` may take to let go of its port.
+const PROXY_DEPARTURE: Duration = Duration::from_secs(5);
+
+/// Whether a port held by a `docker-proxy` that no container owns any more (the proxy of a
+/// container just removed — by `down`, or an interrupted `up` — exits a moment after it) is
+/// freed within [`PROXY_DEPARTURE`]. There is no event for a port closing: it is polled.
+async fn departed(ip: std::net::IpAddr, port: u16) -> bool {
+    let deadline = tokio::time::Instant::now() + PROXY_DEPARTURE;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if ports::is_free(ip, port) {
+            return true;
+        }
+    }
+    false
 }
 
 /// The container (and its Compose project) publishing `port`, if one does.

@@ -1,5 +1,6 @@
-//! `devboot plan`: what `up` would do — files, images, containers, setup — with no side
-//! effects. Without a reachable engine it still shows the files, then reports the engine error.
+//! `devboot plan`: what `up` would do — files, images, containers, setup — and what would stop
+//! it (the same gate `up` passes first), with no side effects. Without a reachable engine it
+//! still shows the files, then reports the engine error.
 
 use serde::Serialize;
 
@@ -8,7 +9,8 @@ use crate::aws::Intent;
 use crate::cli::PlanArgs;
 use crate::effective;
 use crate::engine::{connect, converge};
-use crate::error::{Error, ExitStatus};
+use crate::error::{Error, ExitStatus, Problem};
+use crate::gate;
 use crate::output::{Printer, Role};
 use crate::plan::{
     self, ContainerAction, ContainerStep, FileAction, FileStep, ImageAction, ImageStep,
@@ -24,6 +26,9 @@ struct PlanReport<'a> {
     images: Option<&'a [ImageStep]>,
     containers: Option<&'a [ContainerStep]>,
     setup: &'a [String],
+    /// What would stop `up` before it changes anything (the gate's problems).
+    #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
+    blocked_by: &'a [Problem],
     #[serde(skip_serializing_if = "Option::is_none")]
     engine_error: Option<String>,
 }
@@ -32,22 +37,37 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
     let project = ctx.project()?;
     let state = project.workspace.state();
     // The stack `up` would run — its port choice (not remembered here) and the AWS wiring it
-    // would give the app — or, without an engine, the project's own.
-    let effective = super::block_on_interruptible(async {
+    // would give the app — what it would change, and what would stop it (the same gate).
+    let engine = super::block_on_interruptible(async {
         let connection = connect::connect(ctx.env).await?;
-        effective::resolve(&connection.docker, ctx.env, &project, &[], Intent::Preview).await
+        let effective =
+            effective::resolve(&connection.docker, ctx.env, &project, &[], Intent::Preview).await?;
+        let engine_plan = converge::plan(&effective.stack, effective.observed)?;
+        let blocked_by = match gate::check(
+            &connection,
+            ctx.env,
+            &effective.stack,
+            &engine_plan.observed,
+            &engine_plan.containers,
+        )
+        .await
+        {
+            Ok(()) => Vec::new(),
+            Err(Error::Prerequisites(problems)) => problems,
+            Err(other) => vec![Problem {
+                message: other.to_string(),
+                fix: other.hint(),
+            }],
+        };
+        Ok((effective.stack, engine_plan, blocked_by))
     });
-    let (stack, engine) = match effective {
-        Ok(effective) => (effective.stack, Ok(effective.observed)),
-        Err(error) => (project.stack.clone(), Err(error)),
+    let (stack, engine_plan, blocked_by, engine_error) = match engine {
+        Ok((stack, engine_plan, blocked_by)) => (stack, Some(engine_plan), blocked_by, None),
+        // Without an engine, the files are still planned from the project's own stack.
+        Err(error) => (project.stack.clone(), None, Vec::new(), Some(error)),
     };
     let files = render::render_all(&stack)?;
     let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);
-    let (engine_plan, engine_error) =
-        match engine.and_then(|observed| converge::plan(&stack, observed)) {
-            Ok(engine_plan) => (Some(engine_plan), None),
-            Err(error) => (None, Some(error)),
-        };
     let setup = stack
         .app
         .as_ref()
@@ -59,6 +79,7 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         images: engine_plan.as_ref().map(|p| p.images.as_slice()),
         containers: engine_plan.as_ref().map(|p| p.containers.as_slice()),
         setup: &setup,
+        blocked_by: &blocked_by,
         engine_error: engine_error.as_ref().map(ToString::to_string),
     };
     if args.json {
@@ -67,10 +88,11 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         ctx.printer
             .data(&render_text(&report, &project, ctx.printer));
     }
-    match engine_error {
-        Some(error) if !args.json => Err(error),
-        Some(_) => Ok(ExitStatus::Failure),
-        None => Ok(ExitStatus::Success),
+    match (engine_error, blocked_by.is_empty()) {
+        (Some(error), _) if !args.json => Err(error),
+        (None, false) if !args.json => Err(Error::Prerequisites(blocked_by)),
+        (Some(_), _) | (None, false) => Ok(ExitStatus::Failure),
+        (None, true) => Ok(ExitStatus::Success),
     }
 }
 

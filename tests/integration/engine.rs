@@ -137,6 +137,25 @@ fn a_taken_fixed_port_stops_up_before_anything_is_created() {
             &format!("ports = [\"{port}:3000\"]"),
         ),
     );
+    // plan runs the same gate: it says `up` would stop, and why.
+    let plan = stack.devboot(&["plan"]);
+    assert_eq!(plan.code, 1, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stderr.contains(&format!("port {port}")),
+        "{}",
+        plan.stderr
+    );
+    let plan = stack.devboot(&["plan", "--json"]);
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert!(
+        json["blocked_by"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("port {port}")),
+        "{json}"
+    );
+
     let out = stack.devboot(&["up", "--yes"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
