@@ -48,6 +48,13 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// The repository asked for something the developer has not approved; nothing changed.
+    #[error("{message}")]
+    Refused {
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error("cannot {action} `{}`: {source}", .path.display())]
     Io {
         action: &'static str,
@@ -158,7 +165,9 @@ impl Error {
             Self::EngineTooOld { .. } => Some(
                 "upgrade Docker Engine (or Docker Desktop), or lower `requires.docker_api` in the profile".into(),
             ),
-            Self::Engine { hint, .. } | Self::Usage { hint, .. } => hint.clone(),
+            Self::Engine { hint, .. } | Self::Usage { hint, .. } | Self::Refused { hint, .. } => {
+                hint.clone()
+            }
             Self::Aws(error) => error.hint(),
             Self::Prerequisites(problems) => {
                 let fixes: Vec<String> = problems.iter().filter_map(|p| p.fix.clone()).collect();
@@ -201,6 +210,7 @@ impl Error {
             | Self::ProjectFileExists { .. }
             | Self::Usage { .. } => ExitStatus::Usage,
             Self::Io { .. }
+            | Self::Refused { .. }
             | Self::Conflicts { .. }
             | Self::Prompt(_)
             | Self::EngineUnreachable { .. }

@@ -13,6 +13,7 @@
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod consent;
 pub mod detect;
 pub mod doctor;
 pub mod effective;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::model::{Stack, validate};
+use crate::profile::source::Layer;
 use crate::profile::{self, LoadedProfile, source};
 use crate::render::{self, RenderedFile};
 use crate::workspace::Workspace;
@@ -33,6 +34,13 @@ impl Project {
             profile,
             stack,
         })
+    }
+
+    /// The layer whose `[aws] profile` chose the AWS profile, when one did (otherwise the
+    /// developer's `AWS_PROFILE` or `default` applies).
+    pub fn aws_profile_layer(&self) -> Option<&Layer> {
+        let chosen = self.profile.merged.aws.profile.as_ref()?;
+        Some(self.profile.sources.get(chosen.origin.layer))
     }
 
     /// Every file the stack generates, rendered.

@@ -10,11 +10,14 @@ use super::Context;
 use crate::aws::app::ServedEndpoint;
 use crate::aws::endpoint_process::{self, EndpointFiles};
 use crate::aws::{self, AppAws, HostAws, HostOptions, SsoState};
+use crate::consent::{Consents, Grant};
 use crate::engine::credential_relay;
 use crate::engine::images;
 use crate::engine::progress::Reporter;
 use crate::error::Error;
 use crate::model::{AwsMode, Stack};
+use crate::profile::source::LayerKind;
+use crate::project::Project;
 
 /// Stops before `up` changes anything when the project's AWS SSO login has expired or is
 /// missing. On a terminal (without `--yes`) it offers to run the login and goes on once the
@@ -45,6 +48,72 @@ pub(super) fn check_sso(
         }
         _ => Ok(()),
     }
+}
+
+/// Before `up` serves the app an AWS identity that a committed file chose (`[aws] profile` in
+/// `devboot.toml` or a base profile), the developer approves it once per project: asked on a
+/// terminal, or approved by `--yes`; remembered outside the repository. A profile chosen in
+/// the developer's own `devboot.local.toml`, or by `AWS_PROFILE`, needs no approval.
+pub(super) fn approve_aws_profile(ctx: &Context<'_>, project: &Project) -> Result<(), Error> {
+    let Some(settings) = project
+        .stack
+        .aws
+        .as_ref()
+        .filter(|s| s.mode != AwsMode::Emulator)
+    else {
+        return Ok(());
+    };
+    let (Some(profile), Some(layer)) = (settings.profile.as_ref(), project.aws_profile_layer())
+    else {
+        return Ok(());
+    };
+    if layer.kind == LayerKind::Local {
+        return Ok(());
+    }
+    let root = &project.stack.root;
+    let grant = Grant::AwsProfile(profile.clone());
+    let consents = Consents::of_user(ctx.env);
+    if consents.as_ref().is_some_and(|c| c.granted(root, &grant)) {
+        return Ok(());
+    }
+    let question = format!(
+        "{} asks devboot to give this project's containers the credentials of your AWS profile `{profile}`. Allow?",
+        layer.display
+    );
+    let approved = if ctx.global.yes {
+        ctx.printer.status(
+            "Approved",
+            format!(
+                "AWS profile `{profile}` for this project (--yes; chosen by {})",
+                layer.display
+            ),
+        );
+        true
+    } else if ctx.printer.interactive() {
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(false)
+            .interact()
+            .map_err(|e| Error::Prompt(e.to_string()))?
+    } else {
+        false
+    };
+    if !approved {
+        return Err(Error::Refused {
+            message: format!(
+                "{} chooses your AWS profile `{profile}` for this project's code, and you have not approved it",
+                layer.display
+            ),
+            hint: Some(
+                "run `devboot up` on a terminal to approve it once, or `devboot up --yes`; or choose another profile in devboot.local.toml (`[aws]` `profile = \"…\"`)"
+                    .into(),
+            ),
+        });
+    }
+    if let Some(consents) = consents {
+        consents.grant(root, &grant)?;
+    }
+    Ok(())
 }
 
 /// Asks on a terminal whether to run `login` (`aws sso login --profile …`) now, and runs it

@@ -20,6 +20,9 @@ use crate::project::Project;
 #[derive(Serialize)]
 struct Status {
     profile: String,
+    /// Who chose the profile: the profile layer that names it (`devboot.toml`,
+    /// `devboot.local.toml`, a base profile), else `AWS_PROFILE` or `default`.
+    profile_from: String,
     region: String,
     account: String,
     arn: String,
@@ -73,13 +76,36 @@ pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus,
     }
 }
 
+/// With `--json`, a failure is still one JSON document on stdout (`{"error": …, "hint": …}`),
+/// besides the message on stderr.
 fn status(
     json: bool,
     endpoint_url: Option<&String>,
     ctx: &Context<'_>,
 ) -> Result<ExitStatus, Error> {
+    let result = status_report(json, endpoint_url, ctx);
+    if json && let Err(error) = &result {
+        ctx.printer.json(&serde_json::json!({
+            "error": error.to_string(),
+            "hint": error.hint(),
+        }))?;
+    }
+    result
+}
+
+fn status_report(
+    json: bool,
+    endpoint_url: Option<&String>,
+    ctx: &Context<'_>,
+) -> Result<ExitStatus, Error> {
     // Outside a project the developer's default AWS setup is shown.
-    let stack = Project::discover(&ctx.start_dir()).ok().map(|p| p.stack);
+    let project = Project::discover(&ctx.start_dir()).ok();
+    let profile_from = match project.as_ref().and_then(Project::aws_profile_layer) {
+        Some(layer) => layer.display.clone(),
+        None if ctx.env.var("AWS_PROFILE").is_some() => "AWS_PROFILE".to_owned(),
+        None => "default".to_owned(),
+    };
+    let stack = project.map(|p| p.stack);
     let settings = stack.as_ref().and_then(|s| s.aws.clone());
     let endpoint = stack
         .as_ref()
@@ -99,6 +125,7 @@ fn status(
     let identity = super::block_on_interruptible(async { Ok(host.identity().await?) })?;
     let status = Status {
         profile: identity.profile.clone(),
+        profile_from,
         region: identity.region.clone(),
         account: identity.account.clone(),
         arn: identity.arn.clone(),
@@ -119,8 +146,9 @@ fn status(
         ctx.printer.json(&status)?;
     } else {
         let mut out = format!(
-            "profile  {}\nregion   {}\naccount  {}\narn      {}\nsource   {}\nkey id   {}\nexpires  {}\n",
+            "profile  {} (chosen by {})\nregion   {}\naccount  {}\narn      {}\nsource   {}\nkey id   {}\nexpires  {}\n",
             status.profile,
+            status.profile_from,
             status.region,
             status.account,
             status.arn,

@@ -22,6 +22,7 @@ use crate::workspace::Digest;
 
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
+    super::app_aws::approve_aws_profile(ctx, &project)?;
     let _lock = project.workspace.lock()?;
     super::app_aws::check_sso(ctx, project.stack.aws.as_ref())?;
     super::block_on_interruptible(up(&project, args, ctx))

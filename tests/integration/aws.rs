@@ -67,6 +67,72 @@ fn aws_status_names_a_missing_profile_and_the_close_ones() {
 }
 
 #[test]
+fn a_committed_aws_profile_needs_the_developers_approval_once_per_checkout() {
+    let project = TestProject::fixture("rails-app");
+    with_static_profile(&project);
+    let up = |args: &[&str]| {
+        run(project
+            .devboot()
+            .args(args)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock"))
+    };
+    // No terminal, no --yes: refused before anything else, saying who asks and how to allow.
+    let refused = up(&["up"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("devboot.toml chooses your AWS profile `dev`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("devboot up --yes"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        !refused.stderr.contains("nonexistent"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!project.root().join(".devboot").exists(), "nothing written");
+
+    // --yes approves, and the approval is kept outside the repository.
+    let approved = up(&["up", "--yes"]);
+    assert!(approved.stderr.contains("Approved"), "{}", approved.stderr);
+    let approvals = project.home().join(".local/state/devboot/approvals.json");
+    assert!(
+        std::fs::read_to_string(&approvals)
+            .unwrap()
+            .contains("aws-profile:dev")
+    );
+    let again = up(&["up"]);
+    assert!(!again.stderr.contains("not approved"), "{}", again.stderr);
+
+    // Another profile asks again; one the developer picks in devboot.local.toml does not ask.
+    project.write(
+        "devboot.toml",
+        "schema = 1\nextends = \"rails\"\n[aws]\nprofile = \"prod\"\n",
+    );
+    assert!(up(&["up"]).stderr.contains("profile `prod`"));
+    project.write("devboot.local.toml", "[aws]\nprofile = \"prod\"\n");
+    let local = up(&["up"]);
+    assert!(!local.stderr.contains("not approved"), "{}", local.stderr);
+}
+
+#[test]
+fn a_failing_aws_status_json_is_still_one_json_document() {
+    let project = TestProject::empty();
+    with_static_profile(&project);
+    project.write("devboot.local.toml", "[aws]\nprofile = \"dve\"\n");
+    let out = run(project.devboot().args(["aws", "status", "--json"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(doc["error"].as_str().unwrap().contains("dve"), "{doc}");
+}
+
+#[test]
 fn an_expired_sso_login_stops_up_before_anything_is_created() {
     let project = TestProject::fixture("rails-app");
     let aws = project.home().join(".aws");
