@@ -7,17 +7,59 @@ use std::path::Path;
 
 use crate::error::Error;
 
+/// The most devboot reads of any one file it is given (profiles, `.dockerignore`, generated
+/// files, state): far above any real one, far below what would exhaust memory.
+pub const READ_LIMIT: u64 = 8 * 1024 * 1024;
+
 pub fn read_to_string(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))
+    let bytes = read_optional(path)?.ok_or_else(|| {
+        Error::io(
+            "read",
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::io(
+            "read",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+        )
+    })
 }
 
-/// The file's content, or `None` when it does not exist.
+/// The file's content, or `None` when it does not exist. Only regular files are read (not a
+/// device such as `/dev/zero`, a FIFO or a directory), and at most [`READ_LIMIT`] bytes.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read", path, e)),
+    use std::io::Read as _;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::io(
+            "read",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"),
+        ));
     }
+    let mut bytes = Vec::new();
+    file.take(READ_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    if bytes.len() as u64 > READ_LIMIT {
+        return Err(Error::io(
+            "read",
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!("larger than devboot reads ({} MiB)", READ_LIMIT >> 20),
+            ),
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 /// Replaces `path` with `contents` atomically, creating parent directories as needed.
@@ -56,5 +98,24 @@ mod tests {
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary files are left behind");
         assert_eq!(read_optional(&dir.path().join("missing")).unwrap(), None);
+    }
+
+    #[test]
+    fn only_bounded_regular_files_are_read() {
+        let error = read_optional(Path::new("/dev/zero")).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(READ_LIMIT + 1)
+            .unwrap();
+        let error = read_optional(&big).unwrap_err();
+        assert!(
+            error.to_string().contains("larger than devboot reads"),
+            "{error}"
+        );
+        let error = read_to_string(dir.path()).unwrap_err();
+        assert!(error.to_string().contains("cannot read"), "{error}");
     }
 }

@@ -14,6 +14,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod consent;
+pub mod containment;
 pub mod detect;
 pub mod doctor;
 pub mod effective;

@@ -29,6 +29,7 @@ impl Project {
     pub fn load(root: PathBuf) -> Result<Self, Error> {
         let profile = profile::load_project(&root)?;
         let stack = validate::stack(&profile, &root)?;
+        crate::containment::check(&stack)?;
         Ok(Self {
             workspace: Workspace::new(root),
             profile,

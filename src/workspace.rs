@@ -134,10 +134,8 @@ impl Workspace {
     /// Takes the project's lock, so two devboot runs never change one project at once. The
     /// lock is released when the returned guard is dropped, or when the process dies.
     pub fn lock(&self) -> Result<ProjectLock, Error> {
+        self.ensure_work_dir()?;
         let path = self.path(LOCK_FILE);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io("create directory", dir, e))?;
-        }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -149,6 +147,22 @@ impl Workspace {
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path }),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
         }
+    }
+
+    /// Creates `.devboot/` with a `.gitignore` of `*`: the generated files hold the profile's
+    /// environment, so git never offers to commit them, whatever the repository's own
+    /// `.gitignore` says.
+    fn ensure_work_dir(&self) -> Result<(), Error> {
+        let dir = self.path(crate::containment::WORK_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        let ignore = dir.join(".gitignore");
+        if !ignore.exists() {
+            fsio::write_atomic(
+                &ignore,
+                b"# Written by devboot: generated files stay out of git.\n*\n",
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -44,6 +44,19 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The location without the line's text (for files outside the project, whose content
+    /// must not be echoed).
+    #[must_use]
+    pub fn unquoted(self) -> Self {
+        Self {
+            line_text: String::new(),
+            width: 1,
+            ..self
+        }
+    }
+}
+
 /// One problem in a profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -95,14 +108,16 @@ impl fmt::Display for Diagnostic {
             let gutter = loc.line.to_string().len();
             let pad = " ".repeat(gutter);
             writeln!(f, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column)?;
-            writeln!(f, "{pad} |")?;
-            writeln!(f, "{} | {}", loc.line, loc.line_text)?;
-            writeln!(
-                f,
-                "{pad} | {}{}",
-                " ".repeat(loc.column - 1),
-                "^".repeat(loc.width)
-            )?;
+            if !loc.line_text.is_empty() {
+                writeln!(f, "{pad} |")?;
+                writeln!(f, "{} | {}", loc.line, loc.line_text)?;
+                writeln!(
+                    f,
+                    "{pad} | {}{}",
+                    " ".repeat(loc.column - 1),
+                    "^".repeat(loc.width)
+                )?;
+            }
         }
         if let Some(hint) = &self.hint {
             writeln!(f, "hint: {hint}")?;

@@ -13,7 +13,7 @@ pub mod source;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use diagnostic::{Diagnostic, Diagnostics, closest};
+use diagnostic::{Diagnostic, Diagnostics, Location, closest};
 use document::{LayerId, ProfileDocument, Sourced, parse_document};
 use source::{Builtin, Files, FoundProfile, Layer, LayerKind, ProfileSource, Sources};
 
@@ -68,6 +68,9 @@ struct Loader {
     path: Vec<String>,
     /// Keys of the layers already loaded (a base shared by two layers is applied once).
     done: BTreeSet<String>,
+    /// The real directory of the first top layer (the project's): profile files outside it
+    /// are foreign, and never quoted in messages.
+    home_dir: Option<std::path::PathBuf>,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -75,6 +78,13 @@ impl Loader {
     const SOURCES: [&'static dyn ProfileSource; 2] = [&Files, &Builtin];
 
     fn add_top(&mut self, layer: Layer) {
+        if self.home_dir.is_none() {
+            self.home_dir = layer
+                .path
+                .as_deref()
+                .and_then(Path::parent)
+                .and_then(|dir| dir.canonicalize().ok());
+        }
         let key = layer.path.as_ref().map_or_else(
             || layer.display.clone(),
             |p| {
@@ -84,17 +94,36 @@ impl Loader {
                     .to_string()
             },
         );
-        self.add(key, layer);
+        self.add(key, layer, false);
     }
 
-    fn add(&mut self, key: String, layer: Layer) {
+    /// Whether a profile file lies outside the project's directory.
+    fn is_foreign(&self, layer: &Layer) -> bool {
+        let real = layer.path.as_deref().and_then(|p| p.canonicalize().ok());
+        match (&self.home_dir, real) {
+            (Some(home), Some(real)) => !real.starts_with(home),
+            _ => layer.kind == LayerKind::File,
+        }
+    }
+
+    fn add(&mut self, key: String, layer: Layer, foreign: bool) {
         let id = self.sources.add(layer);
+        if foreign {
+            self.sources.mark_foreign(id);
+        }
         let layer = self.sources.get(id);
         let document = match parse_document(&layer.text, id) {
             Ok(document) => document,
             Err(error) => {
-                self.diagnostics
-                    .push(Diagnostic::from_toml(&layer.display, &layer.text, &error));
+                let mut diagnostic = Diagnostic::from_toml(&layer.display, &layer.text, &error);
+                if foreign {
+                    // The parser's message may quote the file (a key, a value): say only where.
+                    "this file outside the project is not a valid profile"
+                        .clone_into(&mut diagnostic.message);
+                    diagnostic.hint = None;
+                    diagnostic.location = diagnostic.location.map(Location::unquoted);
+                }
+                self.diagnostics.push(diagnostic);
                 return;
             }
         };
@@ -169,7 +198,8 @@ impl Loader {
                         .with_hint("remove one of these `extends` entries"),
                     );
                 } else if !self.done.contains(&key) {
-                    self.add(key, layer);
+                    let foreign = layer.kind == LayerKind::File && self.is_foreign(&layer);
+                    self.add(key, layer, foreign);
                 }
             }
         }
@@ -197,6 +227,33 @@ impl Loader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_outside_the_project_is_located_but_never_quoted() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("app");
+        std::fs::create_dir_all(&project).unwrap();
+        for secret in [
+            "token = \"hunter2-secret\"\n",
+            "password: hunter2-secret\n",
+            "[services.web]\nimage = \"x\"\nhunter2-secret = 1\n",
+        ] {
+            std::fs::write(dir.path().join("outside.toml"), secret).unwrap();
+            std::fs::write(
+                project.join("devboot.toml"),
+                "extends = \"../outside.toml\"\n",
+            )
+            .unwrap();
+            let error = load_project(&project).unwrap_err().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+            assert!(error.contains("outside.toml:"), "still located: {error}");
+        }
+        // Inside the project, the offending line is shown as usual.
+        std::fs::write(project.join("base.toml"), "token = \"visible\"\n").unwrap();
+        std::fs::write(project.join("devboot.toml"), "extends = \"./base.toml\"\n").unwrap();
+        let error = load_project(&project).unwrap_err().to_string();
+        assert!(error.contains("visible"), "{error}");
+    }
 
     fn layer(display: &str, text: &str) -> Layer {
         Layer {

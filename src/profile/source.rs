@@ -45,6 +45,9 @@ pub struct Layer {
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
     layers: Vec<Layer>,
+    /// Layers read from outside the project (an `extends` path leading out of it): messages
+    /// locate problems in them but never quote their lines, which may hold anything.
+    foreign: std::collections::BTreeSet<LayerId>,
 }
 
 impl Sources {
@@ -59,7 +62,21 @@ impl Sources {
 
     pub fn locate(&self, origin: &Origin) -> Location {
         let layer = self.get(origin.layer);
-        Location::in_text(&layer.display, &layer.text, origin.span.clone())
+        let location = Location::in_text(&layer.display, &layer.text, origin.span.clone());
+        if self.is_foreign(origin.layer) {
+            location.unquoted()
+        } else {
+            location
+        }
+    }
+
+    /// Marks a layer as read from outside the project.
+    pub fn mark_foreign(&mut self, id: LayerId) {
+        self.foreign.insert(id);
+    }
+
+    pub fn is_foreign(&self, id: LayerId) -> bool {
+        self.foreign.contains(&id)
     }
 }
 
