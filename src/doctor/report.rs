@@ -153,11 +153,11 @@ impl Report {
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::super::check::{Check, Outcome, QUICK, Run};
     use super::*;
+    use crate::doctor::check::{Check, Outcome, QUICK, Run};
     use crate::env::Environment;
 
-    fn noop(_: &super::super::facts::Facts) -> Outcome {
+    fn noop(_: &crate::doctor::facts::Facts) -> Outcome {
         Outcome::ok("")
     }
 

@@ -305,8 +305,8 @@ mod tests {
 
     use futures_util::FutureExt as _;
 
-    use super::super::check::{QUICK, SafeFix};
     use super::*;
+    use crate::doctor::check::{QUICK, SafeFix};
     use crate::env::Environment;
 
     fn facts() -> Arc<Facts> {

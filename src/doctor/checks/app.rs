@@ -19,13 +19,13 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::engine::{ProjectState, exec};
-use super::super::facts::Facts;
 use super::env::app_services;
 use super::rails::{is_local_host, url_host};
 use super::services::is_postgres;
 use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::engine::{ProjectState, exec};
+use crate::doctor::facts::Facts;
 use crate::workspace::Digest;
 
 pub(super) const PENDING_MIGRATIONS: Check = Check {
@@ -519,8 +519,8 @@ fn container_env(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_owned).collect()
@@ -600,7 +600,7 @@ mod tests {
             "db/migrate/README.md",
             "db/seeds.rb",
         ] {
-            super::super::testing::write(&dir.path().join(file), "");
+            crate::doctor::checks::testing::write(&dir.path().join(file), "");
         }
         assert_eq!(
             migration_files(dir.path()),

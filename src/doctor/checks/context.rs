@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::Facts;
 use crate::engine::endpoint::{self, DEFAULT_HOST, EndpointSource};
 
 pub(super) const CONTEXT: Check = Check {
@@ -557,9 +557,9 @@ fn group_members(table: &str, group: &str) -> Vec<String> {
 mod tests {
     use std::os::unix::net::UnixListener;
 
-    use super::super::super::check::Status;
-    use super::super::testing::{Sandbox, write};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{Sandbox, write};
 
     /// Writes a context as `docker context create NAME --docker host=HOST` does.
     fn create_context(sandbox: &Sandbox, name: &str, host: &str) {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::engine::exec;
-use super::super::facts::Facts;
 use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::engine::exec;
+use crate::doctor::facts::Facts;
 use crate::engine::spec::network_name;
 
 pub(super) const CONTAINER_DNS: Check = Check {
@@ -191,8 +191,8 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn lookups(entries: &[(&str, Lookup)]) -> Vec<(String, Lookup)> {
         entries

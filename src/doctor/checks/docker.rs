@@ -13,8 +13,8 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::engine::{connect, endpoint};
 use crate::error::Error;
 use crate::model::units::format_bytes;
@@ -509,9 +509,9 @@ fn credential_helpers(facts: &Facts) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{Sandbox, run, script, write};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{Sandbox, run, script, write};
 
     #[test]
     fn a_dead_docker_host_is_an_error_with_the_fix() {

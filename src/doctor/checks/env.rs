@@ -5,9 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
-use super::super::facts::Facts;
 use super::proxy::{ProxySettings, shown};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::Facts;
 use crate::model::Service;
 
 pub(super) const REQUIRED: Check = Check {
@@ -193,9 +193,9 @@ fn proxy(facts: &Facts) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::Sandbox;
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::Sandbox;
 
     #[test]
     fn dotenv_lines_parse_as_dotenv_reads_them() {

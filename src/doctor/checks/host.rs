@@ -4,8 +4,8 @@
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::super::check::{Check, Outcome, QUICK, Run, Status};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
+use crate::doctor::facts::Facts;
 use crate::model::units::format_bytes;
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -348,8 +348,8 @@ fn docker_desktop_settings(facts: &Facts) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Sandbox, write};
     use super::*;
+    use crate::doctor::checks::testing::{Sandbox, write};
 
     #[test]
     fn os_names_the_platform() {
@@ -430,7 +430,7 @@ mod tests {
             "devboot.toml",
             &format!(
                 "{}\n[requires]\nmemory = \"32GiB\"\n",
-                super::super::testing::PROFILE
+                crate::doctor::checks::testing::PROFILE
             ),
         );
         let facts = with_proc(

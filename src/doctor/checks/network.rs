@@ -11,8 +11,8 @@ use bollard::query_parameters::ListNetworksOptions;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::engine::spec::network_name;
 
 pub(super) const SUBNETS: Check = Check {
@@ -253,8 +253,8 @@ fn subnets_outcome(networks: &[EngineNetwork], routes: &[Route], project: Option
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     /// `/proc/net/route` of a laptop with Docker and a VPN (`tun0`) routing 172.18.0.0/16.
     const ROUTES: &str =

@@ -10,9 +10,9 @@ use bollard::models::SystemVersion;
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
 use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
 
 pub(super) const PLATFORM: Check = Check {
     id: "docker.platform",
@@ -267,8 +267,8 @@ fn provider_outcome(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn image(service: &str, arch: Option<&str>, built: bool) -> StackImage {
         StackImage {

@@ -11,8 +11,8 @@ use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, QUICK, Run};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
+use crate::doctor::facts::Facts;
 use crate::engine::spec::LABEL_PROJECT;
 use crate::host::ports::{self, PortOwner};
 use crate::model::PortPolicy;
@@ -295,9 +295,9 @@ fn judge(probed: &[Probed], view: Option<&EngineView>) -> Outcome {
 mod tests {
     use std::net::TcpListener;
 
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox, run};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{PROFILE, Sandbox, run};
 
     fn project_publishing(sandbox: &Sandbox, port: u16, policy: &str) {
         sandbox.write(

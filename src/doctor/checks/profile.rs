@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
-use super::super::facts::{Facts, ProjectLookup};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::{Facts, ProjectLookup};
 use crate::error::Error;
 use crate::fsio;
 use crate::profile::source::{LOCAL_FILE, PROJECT_FILE};
@@ -166,9 +166,9 @@ fn ignore_local_files(facts: &Facts) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{PROFILE, Sandbox};
 
     #[test]
     fn a_valid_profile_is_summarised() {

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
-use super::super::redact::url_passwords;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
+use crate::doctor::redact::url_passwords;
 
 pub(super) const PROXY: Check = Check {
     id: "docker.proxy",
@@ -564,8 +564,8 @@ fn proxy_outcome(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn setting(name: &'static str, value: &str) -> Setting {
         Setting {

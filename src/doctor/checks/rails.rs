@@ -10,10 +10,10 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use semver::Version;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix, Status};
-use super::super::facts::Facts;
 use super::app;
 use super::env::{app_services, dotenv_in};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix, Status};
+use crate::doctor::facts::Facts;
 
 pub(super) const SERVER_PID: Check = Check {
     id: "rails.server_pid",
@@ -678,9 +678,9 @@ fn convert_line_endings(facts: &Facts) -> Result<(), String> {
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox, script};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{PROFILE, Sandbox, script};
 
     fn rails_app_sandbox() -> Sandbox {
         let sandbox = Sandbox::new();

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
-use super::super::facts::Facts;
 use super::platform::engine_arch;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::model::{Command, Stack};
 
 pub(super) const BINDING: Check = Check {
@@ -467,9 +467,9 @@ fn file_ownership_outcome(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::Sandbox;
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::Sandbox;
 
     fn argv(text: &str) -> Vec<String> {
         words(text)

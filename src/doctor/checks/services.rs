@@ -12,10 +12,10 @@ use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, Run, SLOW, Status};
-use super::super::engine::{ProjectState, exec};
-use super::super::facts::Facts;
 use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW, Status};
+use crate::doctor::engine::{ProjectState, exec};
+use crate::doctor::facts::Facts;
 use crate::engine::connect::Connection;
 use crate::engine::postgres;
 use crate::error::Error;

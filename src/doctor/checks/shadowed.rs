@@ -14,11 +14,11 @@ use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
 use super::ports::{engine_view, stop_examples};
 use super::services::is_postgres;
 use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::host::ports::{self, PortOwner};
 use crate::render::HOST_ENV_FILE;
 
@@ -338,8 +338,8 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     #[test]
     fn localhost_postgres_urls_give_their_port() {

@@ -13,10 +13,10 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptions
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
-use super::super::engine::ProjectState;
-use super::super::facts::Facts;
 use super::services::{is_postgres, is_redis};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
+use crate::doctor::engine::ProjectState;
+use crate::doctor::facts::Facts;
 use crate::engine::containers::tail_logs;
 use crate::engine::observe::engine_error;
 use crate::engine::spec::{LABEL_PROJECT, LABEL_VOLUME, container_spec};
@@ -745,7 +745,7 @@ mod tests {
         ];
         let running = BTreeSet::from(["blog".to_owned()]);
         let outcome = orphan_volumes_outcome(Some("shop"), &volumes, &running);
-        assert_eq!(outcome.status, super::super::super::check::Status::Warn);
+        assert_eq!(outcome.status, crate::doctor::check::Status::Warn);
         assert_eq!(
             outcome.summary,
             "2 volumes of Compose projects without containers: `old` (2)"
@@ -764,12 +764,12 @@ mod tests {
             "1 volume of Compose projects without containers: `shop` (1)"
         );
         let fine = orphan_volumes_outcome(Some("shop"), &volumes[..1], &running);
-        assert_eq!(fine.status, super::super::super::check::Status::Ok);
+        assert_eq!(fine.status, crate::doctor::check::Status::Ok);
     }
 
     #[test]
     fn databases_without_healthchecks_or_waited_on_only_to_start_warn() {
-        use super::super::super::check::Status;
+        use crate::doctor::check::Status;
         let stack = crate::model::test_stack("extends = \"rails\"\n");
         let outcome = healthchecks_outcome(&stack);
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tempfile::TempDir;
 
-use super::super::check::{Check, Outcome, Run};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, Run};
+use crate::doctor::facts::Facts;
 use crate::env::Environment;
 
 /// A project that validates, with one service publishing no port.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use semver::Version;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::host::tools;
 
 pub(super) const GIT: Check = Check {
@@ -525,9 +525,9 @@ fn libpq_outcome(pg: &str, config: &PgConfig, macos: bool) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox, script};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{PROFILE, Sandbox, script};
 
     fn with_bin(sandbox: &mut Sandbox) -> std::path::PathBuf {
         let bin = sandbox.dir.path().join("bin");

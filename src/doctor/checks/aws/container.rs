@@ -18,14 +18,14 @@ use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::super::check::{Fix, Outcome, Status};
-use super::super::super::engine::{ProjectState, exec};
-use super::super::super::facts::Facts;
-use super::super::stack::project_state;
 use super::span;
 use crate::aws::container_env::SECRET_VARS;
 use crate::aws::endpoint_process::EndpointFiles;
 use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
+use crate::doctor::check::{Fix, Outcome, Status};
+use crate::doctor::checks::stack::project_state;
+use crate::doctor::engine::{ProjectState, exec};
+use crate::doctor::facts::Facts;
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
 

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::super::super::check::{Outcome, Status};
-use super::super::super::facts::Facts;
+use crate::doctor::check::{Outcome, Status};
+use crate::doctor::facts::Facts;
 use crate::engine::auth::{CredentialSource, credential_source};
 use crate::engine::endpoint;
 
@@ -207,8 +207,8 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::testing::{Sandbox, script, write};
     use super::*;
+    use crate::doctor::checks::testing::{Sandbox, script, write};
 
     const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 
@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(ecr_login(&sandbox.facts()).status, Status::Ok);
 
         let plain = Sandbox::new();
-        plain.write("devboot.toml", super::super::super::testing::PROFILE);
+        plain.write("devboot.toml", crate::doctor::checks::testing::PROFILE);
         assert_eq!(ecr_login(&plain.facts()).status, Status::Skipped);
     }
 }

@@ -8,10 +8,10 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
 use super::{Scope, Setup, shell_word};
 use crate::aws::config::AwsFiles;
+use crate::doctor::check::Outcome;
+use crate::doctor::facts::Facts;
 
 /// Permission bits that let others than the owner in.
 const GROUP_OTHER: u32 = 0o077;
@@ -162,10 +162,10 @@ pub(super) fn restrict(facts: &Facts) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::check::Status;
-    use super::super::super::testing::{Sandbox, run, write};
-    use super::super::CREDENTIALS_FILE_MODE;
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::aws::CREDENTIALS_FILE_MODE;
+    use crate::doctor::checks::testing::{Sandbox, run, write};
 
     fn chmod(path: &Path, mode: u32) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();

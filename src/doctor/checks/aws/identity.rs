@@ -14,12 +14,12 @@ use std::time::SystemTime;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
 use super::{Scope, Setup, shell_word, span, sync_clock_command};
 use crate::aws::config::ProfileOrigin;
 use crate::aws::identity::CallerProbe;
 use crate::aws::{AwsError, HostAws, HostOptions, Identity, rfc3339};
+use crate::doctor::check::Outcome;
+use crate::doctor::facts::Facts;
 
 /// Skew past this warns: the SDKs start to refuse at 5 minutes, and clocks drift further.
 const SKEW_WARN: i64 = 60;
@@ -307,12 +307,12 @@ fn judge_account(
 mod tests {
     use std::time::Duration;
 
-    use super::super::super::super::check::{Check, Run, Status};
-    use super::super::super::testing::{Sandbox, write};
-    use super::super::{ACCOUNT, CLOCK, CREDENTIALS};
     use super::*;
     use crate::aws::CredentialSource;
     use crate::aws::testing::StubSts;
+    use crate::doctor::check::{Check, Run, Status};
+    use crate::doctor::checks::aws::{ACCOUNT, CLOCK, CREDENTIALS};
+    use crate::doctor::checks::testing::{Sandbox, write};
 
     fn identity(account: &str) -> Identity {
         Identity {

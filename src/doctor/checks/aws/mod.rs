@@ -24,12 +24,12 @@ mod sso;
 
 use std::time::Duration;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix};
-use super::super::facts::Facts;
 use crate::aws::AwsError;
 use crate::aws::config::{
     AwsFiles, ChainProblem, ProfileChain, ProfileOrigin, Profiles, select_profile,
 };
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix};
+use crate::doctor::facts::Facts;
 use crate::model::{Aws, AwsMode};
 
 pub(super) const ECR_LOGIN: Check = Check {
@@ -353,14 +353,14 @@ fn sync_clock_command() -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{Sandbox, run};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::testing::{Sandbox, run};
 
     #[test]
     fn without_any_aws_setup_every_check_is_skipped_saying_why() {
         let sandbox = Sandbox::new();
-        sandbox.write("devboot.toml", super::super::testing::PROFILE);
+        sandbox.write("devboot.toml", crate::doctor::checks::testing::PROFILE);
         for check in [
             PROFILE,
             DEFAULT_PROFILE_ENV,

@@ -7,13 +7,13 @@
 
 use std::path::PathBuf;
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
 use super::{Scope, Setup, shell_word};
 use crate::aws::config::{
     BaseSource, ChainProblem, ProfileChain, ProfileOrigin, Profiles, RegionOrigin, resolve_region,
 };
 use crate::aws::mask_key_id;
+use crate::doctor::check::Outcome;
+use crate::doctor::facts::Facts;
 use crate::model::AwsMode;
 
 pub(super) fn profile(facts: &Facts) -> Outcome {
@@ -632,10 +632,12 @@ fn judge_mfa(chain: &ProfileChain) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::check::Status;
-    use super::super::super::testing::{Sandbox, run, script};
-    use super::super::{CREDENTIAL_PROCESS, DEFAULT_PROFILE_ENV, ENV_KEYS, MFA, PROFILE, REGION};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::aws::{
+        CREDENTIAL_PROCESS, DEFAULT_PROFILE_ENV, ENV_KEYS, MFA, PROFILE, REGION,
+    };
+    use crate::doctor::checks::testing::{Sandbox, run, script};
 
     fn commands(outcome: &Outcome) -> Vec<&str> {
         outcome
@@ -648,10 +650,10 @@ mod tests {
     fn sandbox(config: &str, credentials: &str) -> Sandbox {
         let sandbox = Sandbox::new();
         if !config.is_empty() {
-            super::super::super::testing::write(&sandbox.home().join(".aws/config"), config);
+            crate::doctor::checks::testing::write(&sandbox.home().join(".aws/config"), config);
         }
         if !credentials.is_empty() {
-            super::super::super::testing::write(
+            crate::doctor::checks::testing::write(
                 &sandbox.home().join(".aws/credentials"),
                 credentials,
             );

@@ -4,12 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
 use super::{Scope, Setup, span};
 use crate::aws::config::BaseSource;
 use crate::aws::sso::{profile_login_command, session_login_command, sso_state};
 use crate::aws::{SsoState, rfc3339};
+use crate::doctor::check::Outcome;
+use crate::doctor::facts::Facts;
 
 /// A login ending sooner than this is a warning: it dies in the middle of the work.
 const EXPIRING_SOON: Duration = Duration::from_secs(3600);
@@ -124,11 +124,11 @@ fn judge_sso(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::check::Status;
-    use super::super::super::testing::{Sandbox, run, write};
-    use super::super::SSO_SESSION;
     use super::*;
     use crate::aws::sso::cache_file_name;
+    use crate::doctor::check::Status;
+    use crate::doctor::checks::aws::SSO_SESSION;
+    use crate::doctor::checks::testing::{Sandbox, run, write};
 
     const CONFIG: &str = "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\nregion = eu-west-1\n\
         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\
