@@ -1,15 +1,13 @@
 //! `rails.*` checks that look inside the running app container: pending migrations
-//! (`bin/rails db:migrate:status`), service URLs in the container's own environment that point
-//! at `localhost`, and the helpers the file-based Rails checks use to ask the container (its
-//! Ruby version, whether a pid is a server process in it).
+//! (`bin/rails db:migrate:status`) and service URLs in the container's own environment that
+//! point at `localhost`. (What the file-based Rails checks ask the container — its Ruby
+//! version, whether a pid is a server process in it — is in `facts::app`.)
 //!
 //! `db:migrate:status` boots Rails (about a second). Its result is remembered in
 //! `.devboot/doctor-cache/` together with what it depends on — the app and database
 //! containers, `config/database.yml`, the migration files, and a fingerprint of the database's
 //! `schema_migrations` (read with `psql` in the database container, a few milliseconds) — and
-//! reused only while all of them are unchanged. Anything else boots Rails again. The Ruby
-//! version of the app container is remembered for as long as that container runs (started
-//! once, from one image, its Ruby cannot change).
+//! reused only while all of them are unchanged. Anything else boots Rails again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,13 +17,11 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::env::app_services;
-use super::rails::{is_local_host, url_host};
-use super::services::is_postgres;
-use super::stack::project_state;
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::app::{is_local_host, read_cache, url_host, write_cache};
+use crate::doctor::facts::project::{app_services, is_postgres, project_state, running_app};
 use crate::workspace::Digest;
 
 pub(super) const PENDING_MIGRATIONS: Check = Check {
@@ -46,83 +42,6 @@ pub(super) const CONTAINER_ENV: Check = Check {
     run: Run::Async(container_env),
     safe_fix: None,
 };
-
-/// Where doctor remembers what is costly to find out, in the project's `.devboot/`; one file
-/// per check, so checks running at once never overwrite each other's.
-const CACHE_DIR: &str = ".devboot/doctor-cache";
-
-/// The running app container: its service name and container id, or why there is none.
-fn running_app(state: &ProjectState) -> Result<(&str, &str), Outcome> {
-    let Some(app) = state.stack.app_service() else {
-        return Err(Outcome::skipped("the profile has no app service"));
-    };
-    match state.running(&app.name) {
-        Some(container) => Ok((app.name.as_str(), container.id.as_str())),
-        None => Err(Outcome::skipped(format!(
-            "`{}` is not running; this is checked while the stack is up",
-            app.name
-        ))),
-    }
-}
-
-/// The Ruby version the running app container has, as `(service, version)`; `None` when
-/// there is no project, no engine or no running app container.
-pub(super) async fn container_ruby(facts: &Facts) -> Option<(String, String)> {
-    facts.stack()?;
-    let state = facts.engine_project().await.ok()?;
-    let (service, id) = running_app(state).ok()?;
-    let started = state
-        .inspected
-        .get(service)
-        .and_then(|i| i.state.as_ref())
-        .and_then(|s| s.started_at.clone())
-        .unwrap_or_default();
-    let container = format!("{id}@{started}");
-    let root = &state.stack.root;
-    if let Some(cached) = read_cache::<RubyCache>(root, "ruby.json")
-        && cached.container == container
-    {
-        return Some((service.to_owned(), cached.version));
-    }
-    let docker = &facts.connection().await.ok()?.docker;
-    let output = exec(docker, id, &["ruby", "-e", "print RUBY_VERSION"])
-        .await
-        .ok()?;
-    let version = output.lines.first()?.trim().to_owned();
-    if output.code != 0 || version.is_empty() {
-        return None;
-    }
-    write_cache(
-        root,
-        "ruby.json",
-        &RubyCache {
-            container,
-            version: version.clone(),
-        },
-    );
-    Some((service.to_owned(), version))
-}
-
-/// The Ruby version of one run of the app container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct RubyCache {
-    /// `CONTAINER_ID@STARTED_AT`.
-    container: String,
-    version: String,
-}
-
-/// The name of process `pid` inside the running app container, which writes
-/// `tmp/pids/server.pid` through the bind mount with its own pids: `(service, name)`.
-pub(super) async fn container_process(facts: &Facts, pid: u32) -> Option<(String, String)> {
-    facts.stack()?;
-    let state = facts.engine_project().await.ok()?;
-    let (service, id) = running_app(state).ok()?;
-    let docker = &facts.connection().await.ok()?.docker;
-    let path = format!("/proc/{pid}/comm");
-    let output = exec(docker, id, &["cat", &path]).await.ok()?;
-    let name = output.lines.first()?.trim().to_owned();
-    (output.code == 0 && !name.is_empty()).then(|| (service.to_owned(), name))
-}
 
 /// One line of `db:migrate:status`: ` down    20250102000000  Add title to notes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,21 +142,6 @@ fn cache_key(
         text.push_str(file);
     }
     Digest::of(text.as_bytes()).into_string()
-}
-
-fn read_cache<T: serde::de::DeserializeOwned>(root: &Path, name: &str) -> Option<T> {
-    let bytes = std::fs::read(root.join(CACHE_DIR).join(name)).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn write_cache<T: Serialize>(root: &Path, name: &str, value: &T) {
-    // Only an optimisation: a cache that cannot be written costs the next run some time.
-    if root.join(".devboot").is_dir()
-        && let Ok(mut json) = serde_json::to_vec_pretty(value)
-    {
-        json.push(b'\n');
-        let _ = crate::fsio::write_atomic(&root.join(CACHE_DIR).join(name), &json);
-    }
 }
 
 /// The database service the app's `DATABASE_URL` names, with its running container id: the

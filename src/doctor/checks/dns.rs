@@ -9,10 +9,10 @@ use std::sync::Arc;
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::stack::project_state;
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::engine::exec;
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::project::project_state;
 use crate::engine::spec::network_name;
 
 pub(super) const CONTAINER_DNS: Check = Check {

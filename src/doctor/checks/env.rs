@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::proxy::{ProxySettings, shown};
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
 use crate::doctor::facts::Facts;
-use crate::model::Service;
+use crate::doctor::facts::app::{DOTENV_FILES, dotenv_entries, dotenv_in};
+use crate::doctor::facts::project::app_services;
+use crate::doctor::facts::proxy::{ProxySettings, shown};
 
 pub(super) const REQUIRED: Check = Check {
     id: "env.required",
@@ -33,65 +34,6 @@ pub(super) const PROXY: Check = Check {
 
 /// Example files, in the order they are looked for.
 const EXAMPLES: &[&str] = &[".env.example", ".env.sample", ".env.template", ".env.dist"];
-
-/// The files dotenv loads in development, any of which may set a key.
-const DOTENV_FILES: &[&str] = &[
-    ".env",
-    ".env.local",
-    ".env.development",
-    ".env.development.local",
-];
-
-/// `KEY=value` entries of a dotenv file (`export KEY=value` too); comments and blank lines are
-/// skipped.
-pub(super) fn dotenv_entries(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (key, value) = line.split_once('=')?;
-            let key = key.trim();
-            let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            valid.then(|| {
-                let value = value.trim();
-                let unquoted = value
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                    .unwrap_or(value);
-                (key.to_owned(), unquoted.to_owned())
-            })
-        })
-        .collect()
-}
-
-/// The entries of the dotenv files in `dir`, with the file each came from.
-pub(super) fn dotenv_in(dir: &Path) -> Vec<(&'static str, String, String)> {
-    DOTENV_FILES
-        .iter()
-        .filter_map(|name| Some((*name, std::fs::read_to_string(dir.join(name)).ok()?)))
-        .flat_map(|(name, text)| {
-            dotenv_entries(&text)
-                .into_iter()
-                .map(move |(key, value)| (name, key, value))
-        })
-        .collect()
-}
-
-/// Services that run the application's code: the app service and every service built from the
-/// repository (workers).
-pub(super) fn app_services(facts: &Facts) -> Vec<&Service> {
-    let Some(stack) = facts.stack() else {
-        return Vec::new();
-    };
-    let app = stack.app.as_ref().map(|app| app.service.as_str());
-    stack
-        .services
-        .values()
-        .filter(|service| Some(service.name.as_str()) == app || service.build.is_some())
-        .collect()
-}
 
 fn example_file(dir: &Path) -> Option<&'static str> {
     EXAMPLES
@@ -196,15 +138,6 @@ mod tests {
     use super::*;
     use crate::doctor::check::Status;
     use crate::doctor::checks::testing::Sandbox;
-
-    #[test]
-    fn dotenv_lines_parse_as_dotenv_reads_them() {
-        let entries = dotenv_entries(
-            "# comment\nA=1\nexport B = \"two words\"\n\nC='x'\nnot a line\n9X=bad\nD=\n",
-        );
-        let expected = [("A", "1"), ("B", "two words"), ("C", "x"), ("D", "")];
-        assert_eq!(entries, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
-    }
 
     #[test]
     fn missing_keys_are_named_without_values() {

@@ -5,7 +5,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 
 use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
-use crate::doctor::facts::Facts;
+use crate::doctor::facts::{Facts, is_wsl};
 use crate::model::units::format_bytes;
 
 const GIB: u64 = 1024 * 1024 * 1024;
@@ -183,17 +183,6 @@ fn meminfo_bytes(text: &str, key: &str) -> Option<u64> {
         let kib: u64 = value.trim().trim_end_matches("kB").trim().parse().ok()?;
         Some(kib * 1024)
     })
-}
-
-/// Whether the kernel's `version` text (`/proc/version`) is a WSL kernel's.
-pub(super) fn is_wsl(version: &str) -> bool {
-    version.to_ascii_lowercase().contains("microsoft")
-}
-
-/// Whether doctor runs under WSL, from `version` under the proc root (tests point it at
-/// fixture files).
-pub(super) fn running_in_wsl(proc_root: &Path) -> bool {
-    std::fs::read_to_string(proc_root.join("version")).is_ok_and(|version| is_wsl(&version))
 }
 
 fn wsl(facts: &Facts) -> Outcome {

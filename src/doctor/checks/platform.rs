@@ -1,8 +1,7 @@
 //! `docker.platform` and `docker.provider`: what kind of engine answers and what it runs — the
 //! stack's images are built for the engine's CPU architecture (another one runs emulated, slowly
 //! and crash-prone), and the engine is Docker's own rather than Podman behind the Docker API
-//! (which behaves differently in ways that break Compose workflows). Also the architecture
-//! names other checks compare with (`rails.lockfile_platforms`).
+//! (which behaves differently in ways that break Compose workflows).
 
 use std::sync::Arc;
 
@@ -10,9 +9,10 @@ use bollard::models::SystemVersion;
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::stack::project_state;
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::{engine_arch, oci_arch};
+use crate::doctor::facts::project::project_state;
 
 pub(super) const PLATFORM: Check = Check {
     id: "docker.platform",
@@ -31,33 +31,6 @@ pub(super) const PROVIDER: Check = Check {
     run: Run::Async(provider),
     safe_fix: None,
 };
-
-/// An architecture as OCI image configs name it: `amd64` for the engine's `x86_64`, `arm64`
-/// for `aarch64`.
-pub(super) fn oci_arch(arch: &str) -> String {
-    match arch.trim().to_ascii_lowercase().as_str() {
-        "x86_64" | "x86-64" | "amd64" => "amd64".to_owned(),
-        "aarch64" | "arm64" | "armv8" => "arm64".to_owned(),
-        "armv7l" | "armhf" | "arm" => "arm".to_owned(),
-        "i386" | "i686" | "x86" | "386" => "386".to_owned(),
-        other => other.to_owned(),
-    }
-}
-
-/// The engine's architecture (`/info` `Architecture`, e.g. `x86_64`), or the outcome saying
-/// why it is unknown.
-pub(super) async fn engine_arch(facts: &Facts) -> Result<String, Outcome> {
-    let sample = facts
-        .engine_info()
-        .await
-        .map_err(|error| Outcome::error(format!("cannot read the engine's info: {error}")))?;
-    sample
-        .info
-        .architecture
-        .clone()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| Outcome::skipped("the engine does not report its architecture"))
-}
 
 /// One image of the stack as the engine has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,14 +250,6 @@ mod tests {
             arch: arch.map(str::to_owned),
             built,
         }
-    }
-
-    #[test]
-    fn architectures_are_named_as_images_name_them() {
-        assert_eq!(oci_arch("x86_64"), "amd64");
-        assert_eq!(oci_arch("aarch64"), "arm64");
-        assert_eq!(oci_arch("arm64"), "arm64");
-        assert_eq!(oci_arch("s390x"), "s390x");
     }
 
     #[test]

@@ -3,17 +3,15 @@
 //! this project's own running container, which is fine. The ports are probed on the host;
 //! the engine, when it answers, says which containers publish what.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
 use crate::doctor::check::{Check, Outcome, QUICK, Run};
 use crate::doctor::facts::Facts;
-use crate::engine::spec::LABEL_PROJECT;
+use crate::doctor::facts::ports::{EngineView, engine_view, stop_examples};
 use crate::host::ports::{self, PortOwner};
 use crate::model::PortPolicy;
 
@@ -38,18 +36,6 @@ const DOCKER_PROCESSES: &[&str] = &[
     "limactl",
 ];
 
-/// How the usual host services on a well-known port are stopped.
-pub(super) fn stop_examples(container_port: u16) -> &'static str {
-    match container_port {
-        5432 => {
-            " (`brew services stop postgresql`, `sudo systemctl stop postgresql`, or quit Postgres.app)"
-        }
-        6379 => " (`brew services stop redis`, `sudo systemctl stop redis-server`)",
-        3306 => " (`brew services stop mysql`, `sudo systemctl stop mysql`)",
-        _ => "",
-    }
-}
-
 /// A published port of the stack, as probed on the host.
 #[derive(Debug, Clone)]
 struct Probed {
@@ -63,15 +49,6 @@ struct Probed {
     /// The process holding it, when visible; looked up only for ports the engine does not
     /// account for (walking `/proc` costs more than everything else here).
     owner: Option<PortOwner>,
-}
-
-/// What the engine says about who publishes host ports.
-#[derive(Debug, Default)]
-pub(super) struct EngineView {
-    /// Host ports this project's containers publish.
-    pub(super) own: BTreeSet<u16>,
-    /// Other containers publishing host ports: "container `x` of project `y`".
-    pub(super) others: BTreeMap<u16, String>,
 }
 
 fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
@@ -93,49 +70,6 @@ fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
             })
         })
         .collect())
-}
-
-/// Who publishes ports, according to the engine; `None` when it does not answer.
-pub(super) async fn engine_view(facts: &Facts) -> Option<EngineView> {
-    let state = facts.engine_project().await.ok()?;
-    let docker = &facts.connection().await.ok()?.docker;
-    let mut view = EngineView {
-        own: state.observed.published.clone(),
-        others: BTreeMap::new(),
-    };
-    let running = docker
-        .list_containers(Some(ListContainersOptionsBuilder::default().build()))
-        .await
-        .ok()?;
-    for container in running {
-        let project = container
-            .labels
-            .as_ref()
-            .and_then(|labels| labels.get(LABEL_PROJECT))
-            .cloned();
-        if project.as_deref() == Some(state.stack.project.as_str()) {
-            continue;
-        }
-        let name = container
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_owned())
-            .unwrap_or_default();
-        let described = match project {
-            Some(project) => format!("container `{name}` of project `{project}`"),
-            None => format!("container `{name}`"),
-        };
-        for port in container
-            .ports
-            .iter()
-            .flatten()
-            .filter_map(|p| p.public_port)
-        {
-            view.others.insert(port, described.clone());
-        }
-    }
-    Some(view)
 }
 
 fn free(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {

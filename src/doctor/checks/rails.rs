@@ -10,10 +10,10 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use semver::Version;
 
-use super::app;
-use super::env::{app_services, dotenv_in};
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix, Status};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::app::{self, dotenv_in, is_local_host, rails_app, url_host};
+use crate::doctor::facts::project::app_services;
 
 pub(super) const SERVER_PID: Check = Check {
     id: "rails.server_pid",
@@ -65,19 +65,6 @@ pub(super) const LINE_ENDINGS: Check = Check {
         apply: convert_line_endings,
     }),
 };
-
-/// The Rails application's directory, or why the check does not apply.
-fn rails_app(facts: &Facts) -> Result<&Path, Outcome> {
-    let dir = facts.app_dir();
-    if dir.join("config/application.rb").is_file() {
-        Ok(dir)
-    } else {
-        Err(Outcome::skipped(format!(
-            "not a Rails app (no config/application.rb in {})",
-            facts.display(dir)
-        )))
-    }
-}
 
 const SERVER_PID_FILE: &str = "tmp/pids/server.pid";
 
@@ -458,33 +445,6 @@ fn ruby_version_files(facts: &Facts) -> Outcome {
         .detail("Bundler stops with `Your Ruby version is X, but your Gemfile specified Y`")
         .fix("make .ruby-version, the Gemfile's `ruby` line and Gemfile.lock agree (`bundle update --ruby` rewrites the lock file)")
         .fix_with("then rebuild the app image with that Ruby", "devboot up")
-}
-
-/// Where a URL's host is: its byte range in the value, and the port if one is written.
-pub(super) fn url_host(value: &str) -> Option<(std::ops::Range<usize>, Option<u16>)> {
-    let start = value.find("://").map_or(0, |i| i + 3);
-    let end = value[start..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| start + i);
-    let host_start = value[start..end]
-        .rfind('@')
-        .map_or(start, |i| start + i + 1);
-    let hostport = &value[host_start..end];
-    let (host_len, port) = if hostport.starts_with('[') {
-        let close = hostport.find(']')? + 1;
-        (close, hostport[close..].strip_prefix(':'))
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((host, port)) => (host.len(), Some(port)),
-            None => (hostport.len(), None),
-        }
-    };
-    let port = port.and_then(|p| p.parse().ok());
-    (host_len > 0).then_some((host_start..host_start + host_len, port))
-}
-
-pub(super) fn is_local_host(host: &str) -> bool {
-    matches!(host, "localhost" | "::1" | "[::1]" | "0.0.0.0") || host.starts_with("127.")
 }
 
 /// Default ports of URL schemes, to find the service a URL means.
@@ -899,22 +859,6 @@ mod tests {
         std::fs::remove_file(sandbox.project().join(".env")).unwrap();
         let outcome = database_url_localhost(&sandbox.facts());
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
-    }
-
-    #[test]
-    fn url_hosts_are_found() {
-        let host = |v: &str| url_host(v).map(|(r, p)| (v[r].to_owned(), p));
-        assert_eq!(
-            host("postgres://u:p@localhost:5432/db"),
-            Some(("localhost".into(), Some(5432)))
-        );
-        assert_eq!(
-            host("redis://[::1]:6379"),
-            Some(("[::1]".into(), Some(6379)))
-        );
-        assert_eq!(host("127.0.0.1"), Some(("127.0.0.1".into(), None)));
-        assert_eq!(host("db:5432"), Some(("db".into(), Some(5432))));
-        assert!(is_local_host("127.0.1.1") && !is_local_host("db"));
     }
 
     #[test]

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::platform::engine_arch;
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::{engine_arch, oci_arch};
 use crate::model::{Command, Stack};
 
 pub(super) const BINDING: Check = Check {
@@ -283,7 +283,7 @@ fn lockfile_platforms_of(lockfile: &str) -> Option<Vec<String>> {
 
 /// The gem platform of Linux on the engine's architecture: `x86_64-linux`, `aarch64-linux`.
 fn gem_platform(engine_arch: &str) -> String {
-    let cpu = match super::platform::oci_arch(engine_arch).as_str() {
+    let cpu = match oci_arch(engine_arch).as_str() {
         "amd64" => "x86_64".to_owned(),
         "arm64" => "aarch64".to_owned(),
         "arm" => "arm".to_owned(),

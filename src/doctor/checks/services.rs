@@ -12,11 +12,13 @@ use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::stack::project_state;
-use crate::doctor::check::{Check, Outcome, Run, SLOW, Status};
-use crate::doctor::engine::{ProjectState, exec};
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::engine::exec;
 use crate::doctor::facts::Facts;
-use crate::engine::connect::Connection;
+use crate::doctor::facts::project::{
+    is_postgres, is_redis, kind_to_check, not_running, project_state,
+};
+use crate::doctor::facts::time::parse_rfc3339;
 use crate::engine::postgres;
 use crate::error::Error;
 use crate::model::Service;
@@ -56,103 +58,6 @@ pub(super) const REDIS_READY: Check = Check {
     run: Run::Async(redis_ready),
     safe_fix: None,
 };
-
-/// The last segment of a service's image repository: `postgres` for `127.0.0.1:5000/x/postgres`.
-fn image_name(service: &Service) -> &str {
-    service
-        .image
-        .repository
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-}
-
-pub(super) fn is_postgres(service: &Service) -> bool {
-    postgres::data_volume(service).is_some()
-        || ["postgres", "postgis", "pgvector"]
-            .iter()
-            .any(|name| image_name(service).contains(name))
-        || service.environment.contains_key("POSTGRES_PASSWORD")
-}
-
-pub(super) fn is_redis(service: &Service) -> bool {
-    ["redis", "valkey"]
-        .iter()
-        .any(|name| image_name(service).contains(name))
-        || service
-            .healthcheck
-            .as_ref()
-            .is_some_and(|h| h.test.iter().any(|t| t.contains("redis-cli")))
-}
-
-/// The stack's services of a kind, or the outcome when it has none.
-fn services_of<'s>(
-    state: &'s ProjectState,
-    kind: &str,
-    is: fn(&Service) -> bool,
-) -> Result<Vec<&'s Service>, Outcome> {
-    let services: Vec<&Service> = state.stack.services.values().filter(|s| is(s)).collect();
-    if services.is_empty() {
-        Err(Outcome::skipped(format!("the stack has no {kind} service")))
-    } else {
-        Ok(services)
-    }
-}
-
-/// The project's state, its services of a kind and the engine connection — or the outcome
-/// saying why those services cannot be checked.
-async fn kind_to_check<'f>(
-    facts: &'f Facts,
-    kind: &str,
-    is: fn(&Service) -> bool,
-) -> Result<(&'f ProjectState, Vec<&'f Service>, &'f Connection), Outcome> {
-    let state = project_state(facts).await?;
-    let services = services_of(state, kind, is)?;
-    let connection = facts
-        .connection()
-        .await
-        .map_err(|_| Outcome::skipped("no engine"))?;
-    Ok((state, services, connection))
-}
-
-fn not_running(service: &str) -> Outcome {
-    Outcome::skipped(format!(
-        "`{service}` is not running (see `stack.containers`)"
-    ))
-}
-
-/// Combines per-service outcomes: one service's outcome as it is, several joined, the worst
-/// status winning.
-fn combine(outcomes: Vec<Outcome>) -> Outcome {
-    if outcomes.len() == 1 {
-        return outcomes
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Outcome::skipped("nothing to check"));
-    }
-    let status = outcomes
-        .iter()
-        .map(|o| o.status)
-        .filter(|s| *s != Status::Skipped)
-        .max()
-        .unwrap_or(Status::Skipped);
-    let summary = outcomes
-        .iter()
-        .map(|o| o.summary.clone())
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut combined = match status {
-        Status::Ok => Outcome::ok(summary),
-        Status::Warn => Outcome::warn(summary),
-        Status::Error => Outcome::error(summary),
-        Status::Skipped => Outcome::skipped(summary),
-    };
-    for outcome in outcomes {
-        combined.details.extend(outcome.details);
-        combined.fixes.extend(outcome.fixes);
-    }
-    combined
-}
 
 fn postgres_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
@@ -211,7 +116,7 @@ fn postgres_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
                 },
             );
         }
-        combine(outcomes)
+        Outcome::combine(outcomes)
     }
     .boxed()
 }
@@ -286,7 +191,7 @@ fn postgres_volume_major(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
             };
             outcomes.push(outcome);
         }
-        combine(outcomes)
+        Outcome::combine(outcomes)
     }
     .boxed()
 }
@@ -365,7 +270,7 @@ fn redis_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
                 Err(error) => Outcome::error(format!("cannot run `redis-cli ping` in `{name}`: {error}")),
             });
         }
-        combine(outcomes)
+        Outcome::combine(outcomes)
     }
     .boxed()
 }
@@ -507,7 +412,7 @@ async fn data_predates(
 ) -> bool {
     let Some(created) = inspected
         .and_then(|i| i.created.as_deref())
-        .and_then(super::docker::parse_rfc3339)
+        .and_then(parse_rfc3339)
     else {
         return false;
     };
@@ -617,7 +522,7 @@ fn postgres_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
                 container_differs,
             }));
         }
-        combine(outcomes)
+        Outcome::combine(outcomes)
     }
     .boxed()
 }
@@ -625,16 +530,7 @@ fn postgres_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn data_services_are_recognised_by_image_and_healthcheck() {
-        let stack = crate::model::test_stack("extends = \"rails\"\n");
-        assert!(is_postgres(&stack.services["db"]));
-        assert!(!is_postgres(&stack.services["redis"]));
-        assert!(is_redis(&stack.services["redis"]));
-        assert!(!is_redis(&stack.services["web"]));
-        assert!(!is_postgres(&stack.services["web"]));
-    }
+    use crate::doctor::check::Status;
 
     #[test]
     fn majors_are_compared() {
@@ -652,20 +548,6 @@ mod tests {
             "volume `db-data` holds Postgres 14 data, but `postgres:16` runs Postgres 16"
         );
         assert!(outcome.fixes[0].description.contains("pg_dumpall"));
-    }
-
-    #[test]
-    fn several_outcomes_combine_with_the_worst_status() {
-        let combined = combine(vec![
-            Outcome::ok("a").detail("1"),
-            Outcome::error("b").fix("do"),
-            Outcome::skipped("c"),
-        ]);
-        assert_eq!(combined.status, Status::Error);
-        assert_eq!(combined.summary, "a; b; c");
-        assert_eq!(combined.details, ["1"]);
-        assert_eq!(combined.fixes.len(), 1);
-        assert_eq!(combine(vec![Outcome::skipped("x")]).status, Status::Skipped);
     }
 
     #[test]

@@ -14,11 +14,10 @@ use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::ports::{engine_view, stop_examples};
-use super::services::is_postgres;
-use super::stack::project_state;
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::ports::{engine_view, stop_examples};
+use crate::doctor::facts::project::{is_postgres, project_state};
 use crate::host::ports::{self, PortOwner};
 use crate::render::HOST_ENV_FILE;
 

@@ -13,10 +13,9 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptions
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 
-use super::services::{is_postgres, is_redis};
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
-use crate::doctor::engine::ProjectState;
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::project::{is_postgres, is_redis, project_state};
 use crate::engine::containers::tail_logs;
 use crate::engine::observe::engine_error;
 use crate::engine::spec::{LABEL_PROJECT, LABEL_VOLUME, container_spec};
@@ -71,14 +70,6 @@ pub(super) const HEALTHCHECKS: Check = Check {
 const LOG_LINES: usize = 10;
 /// Lines of healthcheck output shown under an unhealthy container.
 const HEALTH_LINES: usize = 5;
-
-/// The project state, or the outcome saying why it cannot be read.
-pub(super) async fn project_state(facts: &Facts) -> Result<&ProjectState, Outcome> {
-    facts
-        .engine_project()
-        .await
-        .map_err(|error| Outcome::error(format!("cannot read the project's containers: {error}")))
-}
 
 /// What state a service's container is in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,9 +23,9 @@ use crate::aws::container_env::SECRET_VARS;
 use crate::aws::endpoint_process::EndpointFiles;
 use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
 use crate::doctor::check::{Fix, Outcome, Status};
-use crate::doctor::checks::stack::project_state;
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::project::project_state;
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
 

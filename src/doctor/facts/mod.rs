@@ -1,7 +1,19 @@
 //! What every check may read: the environment snapshot, the directory doctor runs in, where
 //! the proc filesystem is, the project around that directory (found and loaded once, on
-//! first use, and shared by all checks), and the engine's state (`super::engine`: connected
-//! and read once, on first use).
+//! first use, and shared by all checks), and the engine's state (`crate::doctor::engine`:
+//! connected and read once, on first use).
+//!
+//! The submodules hold what several checks derive from these facts, so that no check reads
+//! another check's module: the project's services by role ([`project`]), the application
+//! ([`app`]), proxy settings ([`proxy`]), the engine's platform ([`platform`]), who publishes
+//! host ports ([`ports`]) and the engine's timestamps ([`time`]).
+
+pub(super) mod app;
+pub(super) mod platform;
+pub(super) mod ports;
+pub(super) mod project;
+pub(super) mod proxy;
+pub(super) mod time;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -140,6 +152,18 @@ impl Facts {
     pub fn app_dir(&self) -> &Path {
         self.project_root().unwrap_or(&self.start)
     }
+
+    /// Whether doctor runs under WSL, from `version` under the proc root (tests point it at
+    /// fixture files).
+    pub fn running_in_wsl(&self) -> bool {
+        std::fs::read_to_string(self.proc_root.join("version"))
+            .is_ok_and(|version| is_wsl(&version))
+    }
+}
+
+/// Whether the kernel's `version` text (`/proc/version`) is a WSL kernel's.
+pub(crate) fn is_wsl(version: &str) -> bool {
+    version.to_ascii_lowercase().contains("microsoft")
 }
 
 #[cfg(test)]
