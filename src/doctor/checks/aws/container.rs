@@ -18,13 +18,13 @@ use bollard::models::ContainerInspectResponse;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::span;
 use crate::aws::container_env::SECRET_VARS;
 use crate::aws::endpoint_process::EndpointFiles;
 use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
 use crate::doctor::check::{Fix, Outcome, Status};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{shell_word, span};
 use crate::doctor::facts::project::project_state;
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
@@ -575,7 +575,7 @@ impl Seen<'_> {
         match &self.host.log {
             Some(log) => outcome.fix_with(
                 "read the endpoint's log",
-                format!("tail -n 50 {}", super::shell_word(log)),
+                format!("tail -n 50 {}", shell_word(log)),
             ),
             None => outcome,
         }

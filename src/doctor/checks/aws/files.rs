@@ -8,10 +8,10 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use super::{Scope, Setup, shell_word};
 use crate::aws::config::AwsFiles;
 use crate::doctor::check::Outcome;
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, shell_word};
 
 /// Permission bits that let others than the owner in.
 const GROUP_OTHER: u32 = 0o077;

@@ -2,7 +2,7 @@
 //! chain, exactly as `devboot up` resolves it), `aws.clock` (the skew between the host clock
 //! and the `Date` of STS's reply) and `aws.account` (the account against the project's
 //! `[aws] account`). One `GetCallerIdentity` serves all three: the first check to ask makes the
-//! call, the others wait for it ([`Facts::shared`]).
+//! call, the others wait for it ([`Facts::aws_caller`]).
 //!
 //! The STS endpoint is the one the SDKs would use: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`
 //! or the profile's `endpoint_url` (an emulator such as moto), else AWS. EC2 instance metadata
@@ -14,12 +14,11 @@ use std::time::SystemTime;
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
-use super::{Scope, Setup, shell_word, span, sync_clock_command};
 use crate::aws::config::ProfileOrigin;
-use crate::aws::identity::CallerProbe;
-use crate::aws::{AwsError, HostAws, HostOptions, Identity, rfc3339};
+use crate::aws::{AwsError, Identity, rfc3339};
 use crate::doctor::check::Outcome;
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, origin_text, shell_word, span, sync_clock_command};
 
 /// Skew past this warns: the SDKs start to refuse at 5 minutes, and clocks drift further.
 const SKEW_WARN: i64 = 60;
@@ -29,47 +28,13 @@ const SKEW_ERROR: i64 = 300;
 /// The account AWS emulators (moto, `LocalStack`) answer with.
 const EMULATOR_ACCOUNT: &str = "123456789012";
 
-/// What the one `GetCallerIdentity` of a doctor run found.
-struct Caller {
-    /// The setup as `devboot up` loads it, or why it does not load.
-    host: Result<HostAws, AwsError>,
-    /// The call's result, when the setup loaded.
-    probe: Option<CallerProbe>,
-}
-
-/// The shared `GetCallerIdentity`, made by the first check that asks.
-async fn caller(facts: &Facts, setup: &Setup<'_>) -> Arc<Caller> {
-    let options = setup
-        .settings
-        .map(HostOptions::from_stack)
-        .unwrap_or_default();
-    facts
-        .shared("aws.caller_identity", || async {
-            match HostAws::load(&facts.env, &options) {
-                Ok(host) => {
-                    let host = host.without_instance_metadata();
-                    let probe = host.probe_identity().await;
-                    Caller {
-                        host: Ok(host),
-                        probe: Some(probe),
-                    }
-                }
-                Err(error) => Caller {
-                    host: Err(error),
-                    probe: None,
-                },
-            }
-        })
-        .await
-}
-
 pub(super) fn credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
         let setup = match Setup::load(&facts, Scope::Identity) {
             Ok(setup) => setup,
             Err(skipped) => return skipped,
         };
-        let caller = caller(&facts, &setup).await;
+        let caller = facts.aws_caller(&setup).await;
         let (host, probe) = match (&caller.host, &caller.probe) {
             (Ok(host), Some(probe)) => (host, probe),
             (Err(error), _) => return credentials_failed(error, &setup.profile),
@@ -182,7 +147,7 @@ pub(super) fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
             Ok(setup) => setup,
             Err(skipped) => return skipped,
         };
-        let caller = caller(&facts, &setup).await;
+        let caller = facts.aws_caller(&setup).await;
         let host = match &caller.host {
             Ok(host) => host,
             Err(error) => {
@@ -241,7 +206,7 @@ pub(super) fn account(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
                 "the project names no expected account (`account` under [aws] in devboot.toml)",
             );
         };
-        let caller = caller(&facts, &setup).await;
+        let caller = facts.aws_caller(&setup).await;
         let Some(Ok(identity)) = caller.probe.as_ref().map(|p| &p.identity) else {
             return Outcome::skipped("no identity (see `aws.credentials`)");
         };
@@ -275,7 +240,7 @@ fn judge_account(
         "{} through profile `{}` ({})",
         identity.arn,
         identity.profile,
-        super::origin_text(origin)
+        origin_text(origin)
     ));
     if identity.account == EMULATOR_ACCOUNT {
         outcome = outcome.detail(format!(

@@ -7,13 +7,13 @@
 
 use std::path::PathBuf;
 
-use super::{Scope, Setup, shell_word};
 use crate::aws::config::{
     BaseSource, ChainProblem, ProfileChain, ProfileOrigin, Profiles, RegionOrigin, resolve_region,
 };
 use crate::aws::mask_key_id;
 use crate::doctor::check::Outcome;
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, shell_word};
 use crate::model::AwsMode;
 
 pub(super) fn profile(facts: &Facts) -> Outcome {

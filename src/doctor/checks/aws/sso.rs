@@ -4,12 +4,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Scope, Setup, span};
 use crate::aws::config::BaseSource;
 use crate::aws::sso::{profile_login_command, session_login_command, sso_state};
 use crate::aws::{SsoState, rfc3339};
 use crate::doctor::check::Outcome;
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, shell_word, span};
 
 /// A login ending sooner than this is a warning: it dies in the middle of the work.
 const EXPIRING_SOON: Duration = Duration::from_secs(3600);
@@ -110,7 +110,7 @@ fn judge_sso(
             ))
             .fix_with(
                 "write a complete SSO configuration for the profile",
-                format!("aws configure sso --profile {}", super::shell_word(profile)),
+                format!("aws configure sso --profile {}", shell_word(profile)),
             );
             if problem.contains("names no `[sso-session") {
                 outcome.fix_with("or create the `[sso-session]` section", "aws configure sso-session")
