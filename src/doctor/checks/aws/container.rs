@@ -21,13 +21,31 @@ use futures_util::future::BoxFuture;
 use crate::aws::container_env::SECRET_VARS;
 use crate::aws::endpoint_process::EndpointFiles;
 use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
-use crate::doctor::check::{Fix, Outcome, Status};
+use crate::doctor::check::{Check, Fix, Outcome, Run, SLOW, Status};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::aws::{shell_word, span};
 use crate::doctor::facts::project::project_state;
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
+
+pub(super) const CONTAINER_ENDPOINT: Check = Check {
+    id: "aws.container_endpoint",
+    title: "The app container is wired to devboot's credential endpoint",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(container_endpoint),
+    safe_fix: None,
+};
+
+pub(super) const CONTAINER_CREDENTIALS: Check = Check {
+    id: "aws.container_credentials",
+    title: "The app container gets credentials from the endpoint",
+    depends_on: &["aws.container_endpoint"],
+    timeout: SLOW,
+    run: Run::Async(container_credentials),
+    safe_fix: None,
+};
 
 /// Where the relay answers, as the app container sees it.
 const RELAY: &str = "169.254.170.2:80";
@@ -119,7 +137,7 @@ fn mount_targets(inspected: &ContainerInspectResponse) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn container_endpoint(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+fn container_endpoint(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
         let (mode, state, app) = match app_container(&facts).await {
             Ok(found) => found,
@@ -431,7 +449,7 @@ fn scrub(text: &str, env: &BTreeMap<String, String>) -> String {
     text
 }
 
-pub(super) fn container_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+fn container_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
         let (mode, state, app) = match app_container(&facts).await {
             Ok(found) => found,

@@ -7,10 +7,19 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::doctor::check::{Outcome, Status};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
 use crate::doctor::facts::Facts;
 use crate::engine::auth::{CredentialSource, credential_source};
 use crate::engine::endpoint;
+
+pub(super) const ECR_LOGIN: Check = Check {
+    id: "aws.ecr_login",
+    title: "Images on Amazon ECR can be pulled with a live login",
+    depends_on: &["profile.valid"],
+    timeout: QUICK,
+    run: Run::Blocking(ecr_login),
+    safe_fix: None,
+};
 
 /// How long an ECR authorization token (what `aws ecr get-login-password` prints) lasts.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -46,7 +55,7 @@ fn ecr_registry(host: &str) -> Option<EcrRegistry> {
     )
 }
 
-pub(super) fn ecr_login(facts: &Facts) -> Outcome {
+fn ecr_login(facts: &Facts) -> Outcome {
     let Some(stack) = facts.stack() else {
         return Outcome::skipped("the profile did not load");
     };
@@ -208,7 +217,7 @@ fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::checks::testing::{Sandbox, script, write};
+    use crate::doctor::testing::{Sandbox, script, write};
 
     const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 
@@ -361,7 +370,7 @@ mod tests {
         assert_eq!(ecr_login(&sandbox.facts()).status, Status::Ok);
 
         let plain = Sandbox::new();
-        plain.write("devboot.toml", crate::doctor::checks::testing::PROFILE);
+        plain.write("devboot.toml", crate::doctor::testing::PROFILE);
         assert_eq!(ecr_login(&plain.facts()).status, Status::Skipped);
     }
 }

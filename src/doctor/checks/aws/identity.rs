@@ -9,16 +9,47 @@
 //! is not asked: on a workstation it only adds seconds of timeouts.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 
 use crate::aws::config::ProfileOrigin;
 use crate::aws::{AwsError, Identity, rfc3339};
-use crate::doctor::check::Outcome;
+use crate::doctor::check::{Check, Outcome, Run};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::aws::{Scope, Setup, origin_text, shell_word, span, sync_clock_command};
+
+/// The time limit of the checks that call STS: resolving credentials may run an SSO refresh
+/// or a `credential_process`, and STS may retry.
+const AWS_CALL: Duration = Duration::from_secs(30);
+
+pub(super) const CREDENTIALS: Check = Check {
+    id: "aws.credentials",
+    title: "AWS accepts the credentials (STS GetCallerIdentity)",
+    depends_on: &["aws.profile", "aws.region"],
+    timeout: AWS_CALL,
+    run: Run::Async(credentials),
+    safe_fix: None,
+};
+
+pub(super) const CLOCK: Check = Check {
+    id: "aws.clock",
+    title: "The host clock agrees with AWS's",
+    depends_on: &["aws.profile", "aws.region"],
+    timeout: AWS_CALL,
+    run: Run::Async(clock),
+    safe_fix: None,
+};
+
+pub(super) const ACCOUNT: Check = Check {
+    id: "aws.account",
+    title: "The credentials belong to the account the project expects",
+    depends_on: &["aws.credentials"],
+    timeout: AWS_CALL,
+    run: Run::Async(account),
+    safe_fix: None,
+};
 
 /// Skew past this warns: the SDKs start to refuse at 5 minutes, and clocks drift further.
 const SKEW_WARN: i64 = 60;
@@ -28,7 +59,7 @@ const SKEW_ERROR: i64 = 300;
 /// The account AWS emulators (moto, `LocalStack`) answer with.
 const EMULATOR_ACCOUNT: &str = "123456789012";
 
-pub(super) fn credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+fn credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
         let setup = match Setup::load(&facts, Scope::Identity) {
             Ok(setup) => setup,
@@ -141,7 +172,7 @@ fn credentials_failed(error: &AwsError, profile: &str) -> Outcome {
     outcome
 }
 
-pub(super) fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
         let setup = match Setup::load(&facts, Scope::Identity) {
             Ok(setup) => setup,
@@ -195,7 +226,7 @@ fn judge_clock(skew: i64) -> Outcome {
         .fix_with("synchronise the host clock", sync_clock_command())
 }
 
-pub(super) fn account(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
+fn account(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
     async move {
         let setup = match Setup::load(&facts, Scope::Identity) {
             Ok(setup) => setup,
@@ -276,8 +307,7 @@ mod tests {
     use crate::aws::CredentialSource;
     use crate::aws::testing::StubSts;
     use crate::doctor::check::{Check, Run, Status};
-    use crate::doctor::checks::aws::{ACCOUNT, CLOCK, CREDENTIALS};
-    use crate::doctor::checks::testing::{Sandbox, write};
+    use crate::doctor::testing::{Sandbox, write};
 
     fn identity(account: &str) -> Identity {
         Identity {

@@ -11,12 +11,66 @@ use crate::aws::config::{
     BaseSource, ChainProblem, ProfileChain, ProfileOrigin, Profiles, RegionOrigin, resolve_region,
 };
 use crate::aws::mask_key_id;
-use crate::doctor::check::Outcome;
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::aws::{Scope, Setup, shell_word};
 use crate::model::AwsMode;
 
-pub(super) fn profile(facts: &Facts) -> Outcome {
+pub(super) const PROFILE: Check = Check {
+    id: "aws.profile",
+    title: "The selected AWS profile is defined",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(profile),
+    safe_fix: None,
+};
+
+pub(super) const DEFAULT_PROFILE_ENV: Check = Check {
+    id: "aws.default_profile_env",
+    title: "AWS_DEFAULT_PROFILE does not make tools disagree",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(default_profile_env),
+    safe_fix: None,
+};
+
+pub(super) const ENV_KEYS: Check = Check {
+    id: "aws.env_keys",
+    title: "AWS keys in the environment are complete and override nothing by surprise",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(env_keys),
+    safe_fix: None,
+};
+
+pub(super) const REGION: Check = Check {
+    id: "aws.region",
+    title: "An AWS region is set",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(region),
+    safe_fix: None,
+};
+
+pub(super) const CREDENTIAL_PROCESS: Check = Check {
+    id: "aws.credential_process",
+    title: "The profile's credential_process program is installed",
+    depends_on: &["aws.profile"],
+    timeout: QUICK,
+    run: Run::Blocking(credential_process),
+    safe_fix: None,
+};
+
+pub(super) const MFA: Check = Check {
+    id: "aws.mfa",
+    title: "No role in the profile chain needs an MFA code devboot cannot ask for",
+    depends_on: &["aws.profile"],
+    timeout: QUICK,
+    run: Run::Blocking(mfa),
+    safe_fix: None,
+};
+
+fn profile(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Identity) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -241,7 +295,7 @@ fn describe_chain(chain: &ProfileChain) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn default_profile_env(facts: &Facts) -> Outcome {
+fn default_profile_env(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Identity) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -335,7 +389,7 @@ impl EnvKeys {
     }
 }
 
-pub(super) fn env_keys(facts: &Facts) -> Outcome {
+fn env_keys(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Identity) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -432,7 +486,7 @@ fn judge_env_keys(
     }
 }
 
-pub(super) fn region(facts: &Facts) -> Outcome {
+fn region(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Always) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -502,7 +556,7 @@ pub(super) fn region(facts: &Facts) -> Outcome {
     }
 }
 
-pub(super) fn credential_process(facts: &Facts) -> Outcome {
+fn credential_process(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Identity) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -589,7 +643,7 @@ const KNOWN_TOOLS: &[(&str, &str)] = &[
     ("gimme-aws-creds", "`pipx install gimme-aws-creds`"),
 ];
 
-pub(super) fn mfa(facts: &Facts) -> Outcome {
+fn mfa(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Identity) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -634,10 +688,7 @@ fn judge_mfa(chain: &ProfileChain) -> Outcome {
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::aws::{
-        CREDENTIAL_PROCESS, DEFAULT_PROFILE_ENV, ENV_KEYS, MFA, PROFILE, REGION,
-    };
-    use crate::doctor::checks::testing::{Sandbox, run, script};
+    use crate::doctor::testing::{Sandbox, run, script};
 
     fn commands(outcome: &Outcome) -> Vec<&str> {
         outcome
@@ -650,13 +701,10 @@ mod tests {
     fn sandbox(config: &str, credentials: &str) -> Sandbox {
         let sandbox = Sandbox::new();
         if !config.is_empty() {
-            crate::doctor::checks::testing::write(&sandbox.home().join(".aws/config"), config);
+            crate::doctor::testing::write(&sandbox.home().join(".aws/config"), config);
         }
         if !credentials.is_empty() {
-            crate::doctor::checks::testing::write(
-                &sandbox.home().join(".aws/credentials"),
-                credentials,
-            );
+            crate::doctor::testing::write(&sandbox.home().join(".aws/credentials"), credentials);
         }
         sandbox
     }

@@ -7,14 +7,23 @@ use std::time::{Duration, SystemTime};
 use crate::aws::config::BaseSource;
 use crate::aws::sso::{profile_login_command, session_login_command, sso_state};
 use crate::aws::{SsoState, rfc3339};
-use crate::doctor::check::Outcome;
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::aws::{Scope, Setup, shell_word, span};
+
+pub(super) const SSO_SESSION: Check = Check {
+    id: "aws.sso_session",
+    title: "The AWS SSO login is alive",
+    depends_on: &["aws.profile"],
+    timeout: QUICK,
+    run: Run::Blocking(sso_session),
+    safe_fix: None,
+};
 
 /// A login ending sooner than this is a warning: it dies in the middle of the work.
 const EXPIRING_SOON: Duration = Duration::from_secs(3600);
 
-pub(super) fn sso_session(facts: &Facts) -> Outcome {
+fn sso_session(facts: &Facts) -> Outcome {
     let setup = match Setup::load(facts, Scope::Identity) {
         Ok(setup) => setup,
         Err(skipped) => return skipped,
@@ -127,8 +136,7 @@ mod tests {
     use super::*;
     use crate::aws::sso::cache_file_name;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::aws::SSO_SESSION;
-    use crate::doctor::checks::testing::{Sandbox, run, write};
+    use crate::doctor::testing::{Sandbox, run, write};
 
     const CONFIG: &str = "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\nregion = eu-west-1\n\
         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\

@@ -1,9 +1,17 @@
-//! `docker.*` checks that talk to the engine: it answers at the endpoint the environment names
-//! (`DOCKER_HOST`, the current context, or the default socket); it speaks the API version the
-//! profile requires; it has the memory and disk the profile asks for; its clock agrees with
-//! the host's. Also: the credential helpers the Docker CLI config names are installed. The
-//! endpoint itself (context, socket permissions) is checked in `context.rs`, without needing
-//! the engine to answer.
+//! `docker.*`: the engine. This module holds the checks that talk to it — it answers at the
+//! endpoint the environment names (`DOCKER_HOST`, the current context, or the default socket);
+//! it speaks the API version the profile requires; it has the memory and disk the profile asks
+//! for; its clock agrees with the host's — and `docker.credential_helpers` (the helpers the
+//! Docker CLI config names are installed). The others are in the modules named after them:
+//! the endpoint itself, checked without needing the engine to answer (`docker.context`,
+//! `docker.socket_permission`, `docker.default_socket`: [`context`]), `docker.proxy`
+//! ([`proxy`]), `docker.provider` and `docker.platform` ([`platform`]), `docker.subnets`
+//! ([`subnets`]).
+
+mod context;
+mod platform;
+mod proxy;
+mod subnets;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,9 +28,25 @@ use crate::engine::{connect, endpoint};
 use crate::error::Error;
 use crate::model::units::format_bytes;
 
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[
+    DAEMON,
+    context::CONTEXT,
+    context::SOCKET_PERMISSION,
+    context::DEFAULT_SOCKET,
+    API_VERSION,
+    RESOURCES,
+    CLOCK,
+    CREDENTIAL_HELPERS,
+    proxy::PROXY,
+    platform::PROVIDER,
+    platform::PLATFORM,
+    subnets::SUBNETS,
+];
+
 const GIB: u64 = 1024 * 1024 * 1024;
 
-pub(super) const DAEMON: Check = Check {
+const DAEMON: Check = Check {
     id: "docker.daemon",
     title: "The Docker engine answers",
     depends_on: &[],
@@ -31,7 +55,7 @@ pub(super) const DAEMON: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const API_VERSION: Check = Check {
+const API_VERSION: Check = Check {
     id: "docker.api_version",
     title: "The engine's API version is what the profile requires",
     depends_on: &["docker.daemon"],
@@ -40,7 +64,7 @@ pub(super) const API_VERSION: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const RESOURCES: Check = Check {
+const RESOURCES: Check = Check {
     id: "docker.resources",
     title: "The engine has the memory and disk the profile requires",
     depends_on: &["docker.daemon"],
@@ -49,7 +73,7 @@ pub(super) const RESOURCES: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const CLOCK: Check = Check {
+const CLOCK: Check = Check {
     id: "docker.clock",
     title: "The engine's clock agrees with the host's",
     depends_on: &["docker.daemon"],
@@ -58,7 +82,7 @@ pub(super) const CLOCK: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const CREDENTIAL_HELPERS: Check = Check {
+const CREDENTIAL_HELPERS: Check = Check {
     id: "docker.credential_helpers",
     title: "Credential helpers in the Docker CLI config are installed",
     depends_on: &[],
@@ -452,7 +476,7 @@ fn credential_helpers(facts: &Facts) -> Outcome {
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::{Sandbox, run, script, write};
+    use crate::doctor::testing::{Sandbox, run, script, write};
 
     #[test]
     fn a_dead_docker_host_is_an_error_with_the_fix() {

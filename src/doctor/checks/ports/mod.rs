@@ -15,7 +15,10 @@ use crate::doctor::facts::ports::{EngineView, engine_view, stop_examples};
 use crate::host::ports::{self, PortOwner};
 use crate::model::PortPolicy;
 
-pub(super) const FREE: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[FREE];
+
+const FREE: Check = Check {
     id: "ports.free",
     title: "Host ports the stack publishes are free",
     depends_on: &["profile.valid"],
@@ -231,7 +234,7 @@ mod tests {
 
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::{PROFILE, Sandbox, run};
+    use crate::doctor::testing::{PROFILE, Sandbox, run};
 
     fn project_publishing(sandbox: &Sandbox, port: u16, policy: &str) {
         sandbox.write(

@@ -21,7 +21,7 @@ use crate::doctor::facts::project::{is_postgres, project_state};
 use crate::host::ports::{self, PortOwner};
 use crate::render::HOST_ENV_FILE;
 
-pub(super) const POSTGRES_SHADOWED: Check = Check {
+pub(super) const SHADOWED: Check = Check {
     id: "postgres.shadowed",
     title: "Nothing on the host shadows the stack's Postgres on localhost",
     depends_on: &["docker.daemon", "profile.valid"],

@@ -1,7 +1,5 @@
-//! `rails.*` checks that look inside the running app container: pending migrations
-//! (`bin/rails db:migrate:status`) and service URLs in the container's own environment that
-//! point at `localhost`. (What the file-based Rails checks ask the container — its Ruby
-//! version, whether a pid is a server process in it — is in `facts::app`.)
+//! `rails.pending_migrations`: no migration is pending in the running app container
+//! (`bin/rails db:migrate:status`).
 //!
 //! `db:migrate:status` boots Rails (about a second). Its result is remembered in
 //! `.devboot/doctor-cache/` together with what it depends on — the app and database
@@ -17,11 +15,11 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::check::{Check, Outcome, Run};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::app::{is_local_host, read_cache, url_host, write_cache};
-use crate::doctor::facts::project::{app_services, is_postgres, project_state, running_app};
+use crate::doctor::facts::app::{read_cache, url_host, write_cache};
+use crate::doctor::facts::project::{is_postgres, project_state, running_app};
 use crate::workspace::Digest;
 
 pub(super) const PENDING_MIGRATIONS: Check = Check {
@@ -31,15 +29,6 @@ pub(super) const PENDING_MIGRATIONS: Check = Check {
     // Boots Rails in the app container, which may be slow on a cold, large app.
     timeout: Duration::from_secs(90),
     run: Run::Async(pending_migrations),
-    safe_fix: None,
-};
-
-pub(super) const CONTAINER_ENV: Check = Check {
-    id: "rails.container_env",
-    title: "The app container's service URLs do not point at localhost",
-    depends_on: &["docker.daemon", "profile.valid"],
-    timeout: SLOW,
-    run: Run::Async(container_env),
     safe_fix: None,
 };
 
@@ -340,87 +329,6 @@ fn migrate_status_failed(service: &str, text: &str, tail: Vec<String>) -> Outcom
         )
 }
 
-fn container_env(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let services: Vec<&str> = app_services(&facts)
-            .iter()
-            .map(|s| s.name.as_str())
-            .filter(|name| state.inspected.contains_key(*name))
-            .collect();
-        if services.is_empty() {
-            return Outcome::skipped("no app container (the stack is not running)");
-        }
-        // (service, variable, value as the container has it, whether the profile still says so)
-        let mut findings: Vec<(&str, String, String, bool)> = Vec::new();
-        for service in &services {
-            let env = state
-                .inspected
-                .get(*service)
-                .and_then(|i| i.config.as_ref())
-                .and_then(|c| c.env.as_ref());
-            for entry in env.into_iter().flatten() {
-                let Some((name, value)) = entry.split_once('=') else {
-                    continue;
-                };
-                if !(name.ends_with("_URL") || name.ends_with("_HOST")) {
-                    continue;
-                }
-                let Some((range, _)) = url_host(value) else {
-                    continue;
-                };
-                if is_local_host(&value[range]) {
-                    let in_profile = state
-                        .stack
-                        .services
-                        .get(*service)
-                        .and_then(|s| s.environment.get(name))
-                        .is_some_and(|v| v == value);
-                    findings.push((service, name.to_owned(), value.to_owned(), in_profile));
-                }
-            }
-        }
-        if findings.is_empty() {
-            return Outcome::ok(format!(
-                "no service URL in the environment of {} points at localhost",
-                services
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let mut outcome = Outcome::error(format!(
-            "the `{}` container has {} pointing at localhost",
-            findings[0].0,
-            findings
-                .iter()
-                .map(|(_, name, _, _)| name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .detail("inside a container, localhost is the container itself: connections to the database or Redis are refused");
-        for (service, name, value, _) in &findings {
-            outcome = outcome.detail(format!("{name} = {value} (in `{service}`)"));
-        }
-        if findings.iter().any(|(_, _, _, in_profile)| *in_profile) {
-            outcome = outcome.fix(
-                "set them to the service name in the profile (devboot.local.toml overrides it; see `rails.database_url_localhost` for the corrected URLs)",
-            );
-            outcome.fix_with("then recreate the container with them", "devboot up")
-        } else {
-            outcome.fix_with(
-                "the profile no longer sets them: recreate the container so it gets the profile's values",
-                "devboot up",
-            )
-        }
-    }
-    .boxed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,7 +412,7 @@ mod tests {
             "db/migrate/README.md",
             "db/seeds.rb",
         ] {
-            crate::doctor::checks::testing::write(&dir.path().join(file), "");
+            crate::doctor::testing::write(&dir.path().join(file), "");
         }
         assert_eq!(
             migration_files(dir.path()),

@@ -1,7 +1,16 @@
-//! `rails.*`: the application in the repository — a stale `tmp/pids/server.pid`, a missing
-//! master key, Ruby versions that disagree, service URLs pointing at `localhost` inside a
-//! container, and scripts with Windows line endings. Reads the repository's files and the
-//! profile; never prints a secret's value.
+//! `rails.*`: the application. This module holds the checks of the repository's files — a
+//! stale `tmp/pids/server.pid`, a missing master key, Ruby versions that disagree, service URLs
+//! pointing at `localhost` inside a container, and scripts with Windows line endings — which
+//! read the files and the profile and never print a secret's value. The others are in the
+//! modules named after them: `rails.container_env` ([`container_env`]),
+//! `rails.pending_migrations` ([`migrations`]), `rails.binding` ([`binding`]),
+//! `rails.lockfile_platforms` ([`lockfile`]) and `rails.file_ownership` ([`ownership`]).
+
+mod binding;
+mod container_env;
+mod lockfile;
+mod migrations;
+mod ownership;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +24,21 @@ use crate::doctor::facts::Facts;
 use crate::doctor::facts::app::{self, dotenv_in, is_local_host, rails_app, url_host};
 use crate::doctor::facts::project::app_services;
 
-pub(super) const SERVER_PID: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[
+    SERVER_PID,
+    MASTER_KEY,
+    RUBY_VERSION,
+    DATABASE_URL_LOCALHOST,
+    container_env::CONTAINER_ENV,
+    migrations::PENDING_MIGRATIONS,
+    LINE_ENDINGS,
+    binding::BINDING,
+    lockfile::LOCKFILE_PLATFORMS,
+    ownership::FILE_OWNERSHIP,
+];
+
+const SERVER_PID: Check = Check {
     id: "rails.server_pid",
     title: "No stale tmp/pids/server.pid",
     depends_on: &[],
@@ -27,7 +50,7 @@ pub(super) const SERVER_PID: Check = Check {
     }),
 };
 
-pub(super) const MASTER_KEY: Check = Check {
+const MASTER_KEY: Check = Check {
     id: "rails.master_key",
     title: "The key for encrypted credentials is present",
     depends_on: &[],
@@ -36,7 +59,7 @@ pub(super) const MASTER_KEY: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const RUBY_VERSION: Check = Check {
+const RUBY_VERSION: Check = Check {
     id: "rails.ruby_version",
     title: "Ruby versions agree (.ruby-version, Gemfile, Gemfile.lock, the app container)",
     depends_on: &["docker.daemon"],
@@ -45,7 +68,7 @@ pub(super) const RUBY_VERSION: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DATABASE_URL_LOCALHOST: Check = Check {
+const DATABASE_URL_LOCALHOST: Check = Check {
     id: "rails.database_url_localhost",
     title: "Service URLs of the app do not point at localhost",
     depends_on: &["profile.valid"],
@@ -54,7 +77,7 @@ pub(super) const DATABASE_URL_LOCALHOST: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const LINE_ENDINGS: Check = Check {
+const LINE_ENDINGS: Check = Check {
     id: "rails.line_endings",
     title: "Scripts have Unix line endings",
     depends_on: &[],
@@ -640,7 +663,7 @@ mod tests {
 
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::{PROFILE, Sandbox, script};
+    use crate::doctor::testing::{PROFILE, Sandbox, script};
 
     fn rails_app_sandbox() -> Sandbox {
         let sandbox = Sandbox::new();

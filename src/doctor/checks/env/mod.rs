@@ -11,7 +11,10 @@ use crate::doctor::facts::app::{DOTENV_FILES, dotenv_entries, dotenv_in};
 use crate::doctor::facts::project::app_services;
 use crate::doctor::facts::proxy::{ProxySettings, shown};
 
-pub(super) const REQUIRED: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[REQUIRED, PROXY];
+
+const REQUIRED: Check = Check {
     id: "env.required",
     title: "Keys of .env.example are set",
     depends_on: &[],
@@ -23,7 +26,7 @@ pub(super) const REQUIRED: Check = Check {
     }),
 };
 
-pub(super) const PROXY: Check = Check {
+const PROXY: Check = Check {
     id: "env.proxy",
     title: "Proxy settings exempt local addresses",
     depends_on: &[],
@@ -137,7 +140,7 @@ fn proxy(facts: &Facts) -> Outcome {
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::Sandbox;
+    use crate::doctor::testing::Sandbox;
 
     #[test]
     fn missing_keys_are_named_without_values() {

@@ -8,9 +8,12 @@ use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
 use crate::doctor::facts::{Facts, is_wsl};
 use crate::model::units::format_bytes;
 
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[OS, DISK, MEMORY, WSL, DOCKER_DESKTOP_SETTINGS];
+
 const GIB: u64 = 1024 * 1024 * 1024;
 
-pub(super) const OS: Check = Check {
+const OS: Check = Check {
     id: "host.os",
     title: "Operating system",
     depends_on: &[],
@@ -19,7 +22,7 @@ pub(super) const OS: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DISK: Check = Check {
+const DISK: Check = Check {
     id: "host.disk",
     title: "Free disk space for the project and home directory",
     depends_on: &[],
@@ -28,7 +31,7 @@ pub(super) const DISK: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const MEMORY: Check = Check {
+const MEMORY: Check = Check {
     id: "host.memory",
     title: "Host memory",
     depends_on: &[],
@@ -37,7 +40,7 @@ pub(super) const MEMORY: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const WSL: Check = Check {
+const WSL: Check = Check {
     id: "host.wsl",
     title: "WSL: project on the Linux filesystem",
     depends_on: &[],
@@ -46,7 +49,7 @@ pub(super) const WSL: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DOCKER_DESKTOP_SETTINGS: Check = Check {
+const DOCKER_DESKTOP_SETTINGS: Check = Check {
     id: "host.docker_desktop_settings",
     title: "Docker Desktop memory and file sharing",
     depends_on: &[],
@@ -338,7 +341,7 @@ fn docker_desktop_settings(facts: &Facts) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::checks::testing::{Sandbox, write};
+    use crate::doctor::testing::{Sandbox, write};
 
     #[test]
     fn os_names_the_platform() {
@@ -419,7 +422,7 @@ mod tests {
             "devboot.toml",
             &format!(
                 "{}\n[requires]\nmemory = \"32GiB\"\n",
-                crate::doctor::checks::testing::PROFILE
+                crate::doctor::testing::PROFILE
             ),
         );
         let facts = with_proc(

@@ -1,4 +1,4 @@
-//! `docker.context` and `docker.socket_permission`: the endpoint devboot (and the Docker CLI)
+//! `docker.context`, `docker.socket_permission` and `docker.default_socket`: the endpoint devboot (and the Docker CLI)
 //! would talk to, checked without needing an engine to answer — these say *why* one does not.
 //! A context named by `DOCKER_CONTEXT` or `currentContext` whose endpoint is gone (Colima or
 //! Docker Desktop uninstalled, `OrbStack` stopped) is an error, with the contexts that do answer
@@ -559,7 +559,7 @@ mod tests {
 
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::{Sandbox, write};
+    use crate::doctor::testing::{Sandbox, write};
 
     /// Writes a context as `docker context create NAME --docker host=HOST` does.
     fn create_context(sandbox: &Sandbox, name: &str, host: &str) {

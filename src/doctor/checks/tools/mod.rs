@@ -13,7 +13,10 @@ use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::host::tools;
 
-pub(super) const GIT: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[GIT, DOCKER_CLI, REQUIRED, COMPOSE, LIBPQ];
+
+const GIT: Check = Check {
     id: "tools.git",
     title: "git is installed",
     depends_on: &[],
@@ -22,7 +25,7 @@ pub(super) const GIT: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DOCKER_CLI: Check = Check {
+const DOCKER_CLI: Check = Check {
     id: "tools.docker_cli",
     title: "Docker CLI is installed",
     depends_on: &[],
@@ -31,7 +34,7 @@ pub(super) const DOCKER_CLI: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const REQUIRED: Check = Check {
+const REQUIRED: Check = Check {
     id: "tools.required",
     title: "Tools the profile requires",
     depends_on: &["profile.valid"],
@@ -40,7 +43,7 @@ pub(super) const REQUIRED: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const COMPOSE: Check = Check {
+const COMPOSE: Check = Check {
     id: "tools.compose",
     title: "Docker Compose v2 is installed (for `docker compose` commands)",
     depends_on: &[],
@@ -49,7 +52,7 @@ pub(super) const COMPOSE: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const LIBPQ: Check = Check {
+const LIBPQ: Check = Check {
     id: "tools.libpq",
     title: "libpq's pg_config for a host-side `bundle install` of the pg gem",
     depends_on: &[],
@@ -527,7 +530,7 @@ fn libpq_outcome(pg: &str, config: &PgConfig, macos: bool) -> Outcome {
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::{PROFILE, Sandbox, script};
+    use crate::doctor::testing::{PROFILE, Sandbox, script};
 
     fn with_bin(sandbox: &mut Sandbox) -> std::path::PathBuf {
         let bin = sandbox.dir.path().join("bin");

@@ -10,7 +10,10 @@ use crate::error::Error;
 use crate::fsio;
 use crate::profile::source::{LOCAL_FILE, PROJECT_FILE};
 
-pub(super) const VALID: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[VALID, LOCAL_IGNORED];
+
+const VALID: Check = Check {
     id: "profile.valid",
     title: "The project's profile loads and validates",
     depends_on: &[],
@@ -19,7 +22,7 @@ pub(super) const VALID: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const LOCAL_IGNORED: Check = Check {
+const LOCAL_IGNORED: Check = Check {
     id: "profile.local_ignored",
     title: "devboot.local.toml and .devboot/ are git-ignored",
     depends_on: &[],
@@ -168,7 +171,7 @@ fn ignore_local_files(facts: &Facts) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::checks::testing::{PROFILE, Sandbox};
+    use crate::doctor::testing::{PROFILE, Sandbox};
 
     #[test]
     fn a_valid_profile_is_summarised() {

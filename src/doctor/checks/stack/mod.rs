@@ -4,6 +4,9 @@
 //! what the profile defines (Compose's config hash); no container is left from a service the
 //! profile no longer has. Also: no volumes are left of Compose projects that have no
 //! containers any more, and the profile makes dependents wait for its databases to be healthy.
+//! `stack.container_dns` (service names resolve inside the app container) is in [`dns`].
+
+mod dns;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -21,7 +24,17 @@ use crate::engine::observe::engine_error;
 use crate::engine::spec::{LABEL_PROJECT, LABEL_VOLUME, container_spec};
 use crate::model::{DependencyCondition, Stack};
 
-pub(super) const CONTAINERS: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[
+    CONTAINERS,
+    CONFIG_DRIFT,
+    ORPHANS,
+    ORPHAN_VOLUMES,
+    HEALTHCHECKS,
+    dns::CONTAINER_DNS,
+];
+
+const CONTAINERS: Check = Check {
     id: "stack.containers",
     title: "Every service's container is running and healthy",
     depends_on: &["docker.daemon", "profile.valid"],
@@ -30,7 +43,7 @@ pub(super) const CONTAINERS: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const CONFIG_DRIFT: Check = Check {
+const CONFIG_DRIFT: Check = Check {
     id: "stack.config_drift",
     title: "Containers match the profile",
     depends_on: &["docker.daemon", "profile.valid"],
@@ -39,7 +52,7 @@ pub(super) const CONFIG_DRIFT: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const ORPHANS: Check = Check {
+const ORPHANS: Check = Check {
     id: "stack.orphans",
     title: "No containers of services the profile no longer has",
     depends_on: &["docker.daemon", "profile.valid"],
@@ -48,7 +61,7 @@ pub(super) const ORPHANS: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const ORPHAN_VOLUMES: Check = Check {
+const ORPHAN_VOLUMES: Check = Check {
     id: "stack.orphan_volumes",
     title: "No volumes left of Compose projects without containers",
     depends_on: &["docker.daemon"],
@@ -57,7 +70,7 @@ pub(super) const ORPHAN_VOLUMES: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const HEALTHCHECKS: Check = Check {
+const HEALTHCHECKS: Check = Check {
     id: "stack.healthchecks",
     title: "Dependents wait for the databases to be healthy",
     depends_on: &["profile.valid"],

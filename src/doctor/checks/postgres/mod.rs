@@ -1,10 +1,12 @@
-//! `postgres.*` and `redis.*`: the data services of the stack, asked from inside their running
-//! containers — Postgres accepts connections (its own healthcheck, or `pg_isready`), its data
-//! volume was initialised by the major version the image runs (`PG_VERSION` in the data
-//! directory; when the server is not running, a throw-away container reads the volume, as
-//! `devboot up` does before it starts one), it accepts the user and password the profile
-//! configures (a volume initialised earlier keeps the credentials it was created with), and
-//! Redis answers `PING`.
+//! `postgres.*`: the stack's Postgres services, asked from inside their running containers —
+//! Postgres accepts connections (its own healthcheck, or `pg_isready`), its data volume was
+//! initialised by the major version the image runs (`PG_VERSION` in the data directory; when
+//! the server is not running, a throw-away container reads the volume, as `devboot up` does
+//! before it starts one), and it accepts the user and password the profile configures (a
+//! volume initialised earlier keeps the credentials it was created with). Whether something on
+//! the host shadows it on localhost is `postgres.shadowed` ([`shadowed`]).
+
+mod shadowed;
 
 use std::sync::Arc;
 
@@ -15,15 +17,16 @@ use futures_util::future::BoxFuture;
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::engine::exec;
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::project::{
-    is_postgres, is_redis, kind_to_check, not_running, project_state,
-};
+use crate::doctor::facts::project::{is_postgres, kind_to_check, not_running, project_state};
 use crate::doctor::facts::time::parse_rfc3339;
 use crate::engine::postgres;
 use crate::error::Error;
 use crate::model::Service;
 
-pub(super) const POSTGRES_READY: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[READY, VOLUME_MAJOR, CREDENTIALS, shadowed::SHADOWED];
+
+const READY: Check = Check {
     id: "postgres.ready",
     title: "Postgres accepts connections",
     depends_on: &["docker.daemon", "profile.valid"],
@@ -32,7 +35,7 @@ pub(super) const POSTGRES_READY: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const POSTGRES_VOLUME_MAJOR: Check = Check {
+const VOLUME_MAJOR: Check = Check {
     id: "postgres.volume_major",
     title: "The Postgres data volume matches the server's major version",
     depends_on: &["docker.daemon", "profile.valid"],
@@ -41,21 +44,12 @@ pub(super) const POSTGRES_VOLUME_MAJOR: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const POSTGRES_CREDENTIALS: Check = Check {
+const CREDENTIALS: Check = Check {
     id: "postgres.credentials",
     title: "Postgres accepts the configured user and password",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
     run: Run::Async(postgres_credentials),
-    safe_fix: None,
-};
-
-pub(super) const REDIS_READY: Check = Check {
-    id: "redis.ready",
-    title: "Redis answers PING",
-    depends_on: &["docker.daemon", "profile.valid"],
-    timeout: SLOW,
-    run: Run::Async(redis_ready),
     safe_fix: None,
 };
 
@@ -229,50 +223,6 @@ fn mismatch(error: &Error) -> Outcome {
         None => outcome,
     };
     outcome.fix("never `devboot down --volumes` to get past this unless the data is disposable: it deletes the database")
-}
-
-fn redis_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let (state, services, connection) = match kind_to_check(&facts, "Redis", is_redis).await {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
-        };
-        let mut outcomes = Vec::new();
-        for service in services {
-            let name = &service.name;
-            let Some(container) = state.running(name) else {
-                outcomes.push(not_running(name));
-                continue;
-            };
-            outcomes.push(match exec(&connection.docker, &container.id, &["redis-cli", "ping"]).await {
-                Ok(output) => {
-                    let text = output.text();
-                    if text.contains("PONG") {
-                        Outcome::ok(format!("`{name}` answers PING"))
-                    } else if text.contains("NOAUTH") {
-                        Outcome::ok(format!("`{name}` answers (it requires a password)"))
-                    } else if text.contains("LOADING") {
-                        Outcome::warn(format!("`{name}` is still loading its dataset"))
-                            .fix("wait a moment; large datasets take a while to load")
-                    } else {
-                        Outcome::error(format!(
-                            "`{name}` does not answer PING (`redis-cli ping` exited with code {})",
-                            output.code
-                        ))
-                        .details(output.tail(5).into_iter().map(|l| format!("  {name} | {l}")))
-                        .detail("`MISCONF` means Redis cannot write its snapshot: the disk is full or the volume is not writable")
-                        .fix_with(
-                            format!("read what Redis says in `{name}`'s log"),
-                            format!("devboot logs {name} -n 100"),
-                        )
-                    }
-                }
-                Err(error) => Outcome::error(format!("cannot run `redis-cli ping` in `{name}`: {error}")),
-            });
-        }
-        Outcome::combine(outcomes)
-    }
-    .boxed()
 }
 
 /// What Postgres prints when its data directory already holds a cluster: the image's
