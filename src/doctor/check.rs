@@ -1,6 +1,10 @@
 //! What a check is — a stable dotted id, a title, the ids it depends on, a time limit, a run
 //! function and an optional safe fix — and what it returns: an [`Outcome`] with a [`Status`],
 //! a one-line summary, details and [`Fix`]es.
+//!
+//! A run function returns `Result<Outcome, Outcome>`: `Err` is an outcome reached early (the
+//! check does not apply here, or what it needs cannot be read), so `?` ends the check with it.
+//! The runner reports `Ok` and `Err` alike.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,10 +157,12 @@ impl Outcome {
 }
 
 /// A check that reads files or runs short processes: it runs on the blocking thread pool.
-pub(super) type BlockingRun = fn(&Facts) -> Outcome;
+pub(super) type BlockingRun = fn(&Facts) -> Result<Outcome, Outcome>;
 
-/// A check that talks to a server (the engine, AWS): it runs as a task on the runtime.
-pub(super) type AsyncRun = fn(Arc<Facts>) -> BoxFuture<'static, Outcome>;
+/// A check that talks to a server (the engine, AWS): it runs as a task on the runtime. It is
+/// written as an `async fn(Arc<Facts>) -> Result<Outcome, Outcome>` and declared boxed:
+/// `Run::Async(|facts| Box::pin(check(facts)))`.
+pub(super) type AsyncRun = fn(Arc<Facts>) -> BoxFuture<'static, Result<Outcome, Outcome>>;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Run {

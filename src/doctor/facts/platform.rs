@@ -1,8 +1,18 @@
-//! The engine's platform as checks compare with it: its CPU architecture (`/info`
-//! `Architecture`), and architectures named as OCI image configs name them.
+//! The engine's `info` as checks read it (or the outcome saying why it cannot be read), and
+//! its platform as checks compare with it: its CPU architecture (`/info` `Architecture`), and
+//! architectures named as OCI image configs name them.
 
 use crate::doctor::check::Outcome;
+use crate::doctor::engine::InfoSample;
 use crate::doctor::facts::Facts;
+
+/// The engine's `info`, or the error outcome saying why it cannot be read.
+pub(crate) async fn engine_info(facts: &Facts) -> Result<&InfoSample, Outcome> {
+    facts
+        .engine_info()
+        .await
+        .map_err(|error| Outcome::error(format!("cannot read the engine's info: {error}")))
+}
 
 /// An architecture as OCI image configs name it: `amd64` for the engine's `x86_64`, `arm64`
 /// for `aarch64`.
@@ -19,11 +29,8 @@ pub(crate) fn oci_arch(arch: &str) -> String {
 /// The engine's architecture (`/info` `Architecture`, e.g. `x86_64`), or the outcome saying
 /// why it is unknown.
 pub(crate) async fn engine_arch(facts: &Facts) -> Result<String, Outcome> {
-    let sample = facts
-        .engine_info()
-        .await
-        .map_err(|error| Outcome::error(format!("cannot read the engine's info: {error}")))?;
-    sample
+    engine_info(facts)
+        .await?
         .info
         .architecture
         .clone()

@@ -99,13 +99,10 @@ fn holds_secrets(text: &str) -> bool {
     })
 }
 
-fn credentials_file_mode(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Always) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
+fn credentials_file_mode(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Always)?;
     let found = secret_files(&setup.files);
-    judge_modes(&found, &|path| facts.display(path))
+    Ok(judge_modes(&found, &|path| facts.display(path)))
 }
 
 fn judge_modes(found: &[SecretFile], display: &dyn Fn(&Path) -> String) -> Outcome {

@@ -11,9 +11,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
 use crate::aws::config::ProfileOrigin;
 use crate::aws::{AwsError, Identity, rfc3339};
 use crate::doctor::check::{Check, Outcome, Run};
@@ -29,7 +26,7 @@ pub(super) const CREDENTIALS: Check = Check {
     title: "AWS accepts the credentials (STS GetCallerIdentity)",
     depends_on: &["aws.profile", "aws.region"],
     timeout: AWS_CALL,
-    run: Run::Async(credentials),
+    run: Run::Async(|facts| Box::pin(credentials(facts))),
     safe_fix: None,
 };
 
@@ -38,7 +35,7 @@ pub(super) const CLOCK: Check = Check {
     title: "The host clock agrees with AWS's",
     depends_on: &["aws.profile", "aws.region"],
     timeout: AWS_CALL,
-    run: Run::Async(clock),
+    run: Run::Async(|facts| Box::pin(clock(facts))),
     safe_fix: None,
 };
 
@@ -47,7 +44,7 @@ pub(super) const ACCOUNT: Check = Check {
     title: "The credentials belong to the account the project expects",
     depends_on: &["aws.credentials"],
     timeout: AWS_CALL,
-    run: Run::Async(account),
+    run: Run::Async(|facts| Box::pin(account(facts))),
     safe_fix: None,
 };
 
@@ -59,26 +56,18 @@ const SKEW_ERROR: i64 = 300;
 /// The account AWS emulators (moto, `LocalStack`) answer with.
 const EMULATOR_ACCOUNT: &str = "123456789012";
 
-fn credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let setup = match Setup::load(&facts, Scope::Identity) {
-            Ok(setup) => setup,
-            Err(skipped) => return skipped,
-        };
-        let caller = facts.aws_caller(&setup).await;
-        let (host, probe) = match (&caller.host, &caller.probe) {
-            (Ok(host), Some(probe)) => (host, probe),
-            (Err(error), _) => return credentials_failed(error, &setup.profile),
-            (Ok(_), None) => return Outcome::skipped("no call was made"),
-        };
-        match &probe.identity {
-            Ok(identity) => {
-                credentials_ok(identity, host.endpoint_url.as_deref(), SystemTime::now())
-            }
-            Err(error) => credentials_failed(error, &host.profile),
-        }
-    }
-    .boxed()
+async fn credentials(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(&facts, Scope::Identity)?;
+    let caller = facts.aws_caller(&setup).await;
+    let (host, probe) = match (&caller.host, &caller.probe) {
+        (Ok(host), Some(probe)) => (host, probe),
+        (Err(error), _) => return Ok(credentials_failed(error, &setup.profile)),
+        (Ok(_), None) => return Err(Outcome::skipped("no call was made")),
+    };
+    Ok(match &probe.identity {
+        Ok(identity) => credentials_ok(identity, host.endpoint_url.as_deref(), SystemTime::now()),
+        Err(error) => credentials_failed(error, &host.profile),
+    })
 }
 
 fn credentials_ok(identity: &Identity, endpoint: Option<&str>, now: SystemTime) -> Outcome {
@@ -172,36 +161,22 @@ fn credentials_failed(error: &AwsError, profile: &str) -> Outcome {
     outcome
 }
 
-fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let setup = match Setup::load(&facts, Scope::Identity) {
-            Ok(setup) => setup,
-            Err(skipped) => return skipped,
-        };
-        let caller = facts.aws_caller(&setup).await;
-        let host = match &caller.host {
-            Ok(host) => host,
-            Err(error) => {
-                return Outcome::skipped(format!(
-                    "the AWS setup does not load (see `aws.profile`): {error}"
-                ));
-            }
-        };
-        let skew = match caller.probe.as_ref().and_then(|p| p.clock_skew_secs) {
-            Some(skew) => skew,
-            // The credentials did not get as far as STS: ask for its time without them.
-            None => match host.clock_skew().await {
-                Ok(skew) => skew,
-                Err(error) => {
-                    return Outcome::skipped(format!(
-                        "no reply from STS to read its clock: {error}"
-                    ));
-                }
-            },
-        };
-        judge_clock(skew)
-    }
-    .boxed()
+async fn clock(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(&facts, Scope::Identity)?;
+    let caller = facts.aws_caller(&setup).await;
+    let host = caller.host.as_ref().map_err(|error| {
+        Outcome::skipped(format!(
+            "the AWS setup does not load (see `aws.profile`): {error}"
+        ))
+    })?;
+    let skew = match caller.probe.as_ref().and_then(|p| p.clock_skew_secs) {
+        Some(skew) => skew,
+        // The credentials did not get as far as STS: ask for its time without them.
+        None => host.clock_skew().await.map_err(|error| {
+            Outcome::skipped(format!("no reply from STS to read its clock: {error}"))
+        })?,
+    };
+    Ok(judge_clock(skew))
 }
 
 /// Judges `skew` (AWS time minus host time, in seconds).
@@ -226,29 +201,31 @@ fn judge_clock(skew: i64) -> Outcome {
         .fix_with("synchronise the host clock", sync_clock_command())
 }
 
-fn account(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let setup = match Setup::load(&facts, Scope::Identity) {
-            Ok(setup) => setup,
-            Err(skipped) => return skipped,
-        };
-        let Some(expected) = setup.settings.and_then(|s| s.account.clone()) else {
-            return Outcome::skipped(
+async fn account(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(&facts, Scope::Identity)?;
+    let expected = setup
+        .settings
+        .and_then(|s| s.account.clone())
+        .ok_or_else(|| {
+            Outcome::skipped(
                 "the project names no expected account (`account` under [aws] in devboot.toml)",
-            );
-        };
-        let caller = facts.aws_caller(&setup).await;
-        let Some(Ok(identity)) = caller.probe.as_ref().map(|p| &p.identity) else {
-            return Outcome::skipped("no identity (see `aws.credentials`)");
-        };
-        let for_account = setup
-            .profiles
-            .as_ref()
-            .map(|profiles| profiles.profiles_for_account(&expected))
-            .unwrap_or_default();
-        judge_account(identity, &expected, setup.origin, &for_account)
-    }
-    .boxed()
+            )
+        })?;
+    let caller = facts.aws_caller(&setup).await;
+    let Some(Ok(identity)) = caller.probe.as_ref().map(|p| &p.identity) else {
+        return Err(Outcome::skipped("no identity (see `aws.credentials`)"));
+    };
+    let for_account = setup
+        .profiles
+        .as_ref()
+        .map(|profiles| profiles.profiles_for_account(&expected))
+        .unwrap_or_default();
+    Ok(judge_account(
+        identity,
+        &expected,
+        setup.origin,
+        &for_account,
+    ))
 }
 
 fn judge_account(
@@ -307,7 +284,7 @@ mod tests {
     use crate::aws::CredentialSource;
     use crate::aws::testing::StubSts;
     use crate::doctor::check::{Check, Run, Status};
-    use crate::doctor::testing::{Sandbox, write};
+    use crate::doctor::testing::{Sandbox, reported, write};
 
     fn identity(account: &str) -> Identity {
         Identity {
@@ -504,7 +481,7 @@ mod tests {
                     let Run::Async(run) = check.run else {
                         panic!("{} is not async", check.id);
                     };
-                    outcomes.push(run(Arc::clone(&facts)).await);
+                    outcomes.push(reported(run(Arc::clone(&facts)).await));
                 }
                 outcomes
             })

@@ -23,30 +23,27 @@ pub(super) const SSO_SESSION: Check = Check {
 /// A login ending sooner than this is a warning: it dies in the middle of the work.
 const EXPIRING_SOON: Duration = Duration::from_secs(3600);
 
-fn sso_session(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
-    let chain = match setup.chain() {
-        Ok(chain) => chain,
-        Err(skipped) => return skipped,
-    };
+fn sso_session(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
+    let chain = setup.chain()?;
     let BaseSource::Sso { session } = &chain.base else {
-        return Outcome::skipped(format!("profile `{}` does not use AWS SSO", setup.profile));
+        return Err(Outcome::skipped(format!(
+            "profile `{}` does not use AWS SSO",
+            setup.profile
+        )));
     };
     let (Ok(profiles), Some(cache_dir)) = (setup.profiles(), setup.files.sso_cache_dir()) else {
-        return Outcome::skipped("no home directory, so no SSO token cache");
+        return Err(Outcome::skipped("no home directory, so no SSO token cache"));
     };
     let now = SystemTime::now();
     let state = sso_state(profiles, &setup.profile, &cache_dir, now);
-    judge_sso(
+    Ok(judge_sso(
         &state,
         &chain.base_profile,
         session.as_deref(),
         now,
         &|path| facts.display(path),
-    )
+    ))
 }
 
 /// Judges an SSO login state. `profile` is the profile holding the SSO settings (the one to

@@ -17,12 +17,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::engine_info;
 use crate::doctor::facts::time::parse_rfc3339;
 use crate::engine::{connect, endpoint};
 use crate::error::Error;
@@ -51,7 +50,7 @@ const DAEMON: Check = Check {
     title: "The Docker engine answers",
     depends_on: &[],
     timeout: SLOW,
-    run: Run::Async(daemon),
+    run: Run::Async(|facts| Box::pin(daemon(facts))),
     safe_fix: None,
 };
 
@@ -60,7 +59,7 @@ const API_VERSION: Check = Check {
     title: "The engine's API version is what the profile requires",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(api_version),
+    run: Run::Async(|facts| Box::pin(api_version(facts))),
     safe_fix: None,
 };
 
@@ -69,7 +68,7 @@ const RESOURCES: Check = Check {
     title: "The engine has the memory and disk the profile requires",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(resources),
+    run: Run::Async(|facts| Box::pin(resources(facts))),
     safe_fix: None,
 };
 
@@ -78,7 +77,7 @@ const CLOCK: Check = Check {
     title: "The engine's clock agrees with the host's",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(clock),
+    run: Run::Async(|facts| Box::pin(clock(facts))),
     safe_fix: None,
 };
 
@@ -91,31 +90,28 @@ const CREDENTIAL_HELPERS: Check = Check {
     safe_fix: None,
 };
 
-fn daemon(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        match facts.connection().await {
-            Ok(connection) => Outcome::ok(format!(
-                "API {} at {} ({})",
-                connection.api_version, connection.endpoint.host, connection.endpoint.source
-            )),
-            Err(error) => {
-                let outcome = Outcome::error(error.to_string());
-                let outcome = match (error, error.hint()) {
-                    (Error::EngineUnreachable { .. }, Some(hint)) => outcome
-                        .fix(hint)
-                        .detail("every check that needs the engine is skipped until it answers"),
-                    (_, Some(hint)) => outcome.fix(hint),
-                    (_, None) => outcome,
-                };
-                if matches!(error, Error::EngineUnreachable { .. }) && facts.running_in_wsl() {
-                    with_wsl_fix(outcome, facts.var("WSL_DISTRO_NAME"))
-                } else {
-                    outcome
-                }
+async fn daemon(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    Ok(match facts.connection().await {
+        Ok(connection) => Outcome::ok(format!(
+            "API {} at {} ({})",
+            connection.api_version, connection.endpoint.host, connection.endpoint.source
+        )),
+        Err(error) => {
+            let outcome = Outcome::error(error.to_string());
+            let outcome = match (error, error.hint()) {
+                (Error::EngineUnreachable { .. }, Some(hint)) => outcome
+                    .fix(hint)
+                    .detail("every check that needs the engine is skipped until it answers"),
+                (_, Some(hint)) => outcome.fix(hint),
+                (_, None) => outcome,
+            };
+            if matches!(error, Error::EngineUnreachable { .. }) && facts.running_in_wsl() {
+                with_wsl_fix(outcome, facts.var("WSL_DISTRO_NAME"))
+            } else {
+                outcome
             }
         }
-    }
-    .boxed()
+    })
 }
 
 /// Under WSL, an engine that does not answer is most often Docker Desktop's WSL integration
@@ -130,48 +126,45 @@ fn with_wsl_fix(outcome: Outcome, distro: Option<&str>) -> Outcome {
         ))
 }
 
-fn api_version(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let connection = match facts.connection().await {
-            Ok(connection) => connection,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        // The highest version the engine speaks (devboot negotiates down to what it needs).
-        let version = connection.docker.version().await.ok();
-        let engine = version
-            .as_ref()
-            .and_then(|v| v.version.clone())
-            .unwrap_or_else(|| "?".to_owned());
-        let api = version
-            .and_then(|v| v.api_version)
-            .unwrap_or_else(|| connection.api_version.clone());
-        let need = facts
-            .stack()
-            .and_then(|stack| stack.requirements.docker_api);
-        match connect::check_api_version(&api, need) {
-            Ok(()) => Outcome::ok(match need {
-                Some((major, minor)) => format!(
-                    "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
-                ),
-                None => format!("Docker Engine {engine}, API {api} (the profile sets no minimum)"),
-            }),
-            Err(error @ Error::EngineTooOld { .. }) => Outcome::error(error.to_string())
-                .detail(format!("Docker Engine {engine}"))
-                .fix("upgrade Docker Engine (or Docker Desktop, Colima, ...) to a release that speaks it")
-                .fix_with(
-                    "or, if the profile asks for more than it uses, lower `requires.docker_api`; see which layer sets it",
-                    "devboot profile show --resolved",
-                ),
-            Err(error) => {
-                let outcome = Outcome::warn(error.to_string());
-                match error.hint() {
-                    Some(hint) => outcome.fix(hint),
-                    None => outcome,
-                }
+async fn api_version(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?;
+    // The highest version the engine speaks (devboot negotiates down to what it needs).
+    let version = connection.docker.version().await.ok();
+    let engine = version
+        .as_ref()
+        .and_then(|v| v.version.clone())
+        .unwrap_or_else(|| "?".to_owned());
+    let api = version
+        .and_then(|v| v.api_version)
+        .unwrap_or_else(|| connection.api_version.clone());
+    let need = facts
+        .stack()
+        .and_then(|stack| stack.requirements.docker_api);
+    Ok(match connect::check_api_version(&api, need) {
+        Ok(()) => Outcome::ok(match need {
+            Some((major, minor)) => format!(
+                "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
+            ),
+            None => format!("Docker Engine {engine}, API {api} (the profile sets no minimum)"),
+        }),
+        Err(error @ Error::EngineTooOld { .. }) => Outcome::error(error.to_string())
+            .detail(format!("Docker Engine {engine}"))
+            .fix("upgrade Docker Engine (or Docker Desktop, Colima, ...) to a release that speaks it")
+            .fix_with(
+                "or, if the profile asks for more than it uses, lower `requires.docker_api`; see which layer sets it",
+                "devboot profile show --resolved",
+            ),
+        Err(error) => {
+            let outcome = Outcome::warn(error.to_string());
+            match error.hint() {
+                Some(hint) => outcome.fix(hint),
+                None => outcome,
             }
         }
-    }
-    .boxed()
+    })
 }
 
 /// Below this much engine memory, `bundle install` and asset builds get OOM-killed (exit 137).
@@ -180,44 +173,38 @@ const LOW_MEMORY: u64 = 4 * GIB;
 const LOW_DISK: u64 = 5 * GIB;
 const NO_DISK: u64 = GIB;
 
-fn resources(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let sample = match facts.engine_info().await {
-            Ok(sample) => sample,
-            Err(error) => return Outcome::error(format!("cannot read the engine's info: {error}")),
-        };
-        let info = &sample.info;
-        let requirements = facts.stack().map(|stack| &stack.requirements);
-        let need_memory = requirements.and_then(|r| r.memory_bytes);
-        let need_disk = requirements.and_then(|r| r.disk_bytes);
-        let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
-        let local = match facts.connection().await {
-            Ok(connection) => connection.endpoint.host.starts_with("unix://"),
-            Err(_) => false,
-        };
-        // The data directory is measurable from here when the engine runs on this machine
-        // (not inside Docker Desktop's VM).
-        let desktop = info
-            .operating_system
-            .as_deref()
-            .is_some_and(|os| os.contains("Docker Desktop"));
-        let root = info.docker_root_dir.as_deref();
-        let disk = root
-            .filter(|_| local && !desktop)
-            .and_then(|root| rustix::fs::statvfs(root).ok())
-            .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize));
-        resources_outcome(
-            Resources {
-                memory,
-                cpus: info.ncpu,
-                disk,
-                root,
-            },
-            need_memory,
-            need_disk,
-        )
-    }
-    .boxed()
+async fn resources(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let sample = engine_info(&facts).await?;
+    let info = &sample.info;
+    let requirements = facts.stack().map(|stack| &stack.requirements);
+    let need_memory = requirements.and_then(|r| r.memory_bytes);
+    let need_disk = requirements.and_then(|r| r.disk_bytes);
+    let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
+    let local = match facts.connection().await {
+        Ok(connection) => connection.endpoint.host.starts_with("unix://"),
+        Err(_) => false,
+    };
+    // The data directory is measurable from here when the engine runs on this machine
+    // (not inside Docker Desktop's VM).
+    let desktop = info
+        .operating_system
+        .as_deref()
+        .is_some_and(|os| os.contains("Docker Desktop"));
+    let root = info.docker_root_dir.as_deref();
+    let disk = root
+        .filter(|_| local && !desktop)
+        .and_then(|root| rustix::fs::statvfs(root).ok())
+        .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize));
+    Ok(resources_outcome(
+        Resources {
+            memory,
+            cpus: info.ncpu,
+            disk,
+            root,
+        },
+        need_memory,
+        need_disk,
+    ))
 }
 
 /// What the engine has.
@@ -334,23 +321,23 @@ fn resources_outcome(
 const SKEW_WARN: Duration = Duration::from_secs(30);
 const SKEW_ERROR: Duration = Duration::from_secs(300);
 
-fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let sample = match facts.engine_info().await {
-            Ok(sample) => sample,
-            Err(error) => return Outcome::error(format!("cannot read the engine's info: {error}")),
-        };
-        let Some(text) = sample.info.system_time.as_deref() else {
-            return Outcome::skipped("the engine does not report its clock");
-        };
-        let Some(engine) = parse_rfc3339(text) else {
-            return Outcome::warn(format!(
-                "the engine reports its clock as `{text}`, which does not parse"
-            ));
-        };
-        clock_outcome(engine, nanos(sample.before), nanos(sample.after))
-    }
-    .boxed()
+async fn clock(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let sample = engine_info(&facts).await?;
+    let text = sample
+        .info
+        .system_time
+        .as_deref()
+        .ok_or_else(|| Outcome::skipped("the engine does not report its clock"))?;
+    let engine = parse_rfc3339(text).ok_or_else(|| {
+        Outcome::warn(format!(
+            "the engine reports its clock as `{text}`, which does not parse"
+        ))
+    })?;
+    Ok(clock_outcome(
+        engine,
+        nanos(sample.before),
+        nanos(sample.after),
+    ))
 }
 
 /// Nanoseconds since the Unix epoch (negative before it).
@@ -408,21 +395,17 @@ struct HelperConfig {
     cred_helpers: BTreeMap<String, String>,
 }
 
-fn credential_helpers(facts: &Facts) -> Outcome {
-    let Some(config_dir) = endpoint::config_dir(&facts.env) else {
-        return Outcome::skipped("no HOME or DOCKER_CONFIG, so no Docker CLI config");
-    };
+fn credential_helpers(facts: &Facts) -> Result<Outcome, Outcome> {
+    let config_dir = endpoint::config_dir(&facts.env)
+        .ok_or_else(|| Outcome::skipped("no HOME or DOCKER_CONFIG, so no Docker CLI config"))?;
     let config_file = facts.display(&config_dir.join("config.json"));
-    let config: HelperConfig = match endpoint::read_cli_config(&config_dir) {
-        Ok(config) => config,
-        Err(error) => {
-            let outcome = Outcome::error(error.to_string());
-            return match error.hint() {
-                Some(hint) => outcome.fix(hint),
-                None => outcome,
-            };
+    let config: HelperConfig = endpoint::read_cli_config(&config_dir).map_err(|error| {
+        let outcome = Outcome::error(error.to_string());
+        match error.hint() {
+            Some(hint) => outcome.fix(hint),
+            None => outcome,
         }
-    };
+    })?;
     // Each helper with where it is named: `credsStore` or `credHelpers.REGISTRY`.
     let mut helpers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty()) {
@@ -437,7 +420,7 @@ fn credential_helpers(facts: &Facts) -> Outcome {
         }
     }
     if helpers.is_empty() {
-        return Outcome::ok("no credential helper configured");
+        return Ok(Outcome::ok("no credential helper configured"));
     }
     let missing: Vec<(String, &Vec<String>)> = helpers
         .iter()
@@ -449,7 +432,7 @@ fn credential_helpers(facts: &Facts) -> Outcome {
             .keys()
             .map(|h| format!("docker-credential-{h}"))
             .collect();
-        return Outcome::ok(format!("installed: {}", names.join(", ")));
+        return Ok(Outcome::ok(format!("installed: {}", names.join(", "))));
     }
     let mut outcome = Outcome::error(format!(
         "{} not on PATH; pulls fail with `error getting credentials`",
@@ -465,18 +448,18 @@ fn credential_helpers(facts: &Facts) -> Outcome {
             named_by.join(", ")
         ));
     }
-    outcome
+    Ok(outcome
         .fix("install the helper (it comes with Docker Desktop, or as the `docker-credential-*` packages)")
         .fix(format!(
             "or, if that runtime is gone (e.g. `\"credsStore\": \"desktop\"` left after uninstalling Docker Desktop), remove the entry from {config_file}"
-        ))
+        )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::testing::{Sandbox, run, script, write};
+    use crate::doctor::testing::{Sandbox, reported, run, script, write};
 
     #[test]
     fn a_dead_docker_host_is_an_error_with_the_fix() {
@@ -569,7 +552,7 @@ mod tests {
         std::fs::create_dir_all(&bin).unwrap();
         sandbox.var("PATH", bin.display().to_string());
         assert_eq!(
-            credential_helpers(&sandbox.facts()).summary,
+            reported(credential_helpers(&sandbox.facts())).summary,
             "no credential helper configured"
         );
 
@@ -578,7 +561,7 @@ mod tests {
             &config,
             r#"{"credsStore": "desktop", "credHelpers": {"123.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}}"#,
         );
-        let outcome = credential_helpers(&sandbox.facts());
+        let outcome = reported(credential_helpers(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert!(
             outcome.summary.starts_with(
@@ -595,11 +578,14 @@ mod tests {
 
         script(&bin.join("docker-credential-desktop"), "exit 0");
         script(&bin.join("docker-credential-ecr-login"), "exit 0");
-        let outcome = credential_helpers(&sandbox.facts());
+        let outcome = reported(credential_helpers(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
 
         write(&config, "{ broken");
-        assert_eq!(credential_helpers(&sandbox.facts()).status, Status::Error);
+        assert_eq!(
+            reported(credential_helpers(&sandbox.facts())).status,
+            Status::Error
+        );
     }
 
     #[test]

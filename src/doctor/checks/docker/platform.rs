@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use bollard::models::SystemVersion;
-use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::join_all;
 
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
@@ -19,7 +18,7 @@ pub(super) const PLATFORM: Check = Check {
     title: "The stack's images are built for the engine's CPU architecture",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(platform),
+    run: Run::Async(|facts| Box::pin(platform(facts))),
     safe_fix: None,
 };
 
@@ -28,7 +27,7 @@ pub(super) const PROVIDER: Check = Check {
     title: "The engine is Docker, not Podman behind the Docker API",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(provider),
+    run: Run::Async(|facts| Box::pin(provider(facts))),
     safe_fix: None,
 };
 
@@ -43,46 +42,38 @@ struct StackImage {
     built: bool,
 }
 
-fn platform(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let engine = match engine_arch(&facts).await {
-            Ok(arch) => arch,
-            Err(outcome) => return outcome,
-        };
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
-        let docker = &connection.docker;
-        let images = join_all(state.stack.services.values().map(|service| async move {
-            let image = service.image.to_string();
-            let present = state.observed.images.contains_key(&image);
-            let arch = if present {
-                docker.inspect_image(&image).await.ok().and_then(|i| {
-                    let arch = i.architecture.filter(|a| !a.is_empty())?;
-                    Some(match i.variant.filter(|v| !v.is_empty()) {
-                        Some(variant) => format!("{arch}/{variant}"),
-                        None => arch,
-                    })
+async fn platform(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let engine = engine_arch(&facts).await?;
+    let state = project_state(&facts).await?;
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?;
+    let docker = &connection.docker;
+    let images = join_all(state.stack.services.values().map(|service| async move {
+        let image = service.image.to_string();
+        let present = state.observed.images.contains_key(&image);
+        let arch = if present {
+            docker.inspect_image(&image).await.ok().and_then(|i| {
+                let arch = i.architecture.filter(|a| !a.is_empty())?;
+                Some(match i.variant.filter(|v| !v.is_empty()) {
+                    Some(variant) => format!("{arch}/{variant}"),
+                    None => arch,
                 })
-            } else {
-                None
-            };
-            present.then(|| StackImage {
-                service: service.name.clone(),
-                image,
-                arch,
-                built: service.build.is_some(),
             })
-        }))
-        .await;
-        let images: Vec<StackImage> = images.into_iter().flatten().collect();
-        platform_outcome(&engine, &images)
-    }
-    .boxed()
+        } else {
+            None
+        };
+        present.then(|| StackImage {
+            service: service.name.clone(),
+            image,
+            arch,
+            built: service.build.is_some(),
+        })
+    }))
+    .await;
+    let images: Vec<StackImage> = images.into_iter().flatten().collect();
+    Ok(platform_outcome(&engine, &images))
 }
 
 /// Compares each image's architecture with the engine's (`x86_64`, `aarch64`, ...).
@@ -147,26 +138,21 @@ fn platform_outcome(engine: &str, images: &[StackImage]) -> Outcome {
     outcome.fix_with("then recreate the containers from them", "devboot up")
 }
 
-fn provider(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let connection = match facts.connection().await {
-            Ok(connection) => connection,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        let version = match connection.docker.version().await {
-            Ok(version) => version,
-            Err(error) => {
-                return Outcome::error(format!("cannot read the engine's version: {error}"));
-            }
-        };
-        let info = facts.engine_info().await.ok().map(|sample| &sample.info);
-        let operating_system = info.and_then(|i| i.operating_system.as_deref());
-        let security: Vec<String> = info
-            .and_then(|i| i.security_options.clone())
-            .unwrap_or_default();
-        provider_outcome(&version, operating_system, &security)
-    }
-    .boxed()
+async fn provider(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?;
+    let version =
+        connection.docker.version().await.map_err(|error| {
+            Outcome::error(format!("cannot read the engine's version: {error}"))
+        })?;
+    let info = facts.engine_info().await.ok().map(|sample| &sample.info);
+    let operating_system = info.and_then(|i| i.operating_system.as_deref());
+    let security: Vec<String> = info
+        .and_then(|i| i.security_options.clone())
+        .unwrap_or_default();
+    Ok(provider_outcome(&version, operating_system, &security))
 }
 
 /// What answers behind the Docker API, from `/version` (Podman lists a `Podman Engine`

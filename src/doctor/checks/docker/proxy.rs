@@ -11,11 +11,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::engine_info;
 use crate::doctor::facts::proxy::{ProxySettings, shown};
 
 pub(super) const PROXY: Check = Check {
@@ -23,7 +21,7 @@ pub(super) const PROXY: Check = Check {
     title: "The engine's proxy settings match the host's",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(docker_proxy),
+    run: Run::Async(|facts| Box::pin(docker_proxy(facts))),
     safe_fix: None,
 };
 
@@ -230,46 +228,39 @@ fn password_note(shown: &str) -> &'static str {
     }
 }
 
-fn docker_proxy(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let sample = match facts.engine_info().await {
-            Ok(sample) => sample,
-            Err(error) => {
-                return Outcome::error(format!("cannot read the engine's info: {error}"))
-                    .fix_with("see what the engine says", "docker info");
-            }
-        };
-        let info = &sample.info;
-        let engine = ProxySettings::of_engine(
-            info.http_proxy.as_deref(),
-            info.https_proxy.as_deref(),
-            info.no_proxy.as_deref(),
-        );
-        let desktop = info
-            .operating_system
-            .as_deref()
-            .is_some_and(|os| os.contains("Docker Desktop"));
-        // Registries of the images `devboot up` pulls (built services' images are local);
-        // Docker Hub needs no exemption.
-        let mut registries: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        if let Some(stack) = facts.stack() {
-            for service in stack.services.values().filter(|s| s.build.is_none()) {
-                if let Some(registry) = &service.image.registry {
-                    registries
-                        .entry(registry.clone())
-                        .or_default()
-                        .push(service.name.clone());
-                }
+async fn docker_proxy(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let sample = engine_info(&facts)
+        .await
+        .map_err(|outcome| outcome.fix_with("see what the engine says", "docker info"))?;
+    let info = &sample.info;
+    let engine = ProxySettings::of_engine(
+        info.http_proxy.as_deref(),
+        info.https_proxy.as_deref(),
+        info.no_proxy.as_deref(),
+    );
+    let desktop = info
+        .operating_system
+        .as_deref()
+        .is_some_and(|os| os.contains("Docker Desktop"));
+    // Registries of the images `devboot up` pulls (built services' images are local);
+    // Docker Hub needs no exemption.
+    let mut registries: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(stack) = facts.stack() {
+        for service in stack.services.values().filter(|s| s.build.is_none()) {
+            if let Some(registry) = &service.image.registry {
+                registries
+                    .entry(registry.clone())
+                    .or_default()
+                    .push(service.name.clone());
             }
         }
-        proxy_outcome(
-            &ProxySettings::of_host(&facts),
-            &engine,
-            desktop,
-            &registries,
-        )
     }
-    .boxed()
+    Ok(proxy_outcome(
+        &ProxySettings::of_host(&facts),
+        &engine,
+        desktop,
+        &registries,
+    ))
 }
 
 /// Judges the engine's proxy settings against the host's, for the registries the stack pulls

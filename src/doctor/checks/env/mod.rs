@@ -45,25 +45,26 @@ fn example_file(dir: &Path) -> Option<&'static str> {
         .find(|name| dir.join(name).is_file())
 }
 
-fn required(facts: &Facts) -> Outcome {
+fn required(facts: &Facts) -> Result<Outcome, Outcome> {
     let dir = facts.app_dir();
-    let Some(example) = example_file(dir) else {
-        return Outcome::skipped(format!("no {} in {}", EXAMPLES[0], facts.display(dir)));
-    };
-    let wanted: BTreeSet<String> = match std::fs::read_to_string(dir.join(example)) {
-        Ok(text) => dotenv_entries(&text)
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect(),
-        Err(error) => return Outcome::warn(format!("cannot read {example}: {error}")),
-    };
+    let example = example_file(dir)
+        .ok_or_else(|| Outcome::skipped(format!("no {} in {}", EXAMPLES[0], facts.display(dir))))?;
+    let text = std::fs::read_to_string(dir.join(example))
+        .map_err(|error| Outcome::warn(format!("cannot read {example}: {error}")))?;
+    let wanted: BTreeSet<String> = dotenv_entries(&text)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
     let mut set: BTreeSet<String> = dotenv_in(dir).into_iter().map(|(_, key, _)| key).collect();
     for service in app_services(facts) {
         set.extend(service.environment.keys().cloned());
     }
     let missing: Vec<&String> = wanted.difference(&set).collect();
     if missing.is_empty() {
-        return Outcome::ok(format!("all {} keys of {example} are set", wanted.len()));
+        return Ok(Outcome::ok(format!(
+            "all {} keys of {example} are set",
+            wanted.len()
+        )));
     }
     let names = missing
         .iter()
@@ -72,21 +73,25 @@ fn required(facts: &Facts) -> Outcome {
         .join(", ");
     let count = crate::error::plural(missing.len(), "key");
     if !dir.join(".env").exists() {
-        return Outcome::warn(format!("no .env: {count} of {example} unset ({names})")).fix_with(
-            format!(
-                "create .env from {example} and fill in the values (ask your team for secrets)"
+        return Ok(
+            Outcome::warn(format!("no .env: {count} of {example} unset ({names})")).fix_with(
+                format!(
+                    "create .env from {example} and fill in the values (ask your team for secrets)"
+                ),
+                format!("cp {example} .env"),
             ),
-            format!("cp {example} .env"),
         );
     }
-    Outcome::warn(format!("{count} of {example} not set: {names}"))
-        .detail(format!(
-            "looked in {} and the profile's environment of the app services",
-            DOTENV_FILES.join(", ")
-        ))
-        .fix(format!(
-            "add {names} to .env (ask your team for the values)"
-        ))
+    Ok(
+        Outcome::warn(format!("{count} of {example} not set: {names}"))
+            .detail(format!(
+                "looked in {} and the profile's environment of the app services",
+                DOTENV_FILES.join(", ")
+            ))
+            .fix(format!(
+                "add {names} to .env (ask your team for the values)"
+            )),
+    )
 }
 
 fn create_dotenv(facts: &Facts) -> Result<(), String> {
@@ -103,10 +108,11 @@ fn create_dotenv(facts: &Facts) -> Result<(), String> {
 /// Hosts a `NO_PROXY` must name so local requests skip the proxy.
 const LOCAL_HOSTS: &[&str] = &["localhost", "127.0.0.1"];
 
-fn proxy(facts: &Facts) -> Outcome {
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn proxy(facts: &Facts) -> Result<Outcome, Outcome> {
     let settings = ProxySettings::of_host(facts);
     let Some(proxy) = settings.any_proxy() else {
-        return Outcome::ok("no HTTP proxy is set");
+        return Ok(Outcome::ok("no HTTP proxy is set"));
     };
     let name = proxy.name;
     let no_proxy = settings.no_proxy.as_ref().map_or("", |s| s.value.as_str());
@@ -117,14 +123,16 @@ fn proxy(facts: &Facts) -> Outcome {
         .filter(|host| !exempt.contains(host) && !exempt.contains(&"*"))
         .collect();
     if missing.is_empty() {
-        return Outcome::ok(format!("{name} is set; NO_PROXY exempts local addresses"));
+        return Ok(Outcome::ok(format!(
+            "{name} is set; NO_PROXY exempts local addresses"
+        )));
     }
     let wanted = if no_proxy.is_empty() {
         "localhost,127.0.0.1,::1".to_owned()
     } else {
         format!("{no_proxy},{}", missing.join(","))
     };
-    Outcome::warn(format!(
+    Ok(Outcome::warn(format!(
         "{name} is set but NO_PROXY lacks {}",
         missing.join(", ")
     ))
@@ -133,14 +141,14 @@ fn proxy(facts: &Facts) -> Outcome {
     .fix_with(
         "exempt local addresses (add it to your shell profile)",
         format!("export NO_PROXY={wanted} no_proxy={wanted}"),
-    )
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::testing::Sandbox;
+    use crate::doctor::testing::{Sandbox, reported};
 
     #[test]
     fn missing_keys_are_named_without_values() {
@@ -149,7 +157,7 @@ mod tests {
             ".env.example",
             "STRIPE_KEY=sk_test_example\nAPP_HOST=localhost\nDATABASE_URL=\n",
         );
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(
             outcome.summary,
@@ -162,7 +170,7 @@ mod tests {
 
         sandbox.write(".env", "APP_HOST=myhost.test\n");
         sandbox.write(".env.local", "STRIPE_KEY=sk_live_supersecret\n");
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(
             outcome.summary,
             "1 key of .env.example not set: DATABASE_URL"
@@ -181,14 +189,17 @@ mod tests {
             "schema = 1\n[app]\nservice = \"web\"\n[services.web]\nimage = \"ruby:3.3\"\n[services.web.environment]\nDATABASE_URL = \"postgres://db/app\"\n",
         );
         sandbox.write(".env.example", "DATABASE_URL=\n");
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(outcome.summary, "all 1 keys of .env.example are set");
     }
 
     #[test]
     fn without_an_example_file_it_is_skipped() {
-        assert_eq!(required(&Sandbox::new().facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(required(&Sandbox::new().facts())).status,
+            Status::Skipped
+        );
     }
 
     #[test]
@@ -200,7 +211,7 @@ mod tests {
             std::fs::read_to_string(sandbox.project().join(".env")).unwrap(),
             "A=1\n"
         );
-        assert_eq!(required(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(required(&sandbox.facts())).status, Status::Ok);
         sandbox.write(".env", "MINE=1\n");
         assert!(create_dotenv(&sandbox.facts()).is_err());
         assert_eq!(
@@ -212,10 +223,10 @@ mod tests {
     #[test]
     fn a_proxy_without_local_exemptions_is_reported() {
         let mut sandbox = Sandbox::new();
-        assert_eq!(proxy(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(proxy(&sandbox.facts())).status, Status::Ok);
         sandbox.var("HTTPS_PROXY", "http://bob:hunter2@proxy.corp:3128");
         sandbox.var("NO_PROXY", "localhost,.corp");
-        let outcome = proxy(&sandbox.facts());
+        let outcome = reported(proxy(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(
             outcome.summary,
@@ -231,6 +242,6 @@ mod tests {
             Some("export NO_PROXY=localhost,.corp,127.0.0.1 no_proxy=localhost,.corp,127.0.0.1")
         );
         sandbox.var("NO_PROXY", "localhost,127.0.0.1");
-        assert_eq!(proxy(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(proxy(&sandbox.facts())).status, Status::Ok);
     }
 }

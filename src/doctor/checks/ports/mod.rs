@@ -6,9 +6,6 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
 use crate::doctor::check::{Check, Outcome, QUICK, Run};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::ports::{EngineView, engine_view, stop_examples};
@@ -23,7 +20,7 @@ const FREE: Check = Check {
     title: "Host ports the stack publishes are free",
     depends_on: &["profile.valid"],
     timeout: QUICK,
-    run: Run::Async(free),
+    run: Run::Async(|facts| Box::pin(free(facts))),
     safe_fix: None,
 };
 
@@ -55,9 +52,9 @@ struct Probed {
 }
 
 fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
-    let Some(stack) = facts.stack() else {
-        return Err(Outcome::skipped("the profile did not load"));
-    };
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
     Ok(stack
         .services
         .values()
@@ -75,50 +72,47 @@ fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
         .collect())
 }
 
-fn free(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let probing = Arc::clone(&facts);
-        let probed = match tokio::task::spawn_blocking(move || probe(&probing)).await {
-            Ok(Ok(probed)) => probed,
-            Ok(Err(outcome)) => return outcome,
-            Err(error) => return Outcome::error(format!("probing the ports failed: {error}")),
-        };
-        // Only a taken port needs the engine's word on who holds it.
-        let view = if probed.iter().any(|p| p.taken) {
-            engine_view(&facts).await
-        } else {
-            None
-        };
-        // The processes behind the ports no container accounts for.
-        let unexplained = |p: &Probed| {
-            p.taken
-                && !view
-                    .as_ref()
-                    .is_some_and(|v| v.own.contains(&p.host) || v.others.contains_key(&p.host))
-        };
-        let probed = if probed.iter().any(unexplained) {
-            let lookup = probed.clone();
-            let explained: Vec<bool> = probed.iter().map(|p| !unexplained(p)).collect();
-            tokio::task::spawn_blocking(move || {
-                lookup
-                    .into_iter()
-                    .zip(explained)
-                    .map(|(mut port, explained)| {
-                        if !explained {
-                            port.owner = ports::owner(port.host);
-                        }
-                        port
-                    })
-                    .collect()
-            })
-            .await
-            .unwrap_or(probed)
-        } else {
-            probed
-        };
-        judge(&probed, view.as_ref())
-    }
-    .boxed()
+async fn free(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let probing = Arc::clone(&facts);
+    let probed = tokio::task::spawn_blocking(move || probe(&probing))
+        .await
+        .unwrap_or_else(|error| {
+            Err(Outcome::error(format!("probing the ports failed: {error}")))
+        })?;
+    // Only a taken port needs the engine's word on who holds it.
+    let view = if probed.iter().any(|p| p.taken) {
+        engine_view(&facts).await
+    } else {
+        None
+    };
+    // The processes behind the ports no container accounts for.
+    let unexplained = |p: &Probed| {
+        p.taken
+            && !view
+                .as_ref()
+                .is_some_and(|v| v.own.contains(&p.host) || v.others.contains_key(&p.host))
+    };
+    let probed = if probed.iter().any(unexplained) {
+        let lookup = probed.clone();
+        let explained: Vec<bool> = probed.iter().map(|p| !unexplained(p)).collect();
+        tokio::task::spawn_blocking(move || {
+            lookup
+                .into_iter()
+                .zip(explained)
+                .map(|(mut port, explained)| {
+                    if !explained {
+                        port.owner = ports::owner(port.host);
+                    }
+                    port
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or(probed)
+    } else {
+        probed
+    };
+    Ok(judge(&probed, view.as_ref()))
 }
 
 fn judge(probed: &[Probed], view: Option<&EngineView>) -> Outcome {

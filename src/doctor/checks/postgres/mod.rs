@@ -11,8 +11,6 @@ mod shadowed;
 use std::sync::Arc;
 
 use bollard::models::ContainerInspectResponse;
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::engine::exec;
@@ -31,7 +29,7 @@ const READY: Check = Check {
     title: "Postgres accepts connections",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(postgres_ready),
+    run: Run::Async(|facts| Box::pin(postgres_ready(facts))),
     safe_fix: None,
 };
 
@@ -40,7 +38,7 @@ const VOLUME_MAJOR: Check = Check {
     title: "The Postgres data volume matches the server's major version",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(postgres_volume_major),
+    run: Run::Async(|facts| Box::pin(postgres_volume_major(facts))),
     safe_fix: None,
 };
 
@@ -49,70 +47,61 @@ const CREDENTIALS: Check = Check {
     title: "Postgres accepts the configured user and password",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(postgres_credentials),
+    run: Run::Async(|facts| Box::pin(postgres_credentials(facts))),
     safe_fix: None,
 };
 
-fn postgres_ready(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let (state, services, connection) =
-            match kind_to_check(&facts, "Postgres", is_postgres).await {
-                Ok(found) => found,
-                Err(outcome) => return outcome,
-            };
-        let mut outcomes = Vec::new();
-        for service in services {
-            let name = &service.name;
-            let Some(container) = state.running(name) else {
-                outcomes.push(not_running(name));
-                continue;
-            };
-            let argv: Vec<String> = if let Some(healthcheck) = &service.healthcheck {
-                healthcheck.command()
-            } else {
-                let user = service
-                    .environment
-                    .get("POSTGRES_USER")
-                    .map_or("postgres", String::as_str);
-                vec![
-                    "pg_isready".into(),
-                    "-U".into(),
-                    user.into(),
-                    "-h".into(),
-                    "127.0.0.1".into(),
-                ]
-            };
-            let argv_refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-            let shown = shown_command(&argv);
-            outcomes.push(
-                match exec(&connection.docker, &container.id, &argv_refs).await {
-                    Ok(output) if output.code == 0 => {
-                        Outcome::ok(format!("`{name}` accepts connections (`{shown}`)"))
-                    }
-                    Ok(output) => Outcome::error(format!(
-                        "`{name}` does not accept connections: `{shown}` exited with code {}",
-                        output.code
-                    ))
-                    .details(
-                        output
-                            .tail(5)
-                            .into_iter()
-                            .map(|l| format!("  {name} | {l}")),
-                    )
-                    .fix_with(
-                        format!("read what Postgres says in `{name}`'s log"),
-                        format!("devboot logs {name} -n 100"),
-                    )
-                    .fix_with("restart it", format!("docker restart {}", container.name)),
-                    Err(error) => {
-                        Outcome::error(format!("cannot run `{shown}` in `{name}`: {error}"))
-                    }
-                },
-            );
-        }
-        Outcome::combine(outcomes)
+async fn postgres_ready(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let (state, services, connection) = kind_to_check(&facts, "Postgres", is_postgres).await?;
+    let mut outcomes = Vec::new();
+    for service in services {
+        let name = &service.name;
+        let Some(container) = state.running(name) else {
+            outcomes.push(not_running(name));
+            continue;
+        };
+        let argv: Vec<String> = if let Some(healthcheck) = &service.healthcheck {
+            healthcheck.command()
+        } else {
+            let user = service
+                .environment
+                .get("POSTGRES_USER")
+                .map_or("postgres", String::as_str);
+            vec![
+                "pg_isready".into(),
+                "-U".into(),
+                user.into(),
+                "-h".into(),
+                "127.0.0.1".into(),
+            ]
+        };
+        let argv_refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let shown = shown_command(&argv);
+        outcomes.push(
+            match exec(&connection.docker, &container.id, &argv_refs).await {
+                Ok(output) if output.code == 0 => {
+                    Outcome::ok(format!("`{name}` accepts connections (`{shown}`)"))
+                }
+                Ok(output) => Outcome::error(format!(
+                    "`{name}` does not accept connections: `{shown}` exited with code {}",
+                    output.code
+                ))
+                .details(
+                    output
+                        .tail(5)
+                        .into_iter()
+                        .map(|l| format!("  {name} | {l}")),
+                )
+                .fix_with(
+                    format!("read what Postgres says in `{name}`'s log"),
+                    format!("devboot logs {name} -n 100"),
+                )
+                .fix_with("restart it", format!("docker restart {}", container.name)),
+                Err(error) => Outcome::error(format!("cannot run `{shown}` in `{name}`: {error}")),
+            },
+        );
     }
-    .boxed()
+    Ok(Outcome::combine(outcomes))
 }
 
 /// A command as a shell would show it.
@@ -123,71 +112,72 @@ fn shown_command(argv: &[String]) -> String {
     }
 }
 
-fn postgres_volume_major(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
-        let with_volume: Vec<(&Service, &str, &str)> = state
-            .stack
-            .services
-            .values()
-            .filter_map(|s| postgres::data_volume(s).map(|(volume, target)| (s, volume, target)))
-            .collect();
-        if with_volume.is_empty() {
-            return Outcome::skipped("the stack has no Postgres service with a data volume");
-        }
-        let mut outcomes = Vec::new();
-        for (service, volume, target) in with_volume {
-            let name = &service.name;
-            if !state.observed.volumes.contains(volume) {
-                outcomes.push(Outcome::ok(format!(
-                    "`{volume}` does not exist yet; `devboot up` initialises it with {}",
-                    service.image
-                )));
-                continue;
-            }
-            let outcome = match state.running(name) {
-                Some(container) => {
-                    let script = format!(
-                        "cat \"${{PGDATA:-{target}}}/PG_VERSION\" 2>/dev/null || cat {target}/PG_VERSION 2>/dev/null || echo none; \
-                         echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
-                    );
-                    match exec(&connection.docker, &container.id, &["sh", "-c", &script]).await {
-                        Ok(output) => {
-                            let data = output.lines.first().map_or("", |l| l.trim());
-                            let server = output.lines.get(1).map_or("", |l| l.trim());
-                            major_outcome(service, volume, data, server)
-                        }
-                        Err(error) => Outcome::warn(format!(
-                            "cannot read `{volume}`'s PG_VERSION in `{name}`: {error}"
-                        )),
-                    }
-                }
-                // Not running (perhaps because of this very problem): read the volume from a
-                // throw-away container of the image, as `devboot up` does.
-                None => match postgres::check_major(&connection.docker, &state.stack.project, service).await {
-                    Ok(()) => Outcome::ok(format!(
-                        "`{volume}` holds no data of another major version than {} runs",
-                        service.image
-                    ))
-                    .detail(format!("read from a throw-away container, since `{name}` is not running")),
-                    Err(error @ Error::PostgresMajorMismatch { .. }) => mismatch(&error),
-                    Err(error) => Outcome::warn(format!(
-                        "cannot read `{volume}`'s PG_VERSION: {error}"
-                    ))
-                    .fix_with("pull or build the images first", "devboot up"),
-                },
-            };
-            outcomes.push(outcome);
-        }
-        Outcome::combine(outcomes)
+async fn postgres_volume_major(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let state = project_state(&facts).await?;
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?;
+    let with_volume: Vec<(&Service, &str, &str)> = state
+        .stack
+        .services
+        .values()
+        .filter_map(|s| postgres::data_volume(s).map(|(volume, target)| (s, volume, target)))
+        .collect();
+    if with_volume.is_empty() {
+        return Err(Outcome::skipped(
+            "the stack has no Postgres service with a data volume",
+        ));
     }
-    .boxed()
+    let mut outcomes = Vec::new();
+    for (service, volume, target) in with_volume {
+        let name = &service.name;
+        if !state.observed.volumes.contains(volume) {
+            outcomes.push(Outcome::ok(format!(
+                "`{volume}` does not exist yet; `devboot up` initialises it with {}",
+                service.image
+            )));
+            continue;
+        }
+        let outcome = match state.running(name) {
+            Some(container) => {
+                let script = format!(
+                    "cat \"${{PGDATA:-{target}}}/PG_VERSION\" 2>/dev/null || cat {target}/PG_VERSION 2>/dev/null || echo none; \
+                     echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
+                );
+                match exec(&connection.docker, &container.id, &["sh", "-c", &script]).await {
+                    Ok(output) => {
+                        let data = output.lines.first().map_or("", |l| l.trim());
+                        let server = output.lines.get(1).map_or("", |l| l.trim());
+                        major_outcome(service, volume, data, server)
+                    }
+                    Err(error) => Outcome::warn(format!(
+                        "cannot read `{volume}`'s PG_VERSION in `{name}`: {error}"
+                    )),
+                }
+            }
+            // Not running (perhaps because of this very problem): read the volume from a
+            // throw-away container of the image, as `devboot up` does.
+            None => match postgres::check_major(&connection.docker, &state.stack.project, service)
+                .await
+            {
+                Ok(()) => Outcome::ok(format!(
+                    "`{volume}` holds no data of another major version than {} runs",
+                    service.image
+                ))
+                .detail(format!(
+                    "read from a throw-away container, since `{name}` is not running"
+                )),
+                Err(error @ Error::PostgresMajorMismatch { .. }) => mismatch(&error),
+                Err(error) => {
+                    Outcome::warn(format!("cannot read `{volume}`'s PG_VERSION: {error}"))
+                        .fix_with("pull or build the images first", "devboot up")
+                }
+            },
+        };
+        outcomes.push(outcome);
+    }
+    Ok(Outcome::combine(outcomes))
 }
 
 /// Compares the major version that initialised the data (`data`, or `none`) with the one the
@@ -403,78 +393,71 @@ fn container_env<'i>(
         .find_map(|e| e.strip_prefix(key)?.strip_prefix('='))
 }
 
-fn postgres_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let (state, services, connection) =
-            match kind_to_check(&facts, "Postgres", is_postgres).await {
-                Ok(found) => found,
-                Err(outcome) => return outcome,
-            };
-        let mut outcomes = Vec::new();
-        for service in services {
-            let name = &service.name;
-            let Some(container) = state.running(name) else {
-                outcomes.push(not_running(name));
-                continue;
-            };
-            let Some(password) = service.environment.get("POSTGRES_PASSWORD") else {
-                outcomes.push(Outcome::skipped(format!(
-                    "`{name}` sets no POSTGRES_PASSWORD (no password to check)"
+async fn postgres_credentials(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let (state, services, connection) = kind_to_check(&facts, "Postgres", is_postgres).await?;
+    let mut outcomes = Vec::new();
+    for service in services {
+        let name = &service.name;
+        let Some(container) = state.running(name) else {
+            outcomes.push(not_running(name));
+            continue;
+        };
+        let Some(password) = service.environment.get("POSTGRES_PASSWORD") else {
+            outcomes.push(Outcome::skipped(format!(
+                "`{name}` sets no POSTGRES_PASSWORD (no password to check)"
+            )));
+            continue;
+        };
+        let user = service
+            .environment
+            .get("POSTGRES_USER")
+            .map_or("postgres", String::as_str);
+        let inspected = state.inspected.get(name);
+        let Some(address) = container_address(inspected) else {
+            outcomes.push(Outcome::skipped(format!(
+                "`{name}` has no network address to connect to"
+            )));
+            continue;
+        };
+        let secret = format!("PGPASSWORD={password}");
+        let argv = [
+            "env",
+            secret.as_str(),
+            "PGCONNECT_TIMEOUT=5",
+            "psql",
+            "-h",
+            &address,
+            "-U",
+            user,
+            "-d",
+            "postgres",
+            "-tAc",
+            "select 1",
+        ];
+        let auth = match exec(&connection.docker, &container.id, &argv).await {
+            Ok(output) => Auth::of(output.code, &output.lines),
+            Err(error) => {
+                outcomes.push(Outcome::warn(format!(
+                    "cannot run `psql` in `{name}`: {error}"
                 )));
                 continue;
-            };
-            let user = service
-                .environment
-                .get("POSTGRES_USER")
-                .map_or("postgres", String::as_str);
-            let inspected = state.inspected.get(name);
-            let Some(address) = container_address(inspected) else {
-                outcomes.push(Outcome::skipped(format!(
-                    "`{name}` has no network address to connect to"
-                )));
-                continue;
-            };
-            let secret = format!("PGPASSWORD={password}");
-            let argv = [
-                "env",
-                secret.as_str(),
-                "PGCONNECT_TIMEOUT=5",
-                "psql",
-                "-h",
-                &address,
-                "-U",
-                user,
-                "-d",
-                "postgres",
-                "-tAc",
-                "select 1",
-            ];
-            let auth = match exec(&connection.docker, &container.id, &argv).await {
-                Ok(output) => Auth::of(output.code, &output.lines),
-                Err(error) => {
-                    outcomes.push(Outcome::warn(format!(
-                        "cannot run `psql` in `{name}`: {error}"
-                    )));
-                    continue;
-                }
-            };
-            let skipped_init = matches!(auth, Auth::Refused(_))
-                && (skipped_initialization(&connection.docker, &container.id).await
-                    || data_predates(&connection.docker, &container.id, inspected).await);
-            let container_differs =
-                container_env(inspected, "POSTGRES_PASSWORD").is_some_and(|p| p != password);
-            outcomes.push(credentials_outcome(&Tried {
-                service: name,
-                container: &container.name,
-                user,
-                auth,
-                skipped_init,
-                container_differs,
-            }));
-        }
-        Outcome::combine(outcomes)
+            }
+        };
+        let skipped_init = matches!(auth, Auth::Refused(_))
+            && (skipped_initialization(&connection.docker, &container.id).await
+                || data_predates(&connection.docker, &container.id, inspected).await);
+        let container_differs =
+            container_env(inspected, "POSTGRES_PASSWORD").is_some_and(|p| p != password);
+        outcomes.push(credentials_outcome(&Tried {
+            service: name,
+            container: &container.name,
+            user,
+            auth,
+            skipped_init,
+            container_differs,
+        }));
     }
-    .boxed()
+    Ok(Outcome::combine(outcomes))
 }
 
 #[cfg(test)]

@@ -182,20 +182,20 @@ fn is_loopback(host: &str) -> bool {
     matches!(host, "localhost" | "::1" | "ip6-localhost") || host.starts_with("127.")
 }
 
-fn binding(facts: &Facts) -> Outcome {
-    let Some(stack) = facts.stack() else {
-        return Outcome::skipped("the profile did not load");
-    };
-    let Some(app) = stack.app_service() else {
-        return Outcome::skipped("the profile has no app service");
-    };
-    let Some((service, command)) = app_command(stack) else {
-        return Outcome::skipped(format!(
+fn binding(facts: &Facts) -> Result<Outcome, Outcome> {
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
+    let app = stack
+        .app_service()
+        .ok_or_else(|| Outcome::skipped("the profile has no app service"))?;
+    let (service, command) = app_command(stack).ok_or_else(|| {
+        Outcome::skipped(format!(
             "`{}` runs its image's own command, which is not known here",
             app.name
-        ));
-    };
-    binding_outcome(&service, &command, &app.environment)
+        ))
+    })?;
+    Ok(binding_outcome(&service, &command, &app.environment))
 }
 
 fn binding_outcome(service: &str, command: &AppCommand, env: &BTreeMap<String, String>) -> Outcome {
@@ -249,7 +249,7 @@ fn binding_outcome(service: &str, command: &AppCommand, env: &BTreeMap<String, S
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::testing::Sandbox;
+    use crate::doctor::testing::{Sandbox, reported};
 
     fn argv(text: &str) -> Vec<String> {
         words(text)
@@ -350,7 +350,7 @@ mod tests {
             "Procfile.dev",
             "web: bin/rails server -p 3000\ncss: bin/rails tailwindcss:watch\n",
         );
-        let outcome = binding(&sandbox.facts());
+        let outcome = reported(binding(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.details[0],
@@ -358,6 +358,6 @@ mod tests {
         );
 
         sandbox.write("Procfile.dev", "web: bin/rails server -p 3000 -b 0.0.0.0\n");
-        assert_eq!(binding(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(binding(&sandbox.facts())).status, Status::Ok);
     }
 }

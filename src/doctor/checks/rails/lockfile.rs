@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::platform::{engine_arch, oci_arch};
@@ -15,7 +12,7 @@ pub(super) const LOCKFILE_PLATFORMS: Check = Check {
     title: "Gemfile.lock lists the engine's platform",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(lockfile_platforms),
+    run: Run::Async(|facts| Box::pin(lockfile_platforms(facts))),
     safe_fix: None,
 };
 
@@ -44,19 +41,12 @@ fn gem_platform(engine_arch: &str) -> String {
     format!("{cpu}-linux")
 }
 
-fn lockfile_platforms(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let path = facts.app_dir().join("Gemfile.lock");
-        let Ok(lockfile) = std::fs::read_to_string(&path) else {
-            return Outcome::skipped("no Gemfile.lock here");
-        };
-        let engine = match engine_arch(&facts).await {
-            Ok(arch) => arch,
-            Err(outcome) => return outcome,
-        };
-        lockfile_platforms_outcome(&lockfile, &engine)
-    }
-    .boxed()
+async fn lockfile_platforms(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let path = facts.app_dir().join("Gemfile.lock");
+    let lockfile =
+        std::fs::read_to_string(&path).map_err(|_| Outcome::skipped("no Gemfile.lock here"))?;
+    let engine = engine_arch(&facts).await?;
+    Ok(lockfile_platforms_outcome(&lockfile, &engine))
 }
 
 fn lockfile_platforms_outcome(lockfile: &str, engine_arch: &str) -> Outcome {

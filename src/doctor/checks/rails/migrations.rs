@@ -11,14 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::doctor::check::{Check, Outcome, Run};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::app::{read_cache, url_host, write_cache};
+use crate::doctor::facts::app::{rails_app, read_cache, url_host, write_cache};
 use crate::doctor::facts::project::{is_postgres, project_state, running_app};
 use crate::workspace::Digest;
 
@@ -28,7 +26,7 @@ pub(super) const PENDING_MIGRATIONS: Check = Check {
     depends_on: &["docker.daemon", "profile.valid"],
     // Boots Rails in the app container, which may be slow on a cold, large app.
     timeout: Duration::from_secs(90),
-    run: Run::Async(pending_migrations),
+    run: Run::Async(|facts| Box::pin(pending_migrations(facts))),
     safe_fix: None,
 };
 
@@ -179,78 +177,76 @@ async fn fingerprint(
     (output.code == 0 && line.matches(':').count() == 2).then_some(line)
 }
 
-fn pending_migrations(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let app = facts.app_dir().to_path_buf();
-        if !app.join("config/application.rb").is_file() {
-            return Outcome::skipped(format!(
-                "not a Rails app (no config/application.rb in {})",
-                facts.display(&app)
-            ));
-        }
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let (service, app_id) = match running_app(state) {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
-        let docker = &connection.docker;
-        let files = migration_files(&app);
-        if files.is_empty() {
-            return Outcome::ok("the app has no migrations (db/migrate is empty)");
-        }
-        let app_env: Vec<String> = state
-            .inspected
-            .get(service)
-            .and_then(|i| i.config.as_ref())
-            .and_then(|c| c.env.clone())
-            .unwrap_or_default();
-        let database = database_container(state, &app_env);
-        let key = database.map(|(_, db_id)| cache_key(state, app_id, db_id, &app, &files));
-        let cached = read_cache::<MigrationCache>(&state.stack.root, "migrations.json");
-
-        // Nothing changed since the last `db:migrate:status`: its result stands.
-        if let (Some((db_service, db_id)), Some(key), Some(cached)) = (database, &key, &cached)
-            && cached.key == *key
-            && fingerprint(docker, db_service, db_id, &cached.database).await.as_deref()
-                == Some(cached.fingerprint.as_str())
-        {
-            return migrations_outcome(service, &cached.database, &cached.migrations)
-                .detail("from the last `bin/rails db:migrate:status`: the migrations, the database and its configuration are unchanged since");
-        }
-
-        let output = match exec(docker, app_id, &["bin/rails", "db:migrate:status"]).await {
-            Ok(output) => output,
-            Err(error) => {
-                return Outcome::warn(format!(
-                    "cannot run `bin/rails db:migrate:status` in `{service}`: {error}"
-                ));
-            }
-        };
-        let status = parse_migrate_status(&output.lines);
-        if output.code != 0 {
-            return migrate_status_failed(service, &output.text(), output.tail(8));
-        }
-        let database_name = status.databases.join(", ");
-        if let (Some((db_service, db_id)), Some(key), [single]) = (database, key, status.databases.as_slice())
-            && let Some(fingerprint) = fingerprint(docker, db_service, db_id, single).await
-        {
-            let cache = MigrationCache {
-                key,
-                database: single.clone(),
-                fingerprint,
-                migrations: status.migrations.clone(),
-            };
-            write_cache(&state.stack.root, "migrations.json", &cache);
-        }
-        migrations_outcome(service, &database_name, &status.migrations)
+async fn pending_migrations(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let app = rails_app(&facts)?.to_path_buf();
+    let state = project_state(&facts).await?;
+    let (service, app_id) = running_app(state)?;
+    let docker = &facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?
+        .docker;
+    let files = migration_files(&app);
+    if files.is_empty() {
+        return Ok(Outcome::ok(
+            "the app has no migrations (db/migrate is empty)",
+        ));
     }
-    .boxed()
+    let app_env: Vec<String> = state
+        .inspected
+        .get(service)
+        .and_then(|i| i.config.as_ref())
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default();
+    let database = database_container(state, &app_env);
+    let key = database.map(|(_, db_id)| cache_key(state, app_id, db_id, &app, &files));
+    let cached = read_cache::<MigrationCache>(&state.stack.root, "migrations.json");
+
+    // Nothing changed since the last `db:migrate:status`: its result stands.
+    if let (Some((db_service, db_id)), Some(key), Some(cached)) = (database, &key, &cached)
+        && cached.key == *key
+        && fingerprint(docker, db_service, db_id, &cached.database)
+            .await
+            .as_deref()
+            == Some(cached.fingerprint.as_str())
+    {
+        return Ok(migrations_outcome(service, &cached.database, &cached.migrations)
+            .detail("from the last `bin/rails db:migrate:status`: the migrations, the database and its configuration are unchanged since"));
+    }
+
+    let output = exec(docker, app_id, &["bin/rails", "db:migrate:status"])
+        .await
+        .map_err(|error| {
+            Outcome::warn(format!(
+                "cannot run `bin/rails db:migrate:status` in `{service}`: {error}"
+            ))
+        })?;
+    let status = parse_migrate_status(&output.lines);
+    if output.code != 0 {
+        return Ok(migrate_status_failed(
+            service,
+            &output.text(),
+            output.tail(8),
+        ));
+    }
+    let database_name = status.databases.join(", ");
+    if let (Some((db_service, db_id)), Some(key), [single]) =
+        (database, key, status.databases.as_slice())
+        && let Some(fingerprint) = fingerprint(docker, db_service, db_id, single).await
+    {
+        let cache = MigrationCache {
+            key,
+            database: single.clone(),
+            fingerprint,
+            migrations: status.migrations.clone(),
+        };
+        write_cache(&state.stack.root, "migrations.json", &cache);
+    }
+    Ok(migrations_outcome(
+        service,
+        &database_name,
+        &status.migrations,
+    ))
 }
 
 fn migrations_outcome(service: &str, database: &str, migrations: &[MigrationLine]) -> Outcome {

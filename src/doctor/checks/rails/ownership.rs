@@ -73,19 +73,21 @@ fn user_name(uid: u32) -> String {
         .unwrap_or_else(|| format!("uid {uid}"))
 }
 
-fn file_ownership(facts: &Facts) -> Outcome {
+fn file_ownership(facts: &Facts) -> Result<Outcome, Outcome> {
     if !cfg!(target_os = "linux") {
-        return Outcome::skipped(
+        return Err(Outcome::skipped(
             "not Linux: Docker Desktop and similar map file ownership on bind mounts",
-        );
+        ));
     }
     let uid = rustix::process::getuid().as_raw();
     if uid == 0 {
-        return Outcome::skipped("doctor runs as root, which may write every file");
+        return Err(Outcome::skipped(
+            "doctor runs as root, which may write every file",
+        ));
     }
     let dir = facts.app_dir();
     let (found, stopped) = foreign_files(dir, uid);
-    file_ownership_outcome(&found, stopped, &user_name)
+    Ok(file_ownership_outcome(&found, stopped, &user_name))
 }
 
 fn file_ownership_outcome(
