@@ -19,16 +19,17 @@ pub(crate) async fn project_state(facts: &Facts) -> Result<&ProjectState, Outcom
 
 /// The running app container: its service name and container id, or why there is none.
 pub(crate) fn running_app(state: &ProjectState) -> Result<(&str, &str), Outcome> {
-    let Some(app) = state.stack.app_service() else {
-        return Err(Outcome::skipped("the profile has no app service"));
-    };
-    match state.running(&app.name) {
-        Some(container) => Ok((app.name.as_str(), container.id.as_str())),
-        None => Err(Outcome::skipped(format!(
+    let app = state
+        .stack
+        .app_service()
+        .ok_or_else(|| Outcome::skipped("the profile has no app service"))?;
+    let container = state.running(&app.name).ok_or_else(|| {
+        Outcome::skipped(format!(
             "`{}` is not running; this is checked while the stack is up",
             app.name
-        ))),
-    }
+        ))
+    })?;
+    Ok((app.name.as_str(), container.id.as_str()))
 }
 
 /// Services that run the application's code: the app service and every service built from the

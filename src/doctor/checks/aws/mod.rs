@@ -44,32 +44,35 @@ pub(super) const CHECKS: &[Check] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::files::CREDENTIALS_FILE_MODE;
-    use super::identity::{ACCOUNT, CLOCK, CREDENTIALS};
-    use super::profile::{CREDENTIAL_PROCESS, DEFAULT_PROFILE_ENV, ENV_KEYS, MFA, PROFILE, REGION};
-    use super::sso::SSO_SESSION;
-    use crate::doctor::check::Status;
+    use super::CHECKS;
+    use crate::doctor::check::{Check, Status};
     use crate::doctor::facts::aws::NOT_SET_UP;
     use crate::doctor::testing::{Sandbox, run};
+
+    /// The family's check with `id`.
+    fn check(id: &str) -> &'static Check {
+        CHECKS.iter().find(|check| check.id == id).unwrap()
+    }
 
     #[test]
     fn without_any_aws_setup_every_check_is_skipped_saying_why() {
         let sandbox = Sandbox::new();
         sandbox.write("devboot.toml", crate::doctor::testing::PROFILE);
-        for check in [
-            PROFILE,
-            DEFAULT_PROFILE_ENV,
-            ENV_KEYS,
-            SSO_SESSION,
-            REGION,
-            CREDENTIAL_PROCESS,
-            MFA,
-            CREDENTIALS_FILE_MODE,
-            CREDENTIALS,
-            CLOCK,
-            ACCOUNT,
+        for id in [
+            "aws.profile",
+            "aws.default_profile_env",
+            "aws.env_keys",
+            "aws.sso_session",
+            "aws.region",
+            "aws.credential_process",
+            "aws.mfa",
+            "aws.credentials_file_mode",
+            "aws.credentials",
+            "aws.clock",
+            "aws.account",
         ] {
-            let outcome = run(&check, sandbox.facts());
+            let check = check(id);
+            let outcome = run(check, sandbox.facts());
             assert_eq!(outcome.status, Status::Skipped, "{}: {outcome:?}", check.id);
             assert_eq!(outcome.summary, NOT_SET_UP, "{}", check.id);
         }
@@ -82,8 +85,16 @@ mod tests {
             "devboot.toml",
             "schema = 1\n[project]\nname = \"emu\"\n[services.db]\nimage = \"postgres:16\"\n[aws]\nmode = \"emulator\"\nemulator_endpoint = \"http://moto:5000\"\nregion = \"eu-west-1\"\n",
         );
-        for check in [PROFILE, ENV_KEYS, SSO_SESSION, CREDENTIALS, CLOCK, MFA] {
-            let outcome = run(&check, sandbox.facts());
+        for id in [
+            "aws.profile",
+            "aws.env_keys",
+            "aws.sso_session",
+            "aws.credentials",
+            "aws.clock",
+            "aws.mfa",
+        ] {
+            let check = check(id);
+            let outcome = run(check, sandbox.facts());
             assert_eq!(outcome.status, Status::Skipped, "{}", check.id);
             assert!(
                 outcome.summary.starts_with("emulator mode")
@@ -95,11 +106,11 @@ mod tests {
         }
         // The region still matters (the app's SDK needs one), and so do private files.
         assert_eq!(
-            run(&REGION, sandbox.facts()).summary,
+            run(check("aws.region"), sandbox.facts()).summary,
             "eu-west-1 (from the project's `[aws] region`)"
         );
         assert_eq!(
-            run(&CREDENTIALS_FILE_MODE, sandbox.facts()).status,
+            run(check("aws.credentials_file_mode"), sandbox.facts()).status,
             Status::Skipped
         );
         // Without a region, `devboot up` gives the emulator one.
@@ -107,7 +118,7 @@ mod tests {
             "devboot.toml",
             "schema = 1\n[project]\nname = \"emu\"\n[services.db]\nimage = \"postgres:16\"\n[aws]\nmode = \"emulator\"\nemulator_endpoint = \"http://moto:5000\"\n",
         );
-        let region = run(&REGION, sandbox.facts());
+        let region = run(check("aws.region"), sandbox.facts());
         assert_eq!(region.status, Status::Ok);
         assert!(
             region.summary.starts_with("us-east-1"),

@@ -473,9 +473,9 @@ fn default_port(value: &str) -> Option<u16> {
 
 fn database_url_localhost(facts: &Facts) -> Result<Outcome, Outcome> {
     let services = app_services(facts);
-    let Some(stack) = facts.stack() else {
-        return Err(Outcome::skipped("the profile did not load"));
-    };
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
     if services.is_empty() {
         return Err(Outcome::skipped("the profile has no app service"));
     }
