@@ -273,7 +273,7 @@ aws_secret_access_key = secret
 ";
 
     fn now() -> SystemTime {
-        super::super::parse_rfc3339("2026-11-22T10:00:00Z").unwrap()
+        crate::aws::parse_rfc3339("2026-11-22T10:00:00Z").unwrap()
     }
 
     fn home() -> TempHome {

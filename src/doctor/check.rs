@@ -1,6 +1,10 @@
 //! What a check is — a stable dotted id, a title, the ids it depends on, a time limit, a run
 //! function and an optional safe fix — and what it returns: an [`Outcome`] with a [`Status`],
 //! a one-line summary, details and [`Fix`]es.
+//!
+//! A run function returns `Result<Outcome, Outcome>`: `Err` is an outcome reached early (the
+//! check does not apply here, or what it needs cannot be read), so `?` ends the check with it.
+//! The runner reports `Ok` and `Err` alike.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,13 +121,48 @@ impl Outcome {
         });
         self
     }
+
+    /// Combines per-service outcomes: one service's outcome as it is, several joined, the worst
+    /// status winning.
+    pub fn combine(outcomes: Vec<Self>) -> Self {
+        if outcomes.len() == 1 {
+            return outcomes
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Self::skipped("nothing to check"));
+        }
+        let status = outcomes
+            .iter()
+            .map(|o| o.status)
+            .filter(|s| *s != Status::Skipped)
+            .max()
+            .unwrap_or(Status::Skipped);
+        let summary = outcomes
+            .iter()
+            .map(|o| o.summary.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut combined = match status {
+            Status::Ok => Self::ok(summary),
+            Status::Warn => Self::warn(summary),
+            Status::Error => Self::error(summary),
+            Status::Skipped => Self::skipped(summary),
+        };
+        for outcome in outcomes {
+            combined.details.extend(outcome.details);
+            combined.fixes.extend(outcome.fixes);
+        }
+        combined
+    }
 }
 
 /// A check that reads files or runs short processes: it runs on the blocking thread pool.
-pub(super) type BlockingRun = fn(&Facts) -> Outcome;
+pub(super) type BlockingRun = fn(&Facts) -> Result<Outcome, Outcome>;
 
-/// A check that talks to a server (the engine, AWS): it runs as a task on the runtime.
-pub(super) type AsyncRun = fn(Arc<Facts>) -> BoxFuture<'static, Outcome>;
+/// A check that talks to a server (the engine, AWS): it runs as a task on the runtime. It is
+/// written as an `async fn(Arc<Facts>) -> Result<Outcome, Outcome>` and declared boxed:
+/// `Run::Async(|facts| Box::pin(check(facts)))`.
+pub(super) type AsyncRun = fn(Arc<Facts>) -> BoxFuture<'static, Result<Outcome, Outcome>>;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Run {
@@ -210,5 +249,22 @@ mod tests {
         assert_eq!(outcome.fixes[1].command.as_deref(), Some("true"));
         assert_eq!(family_of("docker.daemon"), "docker");
         assert_eq!(family_of("docker"), "docker");
+    }
+
+    #[test]
+    fn several_outcomes_combine_with_the_worst_status() {
+        let combined = Outcome::combine(vec![
+            Outcome::ok("a").detail("1"),
+            Outcome::error("b").fix("do"),
+            Outcome::skipped("c"),
+        ]);
+        assert_eq!(combined.status, Status::Error);
+        assert_eq!(combined.summary, "a; b; c");
+        assert_eq!(combined.details, ["1"]);
+        assert_eq!(combined.fixes.len(), 1);
+        assert_eq!(
+            Outcome::combine(vec![Outcome::skipped("x")]).status,
+            Status::Skipped
+        );
     }
 }

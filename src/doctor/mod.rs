@@ -22,6 +22,8 @@ mod render;
 mod report;
 mod runner;
 mod select;
+#[cfg(test)]
+mod testing;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -69,7 +71,7 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use super::checks::testing::Sandbox;
+    use super::testing::Sandbox;
     use super::*;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";

@@ -153,12 +153,13 @@ impl Report {
 mod tests {
     use std::collections::BTreeSet;
 
-    use super::super::check::{Check, Outcome, QUICK, Run};
     use super::*;
+    use crate::doctor::check::{Check, Outcome, QUICK, Run};
     use crate::env::Environment;
 
-    fn noop(_: &super::super::facts::Facts) -> Outcome {
-        Outcome::ok("")
+    #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+    fn noop(_: &crate::doctor::facts::Facts) -> Result<Outcome, Outcome> {
+        Ok(Outcome::ok(""))
     }
 
     static CHECK: Check = Check {

@@ -186,7 +186,7 @@ async fn run_one(check: &'static Check, facts: Arc<Facts>) -> CheckResult {
             // on its own thread, and the report goes on without it.
             let handle = tokio::task::spawn_blocking(move || run(&facts));
             match tokio::time::timeout(check.timeout, handle).await {
-                Ok(Ok(outcome)) => outcome,
+                Ok(Ok(Ok(outcome) | Err(outcome))) => outcome,
                 Ok(Err(error)) => crashed(error),
                 Err(_elapsed) => timed_out(check),
             }
@@ -194,7 +194,7 @@ async fn run_one(check: &'static Check, facts: Arc<Facts>) -> CheckResult {
         Run::Async(run) => {
             let mut handle = tokio::spawn(run(facts));
             match tokio::time::timeout(check.timeout, &mut handle).await {
-                Ok(Ok(outcome)) => outcome,
+                Ok(Ok(Ok(outcome) | Err(outcome))) => outcome,
                 Ok(Err(error)) => crashed(error),
                 Err(_elapsed) => {
                     handle.abort();
@@ -303,10 +303,8 @@ async fn apply_fixes(
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use futures_util::FutureExt as _;
-
-    use super::super::check::{QUICK, SafeFix};
     use super::*;
+    use crate::doctor::check::{QUICK, SafeFix};
     use crate::env::Environment;
 
     fn facts() -> Arc<Facts> {
@@ -317,35 +315,33 @@ mod tests {
         ))
     }
 
-    fn ok(_: &Facts) -> Outcome {
-        Outcome::ok("fine")
+    #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+    fn ok(_: &Facts) -> Result<Outcome, Outcome> {
+        Ok(Outcome::ok("fine"))
     }
-    fn fails(_: &Facts) -> Outcome {
-        Outcome::error("broken")
+    /// Ends early, as `?` does: reported like any outcome.
+    fn fails(_: &Facts) -> Result<Outcome, Outcome> {
+        Err(Outcome::error("broken"))
     }
-    fn warns(_: &Facts) -> Outcome {
-        Outcome::warn("meh")
+    #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+    fn warns(_: &Facts) -> Result<Outcome, Outcome> {
+        Ok(Outcome::warn("meh"))
     }
-    fn panics(_: &Facts) -> Outcome {
+    fn panics(_: &Facts) -> Result<Outcome, Outcome> {
         panic!("boom at the check")
     }
-    fn sleeps_blocking(_: &Facts) -> Outcome {
+    #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+    fn sleeps_blocking(_: &Facts) -> Result<Outcome, Outcome> {
         std::thread::sleep(Duration::from_millis(400));
-        Outcome::ok("late")
+        Ok(Outcome::ok("late"))
     }
-    fn sleeps_async(_: Arc<Facts>) -> futures_util::future::BoxFuture<'static, Outcome> {
-        async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            Outcome::ok("never")
-        }
-        .boxed()
+    async fn sleeps_async(_: Arc<Facts>) -> Result<Outcome, Outcome> {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok(Outcome::ok("never"))
     }
-    fn answers_async(_: Arc<Facts>) -> futures_util::future::BoxFuture<'static, Outcome> {
-        async {
-            tokio::task::yield_now().await;
-            Outcome::ok("answered")
-        }
-        .boxed()
+    async fn answers_async(_: Arc<Facts>) -> Result<Outcome, Outcome> {
+        tokio::task::yield_now().await;
+        Ok(Outcome::ok("answered"))
     }
 
     const fn check(id: &'static str, depends_on: &'static [&'static str], run: Run) -> Check {
@@ -363,7 +359,11 @@ mod tests {
         check("host.a", &[], Run::Blocking(ok)),
         check("host.b", &[], Run::Blocking(fails)),
         check("host.c", &[], Run::Blocking(warns)),
-        check("docker.a", &["host.a"], Run::Async(answers_async)),
+        check(
+            "docker.a",
+            &["host.a"],
+            Run::Async(|facts| Box::pin(answers_async(facts))),
+        ),
         check("docker.b", &["host.b"], Run::Blocking(ok)),
         check("docker.c", &["docker.b"], Run::Blocking(ok)),
         check("docker.d", &["host.c", "docker.a"], Run::Blocking(ok)),
@@ -376,7 +376,11 @@ mod tests {
         },
         Check {
             timeout: Duration::from_millis(50),
-            ..check("stack.hang", &[], Run::Async(sleeps_async))
+            ..check(
+                "stack.hang",
+                &[],
+                Run::Async(|facts| Box::pin(sleeps_async(facts))),
+            )
         },
     ];
 
@@ -430,9 +434,10 @@ mod tests {
 
     #[tokio::test]
     async fn checks_run_concurrently() {
-        fn slow(_: &Facts) -> Outcome {
+        #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+        fn slow(_: &Facts) -> Result<Outcome, Outcome> {
             std::thread::sleep(Duration::from_millis(300));
-            Outcome::ok("slow")
+            Ok(Outcome::ok("slow"))
         }
         static SLOW: &[Check] = &[
             check("host.one", &[], Run::Blocking(slow)),
@@ -451,11 +456,11 @@ mod tests {
 
     static FIXES_APPLIED: AtomicUsize = AtomicUsize::new(0);
 
-    fn fixed_after_fix(_: &Facts) -> Outcome {
+    fn fixed_after_fix(_: &Facts) -> Result<Outcome, Outcome> {
         if FIXES_APPLIED.load(Ordering::SeqCst) > 0 {
-            Outcome::ok("fixed")
+            Ok(Outcome::ok("fixed"))
         } else {
-            Outcome::error("broken")
+            Err(Outcome::error("broken"))
         }
     }
 

@@ -252,9 +252,9 @@ fn key(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::source::{Layer, LayerKind};
-    use super::super::{Builtin, load_standalone, source};
     use super::*;
+    use crate::profile::source::{Layer, LayerKind};
+    use crate::profile::{Builtin, load_standalone, source};
 
     #[test]
     fn later_environment_keys_win_and_others_stay() {

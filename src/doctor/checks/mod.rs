@@ -1,95 +1,70 @@
-//! The registry: every doctor check, in the order reports show them (grouped by family). A
-//! check is declared as a [`Check`] value in its family's module and listed here once; ids are
-//! stable, since users select checks and mentors quote them by id.
+//! The registry: every doctor check, in the order reports show them, grouped by family. Each
+//! family is a module named after its id prefix (`docker.proxy` is in `docker/`), which
+//! declares its checks as [`Check`] values next to their code and lists them, in report order,
+//! in its `CHECKS`; this module joins those lists in family order. Ids are stable, since users
+//! select checks and mentors quote them by id. Check modules share code only through the facts
+//! layer (`crate::doctor::facts`), never by importing one another.
 
-mod app;
 mod aws;
-mod context;
-mod dns;
 mod docker;
 mod env;
 mod host;
-mod network;
-mod platform;
 mod ports;
+mod postgres;
 mod profile;
-mod proxy;
 mod rails;
-mod rails_setup;
-mod services;
-mod shadowed;
+mod redis;
 mod stack;
 mod tools;
 
-#[cfg(test)]
-pub(super) mod testing;
+use crate::doctor::check::Check;
 
-use super::check::Check;
-
-pub(crate) static CHECKS: &[Check] = &[
-    host::OS,
-    host::DISK,
-    host::MEMORY,
-    host::WSL,
-    host::DOCKER_DESKTOP_SETTINGS,
-    tools::GIT,
-    tools::DOCKER_CLI,
-    tools::REQUIRED,
-    tools::COMPOSE,
-    tools::LIBPQ,
-    profile::VALID,
-    profile::LOCAL_IGNORED,
-    env::REQUIRED,
-    env::PROXY,
-    docker::DAEMON,
-    context::CONTEXT,
-    context::SOCKET_PERMISSION,
-    context::DEFAULT_SOCKET,
-    docker::API_VERSION,
-    docker::RESOURCES,
-    docker::CLOCK,
-    docker::CREDENTIAL_HELPERS,
-    proxy::PROXY,
-    platform::PROVIDER,
-    platform::PLATFORM,
-    network::SUBNETS,
-    ports::FREE,
-    stack::CONTAINERS,
-    stack::CONFIG_DRIFT,
-    stack::ORPHANS,
-    stack::ORPHAN_VOLUMES,
-    stack::HEALTHCHECKS,
-    dns::CONTAINER_DNS,
-    services::POSTGRES_READY,
-    services::POSTGRES_VOLUME_MAJOR,
-    services::POSTGRES_CREDENTIALS,
-    shadowed::POSTGRES_SHADOWED,
-    services::REDIS_READY,
-    rails::SERVER_PID,
-    rails::MASTER_KEY,
-    rails::RUBY_VERSION,
-    rails::DATABASE_URL_LOCALHOST,
-    app::CONTAINER_ENV,
-    app::PENDING_MIGRATIONS,
-    rails::LINE_ENDINGS,
-    rails_setup::BINDING,
-    rails_setup::LOCKFILE_PLATFORMS,
-    rails_setup::FILE_OWNERSHIP,
-    aws::PROFILE,
-    aws::DEFAULT_PROFILE_ENV,
-    aws::ENV_KEYS,
-    aws::CREDENTIALS_FILE_MODE,
-    aws::SSO_SESSION,
-    aws::REGION,
-    aws::CREDENTIAL_PROCESS,
-    aws::MFA,
-    aws::CREDENTIALS,
-    aws::CLOCK,
-    aws::ACCOUNT,
-    aws::CONTAINER_ENDPOINT,
-    aws::CONTAINER_CREDENTIALS,
-    aws::ECR_LOGIN,
+/// The families, in report order.
+const FAMILIES: &[&[Check]] = &[
+    host::CHECKS,
+    tools::CHECKS,
+    profile::CHECKS,
+    env::CHECKS,
+    docker::CHECKS,
+    ports::CHECKS,
+    stack::CHECKS,
+    postgres::CHECKS,
+    redis::CHECKS,
+    rails::CHECKS,
+    aws::CHECKS,
 ];
+
+/// Every check, in report order.
+pub(crate) static CHECKS: &[Check] = &joined::<{ count(FAMILIES) }>(FAMILIES);
+
+/// How many checks `lists` hold together.
+const fn count(lists: &[&[Check]]) -> usize {
+    let mut total = 0;
+    let mut list = 0;
+    while list < lists.len() {
+        total += lists[list].len();
+        list += 1;
+    }
+    total
+}
+
+/// `lists` one after the other, in one array of their `N` checks.
+const fn joined<const N: usize>(lists: &[&[Check]]) -> [Check; N] {
+    let mut all = [lists[0][0]; N];
+    let mut at = 0;
+    let mut list = 0;
+    while list < lists.len() {
+        let mut index = 0;
+        while index < lists[list].len() {
+            all[at] = lists[list][index];
+            at += 1;
+            index += 1;
+        }
+        list += 1;
+    }
+    assert!(at == N, "the registry's length is the sum of the families'");
+    all
+}
 
 #[cfg(test)]
 mod tests {

@@ -15,19 +15,35 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bollard::models::ContainerInspectResponse;
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 
-use super::super::super::check::{Fix, Outcome, Status};
-use super::super::super::engine::{ProjectState, exec};
-use super::super::super::facts::Facts;
-use super::super::stack::project_state;
-use super::span;
 use crate::aws::container_env::SECRET_VARS;
 use crate::aws::endpoint_process::EndpointFiles;
 use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
+use crate::doctor::check::{Check, Fix, Outcome, Run, SLOW, Status};
+use crate::doctor::engine::{ProjectState, exec};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{shell_word, span};
+use crate::doctor::facts::project::project_state;
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
+
+pub(super) const CONTAINER_ENDPOINT: Check = Check {
+    id: "aws.container_endpoint",
+    title: "The app container is wired to devboot's credential endpoint",
+    depends_on: &["docker.daemon", "profile.valid"],
+    timeout: SLOW,
+    run: Run::Async(|facts| Box::pin(container_endpoint(facts))),
+    safe_fix: None,
+};
+
+pub(super) const CONTAINER_CREDENTIALS: Check = Check {
+    id: "aws.container_credentials",
+    title: "The app container gets credentials from the endpoint",
+    depends_on: &["aws.container_endpoint"],
+    timeout: SLOW,
+    run: Run::Async(|facts| Box::pin(container_credentials(facts))),
+    safe_fix: None,
+};
 
 /// Where the relay answers, as the app container sees it.
 const RELAY: &str = "169.254.170.2:80";
@@ -66,18 +82,17 @@ struct AppContainer<'s> {
 async fn app_container(
     facts: &Facts,
 ) -> Result<(AwsMode, &ProjectState, AppContainer<'_>), Outcome> {
-    let Some(stack) = facts.stack() else {
-        return Err(Outcome::skipped("no valid devboot.toml here"));
-    };
-    let Some(aws) = &stack.aws else {
-        return Err(Outcome::skipped(
-            "the project has no [aws] section: devboot gives the app no AWS settings",
-        ));
-    };
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("no valid devboot.toml here"))?;
+    let aws = stack.aws.as_ref().ok_or_else(|| {
+        Outcome::skipped("the project has no [aws] section: devboot gives the app no AWS settings")
+    })?;
     let state = project_state(facts).await?;
-    let Some(app) = state.stack.app_service() else {
-        return Err(Outcome::skipped("the profile has no app service"));
-    };
+    let app = state
+        .stack
+        .app_service()
+        .ok_or_else(|| Outcome::skipped("the profile has no app service"))?;
     let (Some(container), Some(inspected)) =
         (state.running(&app.name), state.inspected.get(&app.name))
     else {
@@ -119,27 +134,21 @@ fn mount_targets(inspected: &ContainerInspectResponse) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn container_endpoint(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let (mode, state, app) = match app_container(&facts).await {
-            Ok(found) => found,
-            Err(skipped) => return skipped,
-        };
-        let in_profile: BTreeSet<String> = state
-            .stack
-            .services
-            .get(app.service)
-            .map(|s| s.environment.keys().cloned().collect())
-            .unwrap_or_default();
-        judge_container_env(
-            mode,
-            app.service,
-            &env_of(app.inspected),
-            &mount_targets(app.inspected),
-            &in_profile,
-        )
-    }
-    .boxed()
+async fn container_endpoint(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let (mode, state, app) = app_container(&facts).await?;
+    let in_profile: BTreeSet<String> = state
+        .stack
+        .services
+        .get(app.service)
+        .map(|s| s.environment.keys().cloned().collect())
+        .unwrap_or_default();
+    Ok(judge_container_env(
+        mode,
+        app.service,
+        &env_of(app.inspected),
+        &mount_targets(app.inspected),
+        &in_profile,
+    ))
 }
 
 /// Judges the app container's AWS variables (and `~/.aws` mounts) for `mode`. `in_profile`
@@ -431,79 +440,73 @@ fn scrub(text: &str, env: &BTreeMap<String, String>) -> String {
     text
 }
 
-pub(super) fn container_credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let (mode, state, app) = match app_container(&facts).await {
-            Ok(found) => found,
-            Err(skipped) => return skipped,
-        };
-        if mode != AwsMode::Server {
-            return Outcome::skipped(format!(
-                "`mode = \"{}\"`: only server mode uses the credential endpoint",
-                match mode {
-                    AwsMode::Server => "server",
-                    AwsMode::Env => "env",
-                    AwsMode::Emulator => "emulator",
-                }
-            ));
-        }
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
-        let env = env_of(app.inspected);
-        let network = credential_relay::network_name(&state.stack.project);
-        let attached = app
-            .inspected
-            .network_settings
-            .as_ref()
-            .and_then(|n| n.networks.as_ref())
-            .is_some_and(|networks| networks.contains_key(&network));
-        let files = facts
-            .stack()
-            .and_then(|stack| EndpointFiles::for_stack(&facts.env, stack).ok());
-        let host = HostEndpoint {
-            process: match files.as_ref().map(EndpointFiles::running) {
-                Some(Some(running)) => EndpointProcess::Running {
-                    pid: running.pid,
-                    port: running.port,
-                },
-                Some(None) => EndpointProcess::Stopped,
-                None => EndpointProcess::Unknown,
-            },
-            log: files.as_ref().map(|f| facts.display(&f.log_path())),
-        };
-        let output = match exec(&connection.docker, app.id, &["ruby", "-e", PROBE]).await {
-            Ok(output) => output,
-            Err(error) => {
-                return Outcome::warn(format!(
-                    "cannot run the probe in `{}`: {}",
-                    app.service,
-                    scrub(&error.to_string(), &env)
-                ));
+async fn container_credentials(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let (mode, state, app) = app_container(&facts).await?;
+    if mode != AwsMode::Server {
+        return Err(Outcome::skipped(format!(
+            "`mode = \"{}\"`: only server mode uses the credential endpoint",
+            match mode {
+                AwsMode::Server => "server",
+                AwsMode::Env => "env",
+                AwsMode::Emulator => "emulator",
             }
-        };
-        let lines: Vec<String> = output.lines.iter().map(|l| scrub(l, &env)).collect();
-        let reply = parse_probe(&lines);
-        if reply.status.is_none() && reply.error.is_none() {
-            return Outcome::warn(format!(
-                "cannot probe the endpoint: `ruby` did not run in `{}` (exit {})",
-                app.service, output.code
-            ))
-            .details(lines.iter().rev().take(3).rev().cloned())
-            .fix(format!(
-                "probe by hand: `docker compose -f .devboot/compose.yaml exec {} sh`, then request http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI with the header `Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN`",
-                app.service
-            ));
-        }
-        let seen = Seen {
-            service: app.service,
-            network: &network,
-            attached,
-            host: &host,
-        };
-        judge_probe(&reply, &seen, SystemTime::now())
+        )));
     }
-    .boxed()
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?;
+    let env = env_of(app.inspected);
+    let network = credential_relay::network_name(&state.stack.project);
+    let attached = app
+        .inspected
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .is_some_and(|networks| networks.contains_key(&network));
+    let files = facts
+        .stack()
+        .and_then(|stack| EndpointFiles::for_stack(&facts.env, stack).ok());
+    let host = HostEndpoint {
+        process: match files.as_ref().map(EndpointFiles::running) {
+            Some(Some(running)) => EndpointProcess::Running {
+                pid: running.pid,
+                port: running.port,
+            },
+            Some(None) => EndpointProcess::Stopped,
+            None => EndpointProcess::Unknown,
+        },
+        log: files.as_ref().map(|f| facts.display(&f.log_path())),
+    };
+    let output = exec(&connection.docker, app.id, &["ruby", "-e", PROBE])
+        .await
+        .map_err(|error| {
+            Outcome::warn(format!(
+                "cannot run the probe in `{}`: {}",
+                app.service,
+                scrub(&error.to_string(), &env)
+            ))
+        })?;
+    let lines: Vec<String> = output.lines.iter().map(|l| scrub(l, &env)).collect();
+    let reply = parse_probe(&lines);
+    if reply.status.is_none() && reply.error.is_none() {
+        return Ok(Outcome::warn(format!(
+            "cannot probe the endpoint: `ruby` did not run in `{}` (exit {})",
+            app.service, output.code
+        ))
+        .details(lines.iter().rev().take(3).rev().cloned())
+        .fix(format!(
+            "probe by hand: `docker compose -f .devboot/compose.yaml exec {} sh`, then request http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI with the header `Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN`",
+            app.service
+        )));
+    }
+    let seen = Seen {
+        service: app.service,
+        network: &network,
+        attached,
+        host: &host,
+    };
+    Ok(judge_probe(&reply, &seen, SystemTime::now()))
 }
 
 /// The endpoint process on the host, as its files describe it.
@@ -575,7 +578,7 @@ impl Seen<'_> {
         match &self.host.log {
             Some(log) => outcome.fix_with(
                 "read the endpoint's log",
-                format!("tail -n 50 {}", super::shell_word(log)),
+                format!("tail -n 50 {}", shell_word(log)),
             ),
             None => outcome,
         }

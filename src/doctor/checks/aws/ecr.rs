@@ -7,10 +7,19 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use super::super::super::check::{Outcome, Status};
-use super::super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
+use crate::doctor::facts::Facts;
 use crate::engine::auth::{CredentialSource, credential_source};
 use crate::engine::endpoint;
+
+pub(super) const ECR_LOGIN: Check = Check {
+    id: "aws.ecr_login",
+    title: "Images on Amazon ECR can be pulled with a live login",
+    depends_on: &["profile.valid"],
+    timeout: QUICK,
+    run: Run::Blocking(ecr_login),
+    safe_fix: None,
+};
 
 /// How long an ECR authorization token (what `aws ecr get-login-password` prints) lasts.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -46,10 +55,10 @@ fn ecr_registry(host: &str) -> Option<EcrRegistry> {
     )
 }
 
-pub(super) fn ecr_login(facts: &Facts) -> Outcome {
-    let Some(stack) = facts.stack() else {
-        return Outcome::skipped("the profile did not load");
-    };
+fn ecr_login(facts: &Facts) -> Result<Outcome, Outcome> {
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
     // Registries of the images `devboot up` pulls (built services' images are local).
     let mut registries: BTreeMap<EcrRegistry, Vec<String>> = BTreeMap::new();
     for service in stack.services.values().filter(|s| s.build.is_none()) {
@@ -61,11 +70,10 @@ pub(super) fn ecr_login(facts: &Facts) -> Outcome {
         }
     }
     if registries.is_empty() {
-        return Outcome::skipped("no image of the stack is on Amazon ECR");
+        return Err(Outcome::skipped("no image of the stack is on Amazon ECR"));
     }
-    let Some(config_dir) = endpoint::config_dir(&facts.env) else {
-        return Outcome::skipped("no HOME or DOCKER_CONFIG, so no Docker CLI config");
-    };
+    let config_dir = endpoint::config_dir(&facts.env)
+        .ok_or_else(|| Outcome::skipped("no HOME or DOCKER_CONFIG, so no Docker CLI config"))?;
     let config_file = config_dir.join("config.json");
     let age = std::fs::metadata(&config_file)
         .and_then(|m| m.modified())
@@ -73,24 +81,22 @@ pub(super) fn ecr_login(facts: &Facts) -> Outcome {
         .and_then(|modified| SystemTime::now().duration_since(modified).ok());
     let mut found = Vec::new();
     for (registry, services) in registries {
-        let source = match credential_source(
+        let source = credential_source(
             &config_dir,
             &registry.host,
             facts.var("PATH"),
             &facts.env.cwd,
-        ) {
-            Ok(source) => source,
-            Err(error) => {
-                let outcome = Outcome::error(error.to_string());
-                return match error.hint() {
-                    Some(hint) => outcome.fix(hint),
-                    None => outcome,
-                };
+        )
+        .map_err(|error| {
+            let outcome = Outcome::error(error.to_string());
+            match error.hint() {
+                Some(hint) => outcome.fix(hint),
+                None => outcome,
             }
-        };
+        })?;
         found.push((registry, services, source));
     }
-    judge(&found, age, &facts.display(&config_file))
+    Ok(judge(&found, age, &facts.display(&config_file)))
 }
 
 /// Judges each ECR registry's credential source; `age` is how long ago `config.json` (where
@@ -207,8 +213,8 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::testing::{Sandbox, script, write};
     use super::*;
+    use crate::doctor::testing::{Sandbox, reported, script, write};
 
     const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 
@@ -332,7 +338,7 @@ mod tests {
                 "schema = 1\n\n[project]\nname = \"ecrtest\"\n\n[services.db]\nimage = \"postgres:16\"\n\n[services.api]\nimage = \"{ECR}/team/api:1\"\n"
             ),
         );
-        let outcome = ecr_login(&sandbox.facts());
+        let outcome = reported(ecr_login(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert!(
             outcome.summary.starts_with("no credentials for"),
@@ -345,7 +351,7 @@ mod tests {
             &config,
             &format!(r#"{{"auths": {{"{ECR}": {{"auth": "QVdTOnRva2Vu"}}}}}}"#),
         );
-        let outcome = ecr_login(&sandbox.facts());
+        let outcome = reported(ecr_login(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(
             !format!("{outcome:?}").contains("QVdTOnRva2Vu"),
@@ -356,12 +362,12 @@ mod tests {
             &config,
             &format!(r#"{{"credHelpers": {{"{ECR}": "ecr-login"}}}}"#),
         );
-        assert_eq!(ecr_login(&sandbox.facts()).status, Status::Error);
+        assert_eq!(reported(ecr_login(&sandbox.facts())).status, Status::Error);
         script(&bin.join("docker-credential-ecr-login"), "exit 0");
-        assert_eq!(ecr_login(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(ecr_login(&sandbox.facts())).status, Status::Ok);
 
         let plain = Sandbox::new();
-        plain.write("devboot.toml", super::super::super::testing::PROFILE);
-        assert_eq!(ecr_login(&plain.facts()).status, Status::Skipped);
+        plain.write("devboot.toml", crate::doctor::testing::PROFILE);
+        assert_eq!(reported(ecr_login(&plain.facts())).status, Status::Skipped);
     }
 }

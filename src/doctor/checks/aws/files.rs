@@ -8,10 +8,22 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
-use super::{Scope, Setup, shell_word};
 use crate::aws::config::AwsFiles;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, shell_word};
+
+pub(super) const CREDENTIALS_FILE_MODE: Check = Check {
+    id: "aws.credentials_file_mode",
+    title: "AWS credential files are readable by you only",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(credentials_file_mode),
+    safe_fix: Some(SafeFix {
+        description: "make the AWS credential files readable by you only (`chmod 600`)",
+        apply: restrict,
+    }),
+};
 
 /// Permission bits that let others than the owner in.
 const GROUP_OTHER: u32 = 0o077;
@@ -87,13 +99,10 @@ fn holds_secrets(text: &str) -> bool {
     })
 }
 
-pub(super) fn credentials_file_mode(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Always) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
+fn credentials_file_mode(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Always)?;
     let found = secret_files(&setup.files);
-    judge_modes(&found, &|path| facts.display(path))
+    Ok(judge_modes(&found, &|path| facts.display(path)))
 }
 
 fn judge_modes(found: &[SecretFile], display: &dyn Fn(&Path) -> String) -> Outcome {
@@ -151,7 +160,7 @@ fn judge_modes(found: &[SecretFile], display: &dyn Fn(&Path) -> String) -> Outco
 }
 
 /// The safe fix: `chmod 600` on every exposed file.
-pub(super) fn restrict(facts: &Facts) -> Result<(), String> {
+fn restrict(facts: &Facts) -> Result<(), String> {
     let files = AwsFiles::from_env(&facts.env);
     for file in secret_files(&files).iter().filter(|f| f.exposed()) {
         std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o600))
@@ -162,10 +171,9 @@ pub(super) fn restrict(facts: &Facts) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::check::Status;
-    use super::super::super::testing::{Sandbox, run, write};
-    use super::super::CREDENTIALS_FILE_MODE;
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, run, write};
 
     fn chmod(path: &Path, mode: u32) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();

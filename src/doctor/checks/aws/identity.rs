@@ -2,24 +2,51 @@
 //! chain, exactly as `devboot up` resolves it), `aws.clock` (the skew between the host clock
 //! and the `Date` of STS's reply) and `aws.account` (the account against the project's
 //! `[aws] account`). One `GetCallerIdentity` serves all three: the first check to ask makes the
-//! call, the others wait for it ([`Facts::shared`]).
+//! call, the others wait for it ([`Facts::aws_caller`]).
 //!
 //! The STS endpoint is the one the SDKs would use: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`
 //! or the profile's `endpoint_url` (an emulator such as moto), else AWS. EC2 instance metadata
 //! is not asked: on a workstation it only adds seconds of timeouts.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
-use super::{Scope, Setup, shell_word, span, sync_clock_command};
 use crate::aws::config::ProfileOrigin;
-use crate::aws::identity::CallerProbe;
-use crate::aws::{AwsError, HostAws, HostOptions, Identity, rfc3339};
+use crate::aws::{AwsError, Identity, rfc3339};
+use crate::doctor::check::{Check, Outcome, Run};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, origin_text, shell_word, span, sync_clock_command};
+
+/// The time limit of the checks that call STS: resolving credentials may run an SSO refresh
+/// or a `credential_process`, and STS may retry.
+const AWS_CALL: Duration = Duration::from_secs(30);
+
+pub(super) const CREDENTIALS: Check = Check {
+    id: "aws.credentials",
+    title: "AWS accepts the credentials (STS GetCallerIdentity)",
+    depends_on: &["aws.profile", "aws.region"],
+    timeout: AWS_CALL,
+    run: Run::Async(|facts| Box::pin(credentials(facts))),
+    safe_fix: None,
+};
+
+pub(super) const CLOCK: Check = Check {
+    id: "aws.clock",
+    title: "The host clock agrees with AWS's",
+    depends_on: &["aws.profile", "aws.region"],
+    timeout: AWS_CALL,
+    run: Run::Async(|facts| Box::pin(clock(facts))),
+    safe_fix: None,
+};
+
+pub(super) const ACCOUNT: Check = Check {
+    id: "aws.account",
+    title: "The credentials belong to the account the project expects",
+    depends_on: &["aws.credentials"],
+    timeout: AWS_CALL,
+    run: Run::Async(|facts| Box::pin(account(facts))),
+    safe_fix: None,
+};
 
 /// Skew past this warns: the SDKs start to refuse at 5 minutes, and clocks drift further.
 const SKEW_WARN: i64 = 60;
@@ -29,60 +56,18 @@ const SKEW_ERROR: i64 = 300;
 /// The account AWS emulators (moto, `LocalStack`) answer with.
 const EMULATOR_ACCOUNT: &str = "123456789012";
 
-/// What the one `GetCallerIdentity` of a doctor run found.
-struct Caller {
-    /// The setup as `devboot up` loads it, or why it does not load.
-    host: Result<HostAws, AwsError>,
-    /// The call's result, when the setup loaded.
-    probe: Option<CallerProbe>,
-}
-
-/// The shared `GetCallerIdentity`, made by the first check that asks.
-async fn caller(facts: &Facts, setup: &Setup<'_>) -> Arc<Caller> {
-    let options = setup
-        .settings
-        .map(|settings| HostOptions::for_project(settings, &facts.env))
-        .unwrap_or_default();
-    facts
-        .shared("aws.caller_identity", || async {
-            match HostAws::load(&facts.env, &options) {
-                Ok(host) => {
-                    let host = host.without_instance_metadata();
-                    let probe = host.probe_identity().await;
-                    Caller {
-                        host: Ok(host),
-                        probe: Some(probe),
-                    }
-                }
-                Err(error) => Caller {
-                    host: Err(error),
-                    probe: None,
-                },
-            }
-        })
-        .await
-}
-
-pub(super) fn credentials(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let setup = match Setup::load(&facts, Scope::Identity) {
-            Ok(setup) => setup,
-            Err(skipped) => return skipped,
-        };
-        let caller = caller(&facts, &setup).await;
-        let (host, probe) = match (&caller.host, &caller.probe) {
-            (Ok(host), Some(probe)) => (host, probe),
-            (Err(error), _) => return credentials_failed(error, &setup.profile),
-            (Ok(_), None) => return Outcome::skipped("no call was made"),
-        };
-        match &probe.identity {
-            Ok(identity) => {
-                credentials_ok(identity, host.endpoint_url.as_deref(), SystemTime::now())
-            }
-            Err(error) => credentials_failed(error, &host.profile),
-        }
-    }
-    .boxed()
+async fn credentials(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(&facts, Scope::Identity)?;
+    let caller = facts.aws_caller(&setup).await;
+    let (host, probe) = match (&caller.host, &caller.probe) {
+        (Ok(host), Some(probe)) => (host, probe),
+        (Err(error), _) => return Ok(credentials_failed(error, &setup.profile)),
+        (Ok(_), None) => return Err(Outcome::skipped("no call was made")),
+    };
+    Ok(match &probe.identity {
+        Ok(identity) => credentials_ok(identity, host.endpoint_url.as_deref(), SystemTime::now()),
+        Err(error) => credentials_failed(error, &host.profile),
+    })
 }
 
 fn credentials_ok(identity: &Identity, endpoint: Option<&str>, now: SystemTime) -> Outcome {
@@ -176,36 +161,22 @@ fn credentials_failed(error: &AwsError, profile: &str) -> Outcome {
     outcome
 }
 
-pub(super) fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let setup = match Setup::load(&facts, Scope::Identity) {
-            Ok(setup) => setup,
-            Err(skipped) => return skipped,
-        };
-        let caller = caller(&facts, &setup).await;
-        let host = match &caller.host {
-            Ok(host) => host,
-            Err(error) => {
-                return Outcome::skipped(format!(
-                    "the AWS setup does not load (see `aws.profile`): {error}"
-                ));
-            }
-        };
-        let skew = match caller.probe.as_ref().and_then(|p| p.clock_skew_secs) {
-            Some(skew) => skew,
-            // The credentials did not get as far as STS: ask for its time without them.
-            None => match host.clock_skew().await {
-                Ok(skew) => skew,
-                Err(error) => {
-                    return Outcome::skipped(format!(
-                        "no reply from STS to read its clock: {error}"
-                    ));
-                }
-            },
-        };
-        judge_clock(skew)
-    }
-    .boxed()
+async fn clock(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(&facts, Scope::Identity)?;
+    let caller = facts.aws_caller(&setup).await;
+    let host = caller.host.as_ref().map_err(|error| {
+        Outcome::skipped(format!(
+            "the AWS setup does not load (see `aws.profile`): {error}"
+        ))
+    })?;
+    let skew = match caller.probe.as_ref().and_then(|p| p.clock_skew_secs) {
+        Some(skew) => skew,
+        // The credentials did not get as far as STS: ask for its time without them.
+        None => host.clock_skew().await.map_err(|error| {
+            Outcome::skipped(format!("no reply from STS to read its clock: {error}"))
+        })?,
+    };
+    Ok(judge_clock(skew))
 }
 
 /// Judges `skew` (AWS time minus host time, in seconds).
@@ -230,29 +201,31 @@ fn judge_clock(skew: i64) -> Outcome {
         .fix_with("synchronise the host clock", sync_clock_command())
 }
 
-pub(super) fn account(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let setup = match Setup::load(&facts, Scope::Identity) {
-            Ok(setup) => setup,
-            Err(skipped) => return skipped,
-        };
-        let Some(expected) = setup.settings.and_then(|s| s.account.clone()) else {
-            return Outcome::skipped(
+async fn account(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(&facts, Scope::Identity)?;
+    let expected = setup
+        .settings
+        .and_then(|s| s.account.clone())
+        .ok_or_else(|| {
+            Outcome::skipped(
                 "the project names no expected account (`account` under [aws] in devboot.toml)",
-            );
-        };
-        let caller = caller(&facts, &setup).await;
-        let Some(Ok(identity)) = caller.probe.as_ref().map(|p| &p.identity) else {
-            return Outcome::skipped("no identity (see `aws.credentials`)");
-        };
-        let for_account = setup
-            .profiles
-            .as_ref()
-            .map(|profiles| profiles.profiles_for_account(&expected))
-            .unwrap_or_default();
-        judge_account(identity, &expected, setup.origin, &for_account)
-    }
-    .boxed()
+            )
+        })?;
+    let caller = facts.aws_caller(&setup).await;
+    let Some(Ok(identity)) = caller.probe.as_ref().map(|p| &p.identity) else {
+        return Err(Outcome::skipped("no identity (see `aws.credentials`)"));
+    };
+    let for_account = setup
+        .profiles
+        .as_ref()
+        .map(|profiles| profiles.profiles_for_account(&expected))
+        .unwrap_or_default();
+    Ok(judge_account(
+        identity,
+        &expected,
+        setup.origin,
+        &for_account,
+    ))
 }
 
 fn judge_account(
@@ -275,7 +248,7 @@ fn judge_account(
         "{} through profile `{}` ({})",
         identity.arn,
         identity.profile,
-        super::origin_text(origin)
+        origin_text(origin)
     ));
     if identity.account == EMULATOR_ACCOUNT {
         outcome = outcome.detail(format!(
@@ -307,12 +280,11 @@ fn judge_account(
 mod tests {
     use std::time::Duration;
 
-    use super::super::super::super::check::{Check, Run, Status};
-    use super::super::super::testing::{Sandbox, write};
-    use super::super::{ACCOUNT, CLOCK, CREDENTIALS};
     use super::*;
     use crate::aws::CredentialSource;
     use crate::aws::testing::StubSts;
+    use crate::doctor::check::{Check, Run, Status};
+    use crate::doctor::testing::{Sandbox, reported, write};
 
     fn identity(account: &str) -> Identity {
         Identity {
@@ -509,7 +481,7 @@ mod tests {
                     let Run::Async(run) = check.run else {
                         panic!("{} is not async", check.id);
                     };
-                    outcomes.push(run(Arc::clone(&facts)).await);
+                    outcomes.push(reported(run(Arc::clone(&facts)).await));
                 }
                 outcomes
             })

@@ -7,30 +7,78 @@
 
 use std::path::PathBuf;
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
-use super::{Scope, Setup, shell_word};
 use crate::aws::config::{
     BaseSource, ChainProblem, ProfileChain, ProfileOrigin, Profiles, RegionOrigin, resolve_region,
 };
 use crate::aws::mask_key_id;
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, shell_word};
 use crate::model::AwsMode;
 
-pub(super) fn profile(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
-    let profiles = match &setup.profiles {
-        Ok(profiles) => profiles,
-        Err(error) => {
-            return Outcome::error(error.to_string())
-                .detail("every AWS SDK and the CLI fail on these files the same way")
-                .fix("fix the line the message names")
-                .fix_with("see what the AWS CLI makes of them", "aws configure list");
-        }
-    };
-    judge_profile(&setup, profiles)
+pub(super) const PROFILE: Check = Check {
+    id: "aws.profile",
+    title: "The selected AWS profile is defined",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(profile),
+    safe_fix: None,
+};
+
+pub(super) const DEFAULT_PROFILE_ENV: Check = Check {
+    id: "aws.default_profile_env",
+    title: "AWS_DEFAULT_PROFILE does not make tools disagree",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(default_profile_env),
+    safe_fix: None,
+};
+
+pub(super) const ENV_KEYS: Check = Check {
+    id: "aws.env_keys",
+    title: "AWS keys in the environment are complete and override nothing by surprise",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(env_keys),
+    safe_fix: None,
+};
+
+pub(super) const REGION: Check = Check {
+    id: "aws.region",
+    title: "An AWS region is set",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(region),
+    safe_fix: None,
+};
+
+pub(super) const CREDENTIAL_PROCESS: Check = Check {
+    id: "aws.credential_process",
+    title: "The profile's credential_process program is installed",
+    depends_on: &["aws.profile"],
+    timeout: QUICK,
+    run: Run::Blocking(credential_process),
+    safe_fix: None,
+};
+
+pub(super) const MFA: Check = Check {
+    id: "aws.mfa",
+    title: "No role in the profile chain needs an MFA code devboot cannot ask for",
+    depends_on: &["aws.profile"],
+    timeout: QUICK,
+    run: Run::Blocking(mfa),
+    safe_fix: None,
+};
+
+fn profile(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
+    let profiles = setup.profiles.as_ref().map_err(|error| {
+        Outcome::error(error.to_string())
+            .detail("every AWS SDK and the CLI fail on these files the same way")
+            .fix("fix the line the message names")
+            .fix_with("see what the AWS CLI makes of them", "aws configure list")
+    })?;
+    Ok(judge_profile(&setup, profiles))
 }
 
 /// Judges the selected profile against the parsed files.
@@ -241,17 +289,14 @@ fn describe_chain(chain: &ProfileChain) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn default_profile_env(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
-    judge_default_profile_env(
+fn default_profile_env(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
+    Ok(judge_default_profile_env(
         facts.var("AWS_DEFAULT_PROFILE"),
         facts.var("AWS_PROFILE"),
         &setup.profile,
         setup.origin,
-    )
+    ))
 }
 
 /// `AWS_DEFAULT_PROFILE` against `AWS_PROFILE` and the profile devboot uses.
@@ -335,22 +380,19 @@ impl EnvKeys {
     }
 }
 
-pub(super) fn env_keys(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
+fn env_keys(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
     let profile_has_credentials = setup.profiles.as_ref().is_ok_and(|profiles| {
         profiles
             .chain(&setup.profile)
             .is_ok_and(|chain| chain.base != BaseSource::Nothing)
     });
-    judge_env_keys(
+    Ok(judge_env_keys(
         &EnvKeys::from_facts(facts),
         &setup.profile,
         setup.origin,
         profile_has_credentials,
-    )
+    ))
 }
 
 /// Keys in the environment: whole, matching their kind (`AKIA` long-term, `ASIA` temporary
@@ -432,97 +474,90 @@ fn judge_env_keys(
     }
 }
 
-pub(super) fn region(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Always) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
+fn region(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Always)?;
     let empty = Profiles::parse(&crate::aws::config::FileTexts::default(), &[]);
     let profiles = match (&setup.profiles, &empty) {
         (Ok(profiles), _) | (Err(_), Ok(profiles)) => profiles,
-        (Err(error), Err(_)) => return Outcome::skipped(error.to_string()),
+        (Err(error), Err(_)) => return Err(Outcome::skipped(error.to_string())),
     };
     let emulator = setup.settings.is_some_and(|s| s.mode == AwsMode::Emulator);
     let requested = setup.settings.and_then(|s| s.region.as_deref());
-    match resolve_region(requested, &facts.env, profiles, &setup.profile) {
-        Some((region, origin)) => {
-            let from = match origin {
-                RegionOrigin::Requested => "the project's `[aws] region`".to_owned(),
-                RegionOrigin::AwsRegionVar => "AWS_REGION".to_owned(),
-                RegionOrigin::AwsDefaultRegionVar => "AWS_DEFAULT_REGION".to_owned(),
-                RegionOrigin::Profile => format!("profile `{}`", setup.profile),
-            };
-            let mut outcome = Outcome::ok(format!("{region} (from {from})"));
-            if origin == RegionOrigin::Requested
-                && let Some(host) = facts
-                    .var("AWS_REGION")
-                    .or_else(|| facts.var("AWS_DEFAULT_REGION"))
-                    .filter(|host| *host != region)
-            {
-                outcome = outcome.detail(format!(
+    Ok(
+        match resolve_region(requested, &facts.env, profiles, &setup.profile) {
+            Some((region, origin)) => {
+                let from = match origin {
+                    RegionOrigin::Requested => "the project's `[aws] region`".to_owned(),
+                    RegionOrigin::AwsRegionVar => "AWS_REGION".to_owned(),
+                    RegionOrigin::AwsDefaultRegionVar => "AWS_DEFAULT_REGION".to_owned(),
+                    RegionOrigin::Profile => format!("profile `{}`", setup.profile),
+                };
+                let mut outcome = Outcome::ok(format!("{region} (from {from})"));
+                if origin == RegionOrigin::Requested
+                    && let Some(host) = facts
+                        .var("AWS_REGION")
+                        .or_else(|| facts.var("AWS_DEFAULT_REGION"))
+                        .filter(|host| *host != region)
+                {
+                    outcome = outcome.detail(format!(
                     "tools run on the host use {host} (from the environment); the app uses {region}"
                 ));
+                }
+                outcome
             }
-            outcome
-        }
-        // `devboot up` gives an emulator a region of its own when none is set.
-        None if emulator => {
-            Outcome::ok("us-east-1 (no region is set; devboot gives the emulator us-east-1)")
-        }
-        None if !setup.env_keys_win()
-            && !profiles.contains(&setup.profile)
-            && setup.origin != ProfileOrigin::Default =>
-        {
-            Outcome::skipped(format!(
-                "profile `{}` is not defined (see `aws.profile`)",
-                setup.profile
-            ))
-        }
-        None => {
-            let mut outcome = Outcome::error(format!(
+            // `devboot up` gives an emulator a region of its own when none is set.
+            None if emulator => {
+                Outcome::ok("us-east-1 (no region is set; devboot gives the emulator us-east-1)")
+            }
+            None if !setup.env_keys_win()
+                && !profiles.contains(&setup.profile)
+                && setup.origin != ProfileOrigin::Default =>
+            {
+                Outcome::skipped(format!(
+                    "profile `{}` is not defined (see `aws.profile`)",
+                    setup.profile
+                ))
+            }
+            None => {
+                let mut outcome = Outcome::error(format!(
                 "no AWS region is set for profile `{}`",
                 setup.profile
             ))
             .detail("AWS calls fail with \"You must specify a region\" (MissingSigningRegion); the container endpoint carries no region, so devboot passes AWS_REGION to the app")
             .detail("looked at: the project's `[aws] region`, AWS_REGION, AWS_DEFAULT_REGION, the profile's `region`");
-            if setup.facts.stack().is_some() {
-                outcome = outcome.fix(
+                if setup.facts.stack().is_some() {
+                    outcome = outcome.fix(
                     "set `region = \"eu-west-1\"` (your region) under [aws] in devboot.toml, for everyone on the project",
                 );
+                }
+                outcome = outcome.fix_with(
+                    "or set it in the profile",
+                    format!(
+                        "aws configure set region eu-west-1 --profile {}",
+                        shell_word(&setup.profile)
+                    ),
+                );
+                outcome.fix_with("or for this shell", "export AWS_REGION=eu-west-1")
             }
-            outcome = outcome.fix_with(
-                "or set it in the profile",
-                format!(
-                    "aws configure set region eu-west-1 --profile {}",
-                    shell_word(&setup.profile)
-                ),
-            );
-            outcome.fix_with("or for this shell", "export AWS_REGION=eu-west-1")
-        }
-    }
+        },
+    )
 }
 
-pub(super) fn credential_process(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
-    let chain = match setup.chain() {
-        Ok(chain) => chain,
-        Err(skipped) => return skipped,
-    };
+fn credential_process(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
+    let chain = setup.chain()?;
     let BaseSource::Process { program } = &chain.base else {
-        return Outcome::skipped(format!(
+        return Err(Outcome::skipped(format!(
             "profile `{}` does not use credential_process",
             setup.profile
-        ));
+        )));
     };
     let found = locate(facts, program);
-    judge_credential_process(
+    Ok(judge_credential_process(
         &chain.base_profile,
         program,
         found.as_ref().map(|p| facts.display(p)),
-    )
+    ))
 }
 
 /// Where the program is: an absolute path or `~/…` as written, else searched on `PATH`.
@@ -589,16 +624,10 @@ const KNOWN_TOOLS: &[(&str, &str)] = &[
     ("gimme-aws-creds", "`pipx install gimme-aws-creds`"),
 ];
 
-pub(super) fn mfa(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
-    let chain = match setup.chain() {
-        Ok(chain) => chain,
-        Err(skipped) => return skipped,
-    };
-    judge_mfa(&chain)
+fn mfa(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
+    let chain = setup.chain()?;
+    Ok(judge_mfa(&chain))
 }
 
 fn judge_mfa(chain: &ProfileChain) -> Outcome {
@@ -632,10 +661,9 @@ fn judge_mfa(chain: &ProfileChain) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::check::Status;
-    use super::super::super::testing::{Sandbox, run, script};
-    use super::super::{CREDENTIAL_PROCESS, DEFAULT_PROFILE_ENV, ENV_KEYS, MFA, PROFILE, REGION};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, run, script};
 
     fn commands(outcome: &Outcome) -> Vec<&str> {
         outcome
@@ -648,13 +676,10 @@ mod tests {
     fn sandbox(config: &str, credentials: &str) -> Sandbox {
         let sandbox = Sandbox::new();
         if !config.is_empty() {
-            super::super::super::testing::write(&sandbox.home().join(".aws/config"), config);
+            crate::doctor::testing::write(&sandbox.home().join(".aws/config"), config);
         }
         if !credentials.is_empty() {
-            super::super::super::testing::write(
-                &sandbox.home().join(".aws/credentials"),
-                credentials,
-            );
+            crate::doctor::testing::write(&sandbox.home().join(".aws/credentials"), credentials);
         }
         sandbox
     }

@@ -4,40 +4,46 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::super::super::check::Outcome;
-use super::super::super::facts::Facts;
-use super::{Scope, Setup, span};
 use crate::aws::config::BaseSource;
 use crate::aws::sso::{profile_login_command, session_login_command, sso_state};
 use crate::aws::{SsoState, rfc3339};
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::aws::{Scope, Setup, shell_word, span};
+
+pub(super) const SSO_SESSION: Check = Check {
+    id: "aws.sso_session",
+    title: "The AWS SSO login is alive",
+    depends_on: &["aws.profile"],
+    timeout: QUICK,
+    run: Run::Blocking(sso_session),
+    safe_fix: None,
+};
 
 /// A login ending sooner than this is a warning: it dies in the middle of the work.
 const EXPIRING_SOON: Duration = Duration::from_secs(3600);
 
-pub(super) fn sso_session(facts: &Facts) -> Outcome {
-    let setup = match Setup::load(facts, Scope::Identity) {
-        Ok(setup) => setup,
-        Err(skipped) => return skipped,
-    };
-    let chain = match setup.chain() {
-        Ok(chain) => chain,
-        Err(skipped) => return skipped,
-    };
+fn sso_session(facts: &Facts) -> Result<Outcome, Outcome> {
+    let setup = Setup::load(facts, Scope::Identity)?;
+    let chain = setup.chain()?;
     let BaseSource::Sso { session } = &chain.base else {
-        return Outcome::skipped(format!("profile `{}` does not use AWS SSO", setup.profile));
+        return Err(Outcome::skipped(format!(
+            "profile `{}` does not use AWS SSO",
+            setup.profile
+        )));
     };
     let (Ok(profiles), Some(cache_dir)) = (setup.profiles(), setup.files.sso_cache_dir()) else {
-        return Outcome::skipped("no home directory, so no SSO token cache");
+        return Err(Outcome::skipped("no home directory, so no SSO token cache"));
     };
     let now = SystemTime::now();
     let state = sso_state(profiles, &setup.profile, &cache_dir, now);
-    judge_sso(
+    Ok(judge_sso(
         &state,
         &chain.base_profile,
         session.as_deref(),
         now,
         &|path| facts.display(path),
-    )
+    ))
 }
 
 /// Judges an SSO login state. `profile` is the profile holding the SSO settings (the one to
@@ -110,7 +116,7 @@ fn judge_sso(
             ))
             .fix_with(
                 "write a complete SSO configuration for the profile",
-                format!("aws configure sso --profile {}", super::shell_word(profile)),
+                format!("aws configure sso --profile {}", shell_word(profile)),
             );
             if problem.contains("names no `[sso-session") {
                 outcome.fix_with("or create the `[sso-session]` section", "aws configure sso-session")
@@ -124,11 +130,10 @@ fn judge_sso(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::super::check::Status;
-    use super::super::super::testing::{Sandbox, run, write};
-    use super::super::SSO_SESSION;
     use super::*;
     use crate::aws::sso::cache_file_name;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, run, write};
 
     const CONFIG: &str = "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\nregion = eu-west-1\n\
         [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n\

@@ -4,13 +4,16 @@
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::super::check::{Check, Outcome, QUICK, Run, Status};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
+use crate::doctor::facts::{Facts, is_wsl};
 use crate::model::units::format_bytes;
+
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[OS, DISK, MEMORY, WSL, DOCKER_DESKTOP_SETTINGS];
 
 const GIB: u64 = 1024 * 1024 * 1024;
 
-pub(super) const OS: Check = Check {
+const OS: Check = Check {
     id: "host.os",
     title: "Operating system",
     depends_on: &[],
@@ -19,7 +22,7 @@ pub(super) const OS: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DISK: Check = Check {
+const DISK: Check = Check {
     id: "host.disk",
     title: "Free disk space for the project and home directory",
     depends_on: &[],
@@ -28,7 +31,7 @@ pub(super) const DISK: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const MEMORY: Check = Check {
+const MEMORY: Check = Check {
     id: "host.memory",
     title: "Host memory",
     depends_on: &[],
@@ -37,7 +40,7 @@ pub(super) const MEMORY: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const WSL: Check = Check {
+const WSL: Check = Check {
     id: "host.wsl",
     title: "WSL: project on the Linux filesystem",
     depends_on: &[],
@@ -46,7 +49,7 @@ pub(super) const WSL: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DOCKER_DESKTOP_SETTINGS: Check = Check {
+const DOCKER_DESKTOP_SETTINGS: Check = Check {
     id: "host.docker_desktop_settings",
     title: "Docker Desktop memory and file sharing",
     depends_on: &[],
@@ -55,7 +58,8 @@ pub(super) const DOCKER_DESKTOP_SETTINGS: Check = Check {
     safe_fix: None,
 };
 
-fn os(facts: &Facts) -> Outcome {
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn os(facts: &Facts) -> Result<Outcome, Outcome> {
     let arch = std::env::consts::ARCH;
     let family = std::env::consts::OS;
     let kernel = std::fs::read_to_string(facts.proc_root.join("sys/kernel/osrelease"))
@@ -73,10 +77,10 @@ fn os(facts: &Facts) -> Outcome {
         Some(kernel) => format!("{family} {kernel}, {arch}"),
         None => format!("{family}, {arch}"),
     };
-    Outcome::ok(match name {
+    Ok(Outcome::ok(match name {
         Some(name) => format!("{name} ({platform})"),
         None => platform,
-    })
+    }))
 }
 
 /// The nearest existing ancestor of `path` (statvfs needs an existing path).
@@ -84,8 +88,9 @@ fn existing(path: &Path) -> Option<&Path> {
     path.ancestors().find(|p| p.exists())
 }
 
-fn disk(facts: &Facts) -> Outcome {
-    disk_with(facts, 5 * GIB, GIB)
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn disk(facts: &Facts) -> Result<Outcome, Outcome> {
+    Ok(disk_with(facts, 5 * GIB, GIB))
 }
 
 /// [`disk`] with its thresholds: warn below `warn_below` free bytes, error below `error_below`.
@@ -139,8 +144,9 @@ fn disk_with(facts: &Facts, warn_below: u64, error_below: u64) -> Outcome {
         .fix_with("find what is large in your home directory", "du -sh ~/* | sort -h | tail")
 }
 
-fn memory(facts: &Facts) -> Outcome {
-    memory_with(facts, 4 * GIB)
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn memory(facts: &Facts) -> Result<Outcome, Outcome> {
+    Ok(memory_with(facts, 4 * GIB))
 }
 
 fn memory_with(facts: &Facts, warn_below: u64) -> Outcome {
@@ -185,21 +191,10 @@ fn meminfo_bytes(text: &str, key: &str) -> Option<u64> {
     })
 }
 
-/// Whether the kernel's `version` text (`/proc/version`) is a WSL kernel's.
-pub(super) fn is_wsl(version: &str) -> bool {
-    version.to_ascii_lowercase().contains("microsoft")
-}
-
-/// Whether doctor runs under WSL, from `version` under the proc root (tests point it at
-/// fixture files).
-pub(super) fn running_in_wsl(proc_root: &Path) -> bool {
-    std::fs::read_to_string(proc_root.join("version")).is_ok_and(|version| is_wsl(&version))
-}
-
-fn wsl(facts: &Facts) -> Outcome {
+fn wsl(facts: &Facts) -> Result<Outcome, Outcome> {
     let version = std::fs::read_to_string(facts.proc_root.join("version")).unwrap_or_default();
     if !is_wsl(&version) {
-        return Outcome::skipped("not running under WSL");
+        return Err(Outcome::skipped("not running under WSL"));
     }
     let generation = if version.contains("WSL2") {
         "WSL 2"
@@ -208,16 +203,16 @@ fn wsl(facts: &Facts) -> Outcome {
     };
     let dir = facts.app_dir();
     if let Some(drive) = windows_drive(dir) {
-        return Outcome::warn(format!(
+        return Ok(Outcome::warn(format!(
             "{generation}: the project is on the Windows drive {drive}: ({})",
             facts.display(dir)
         ))
         .detail("files under /mnt/ go through a network share: bundle, rails and file watching are many times slower, and permissions and line endings behave oddly")
-        .fix("clone the repository inside the Linux filesystem (e.g. under ~/code) and run devboot there");
+        .fix("clone the repository inside the Linux filesystem (e.g. under ~/code) and run devboot there"));
     }
-    Outcome::ok(format!(
+    Ok(Outcome::ok(format!(
         "{generation}; the project is on the Linux filesystem"
-    ))
+    )))
 }
 
 /// `c` for `/mnt/c/...`: the Windows drive a WSL path lies on.
@@ -262,26 +257,23 @@ fn setting<'v>(settings: &'v serde_json::Value, name: &str) -> Option<&'v serde_
     settings.get(name).or_else(|| settings.get(&camel))
 }
 
-fn docker_desktop_settings(facts: &Facts) -> Outcome {
-    let found = desktop_settings_files(facts)
+fn docker_desktop_settings(facts: &Facts) -> Result<Outcome, Outcome> {
+    let (path, macos) = desktop_settings_files(facts)
         .into_iter()
-        .find(|(path, _)| path.is_file());
-    let Some((path, macos)) = found else {
-        return Outcome::skipped(match std::env::consts::OS {
-            "macos" | "windows" => {
-                "no Docker Desktop settings file (Docker Desktop not installed?)"
-            }
-            _ => "not macOS or Windows, and no Docker Desktop settings file",
-        });
-    };
+        .find(|(path, _)| path.is_file())
+        .ok_or_else(|| {
+            Outcome::skipped(match std::env::consts::OS {
+                "macos" | "windows" => {
+                    "no Docker Desktop settings file (Docker Desktop not installed?)"
+                }
+                _ => "not macOS or Windows, and no Docker Desktop settings file",
+            })
+        })?;
     let shown = facts.display(&path);
-    let settings: serde_json::Value = match std::fs::read(&path)
+    let settings: serde_json::Value = std::fs::read(&path)
         .map_err(|e| e.to_string())
         .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-    {
-        Ok(settings) => settings,
-        Err(error) => return Outcome::warn(format!("cannot read {shown}: {error}")),
-    };
+        .map_err(|error| Outcome::warn(format!("cannot read {shown}: {error}")))?;
     let mut problems = Vec::new();
     let mut outcome = Outcome::ok("");
     let mut facts_seen = Vec::new();
@@ -338,22 +330,22 @@ fn docker_desktop_settings(facts: &Facts) -> Outcome {
     } else {
         format!("Docker Desktop: {}", facts_seen.join("; "))
     };
-    Outcome {
+    Ok(Outcome {
         status,
         summary,
         ..outcome
     }
-    .detail(format!("read from {shown}"))
+    .detail(format!("read from {shown}")))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{Sandbox, write};
     use super::*;
+    use crate::doctor::testing::{Sandbox, reported, write};
 
     #[test]
     fn os_names_the_platform() {
-        let outcome = os(&Sandbox::new().facts());
+        let outcome = reported(os(&Sandbox::new().facts()));
         assert_eq!(outcome.status, Status::Ok);
         assert!(
             outcome.summary.contains(std::env::consts::ARCH),
@@ -407,7 +399,7 @@ mod tests {
         let sandbox = Sandbox::new();
         let small = "MemTotal:        2000000 kB\nMemFree: 1 kB\nMemAvailable:    1000000 kB\n";
         let facts = with_proc(&sandbox, &sandbox.project(), &[("meminfo", small)]);
-        let outcome = memory(&facts);
+        let outcome = reported(memory(&facts));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(outcome.summary, "1.9 GiB total, 976.6 MiB available");
 
@@ -417,10 +409,10 @@ mod tests {
             &sandbox.project(),
             &[("meminfo", "MemTotal: 16000000 kB\n")],
         );
-        assert_eq!(memory(&facts).status, Status::Ok);
+        assert_eq!(reported(memory(&facts)).status, Status::Ok);
         let other = Sandbox::new();
         let none = with_proc(&other, &sandbox.project(), &[]);
-        assert_eq!(memory(&none).status, Status::Skipped);
+        assert_eq!(reported(memory(&none)).status, Status::Skipped);
     }
 
     #[test]
@@ -430,7 +422,7 @@ mod tests {
             "devboot.toml",
             &format!(
                 "{}\n[requires]\nmemory = \"32GiB\"\n",
-                super::super::testing::PROFILE
+                crate::doctor::testing::PROFILE
             ),
         );
         let facts = with_proc(
@@ -438,7 +430,7 @@ mod tests {
             &sandbox.project(),
             &[("meminfo", "MemTotal: 16000000 kB\n")],
         );
-        let outcome = memory(&facts);
+        let outcome = reported(memory(&facts));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert!(
             outcome.summary.ends_with("the profile needs 32.0 GiB"),
@@ -450,7 +442,7 @@ mod tests {
     #[test]
     fn memory_on_this_machine_reads() {
         if Path::new("/proc/meminfo").exists() {
-            let outcome = memory(&Sandbox::new().facts());
+            let outcome = reported(memory(&Sandbox::new().facts()));
             assert_ne!(outcome.status, Status::Skipped);
             assert!(outcome.summary.contains("total"), "{}", outcome.summary);
         }
@@ -465,7 +457,7 @@ mod tests {
             Path::new("/mnt/c/Users/me/app"),
             &[("version", wsl2)],
         );
-        let outcome = wsl(&on_c);
+        let outcome = reported(wsl(&on_c));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(
             outcome.summary.contains("Windows drive c:"),
@@ -475,9 +467,9 @@ mod tests {
         assert!(outcome.fixes[0].description.contains("Linux filesystem"));
 
         let at_home = with_proc(&sandbox, &sandbox.project(), &[("version", wsl2)]);
-        assert_eq!(wsl(&at_home).status, Status::Ok);
+        assert_eq!(reported(wsl(&at_home)).status, Status::Ok);
         assert_eq!(
-            wsl(&at_home).summary,
+            reported(wsl(&at_home)).summary,
             "WSL 2; the project is on the Linux filesystem"
         );
 
@@ -487,7 +479,7 @@ mod tests {
             Path::new("/mnt/c/x"),
             &[("version", "Linux version 6.1.0-18-amd64 (debian)")],
         );
-        assert_eq!(wsl(&linux).summary, "not running under WSL");
+        assert_eq!(reported(wsl(&linux)).summary, "not running under WSL");
         assert_eq!(windows_drive(Path::new("/mnt/data/x")), None);
         assert_eq!(windows_drive(Path::new("/mnt/d")), Some('d'));
     }
@@ -497,7 +489,7 @@ mod tests {
     #[test]
     fn docker_desktop_settings_are_skipped_without_the_file_off_macos() {
         if !matches!(std::env::consts::OS, "macos" | "windows") {
-            let outcome = docker_desktop_settings(&Sandbox::new().facts());
+            let outcome = reported(docker_desktop_settings(&Sandbox::new().facts()));
             assert_eq!(outcome.status, Status::Skipped);
             assert!(
                 outcome.summary.starts_with("not macOS"),
@@ -514,7 +506,7 @@ mod tests {
             &sandbox.home().join(DESKTOP).join("settings.json"),
             r#"{"memoryMiB": 2048, "filesharingDirectories": ["/Users", "/Volumes"]}"#,
         );
-        let outcome = docker_desktop_settings(&sandbox.facts());
+        let outcome = reported(docker_desktop_settings(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -538,7 +530,7 @@ mod tests {
             &sandbox.home().join(DESKTOP).join("settings.json"),
             r#"{"memoryMiB": 1}"#,
         );
-        let outcome = docker_desktop_settings(&sandbox.facts());
+        let outcome = reported(docker_desktop_settings(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
 
         write(
@@ -546,7 +538,7 @@ mod tests {
             "{ not json",
         );
         assert_eq!(
-            docker_desktop_settings(&sandbox.facts()).status,
+            reported(docker_desktop_settings(&sandbox.facts())).status,
             Status::Warn
         );
     }

@@ -5,12 +5,16 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
-use super::super::facts::Facts;
-use super::proxy::{ProxySettings, shown};
-use crate::model::Service;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::app::{DOTENV_FILES, dotenv_entries, dotenv_in};
+use crate::doctor::facts::project::app_services;
+use crate::doctor::facts::proxy::{ProxySettings, shown};
 
-pub(super) const REQUIRED: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[REQUIRED, PROXY];
+
+const REQUIRED: Check = Check {
     id: "env.required",
     title: "Keys of .env.example are set",
     depends_on: &[],
@@ -22,7 +26,7 @@ pub(super) const REQUIRED: Check = Check {
     }),
 };
 
-pub(super) const PROXY: Check = Check {
+const PROXY: Check = Check {
     id: "env.proxy",
     title: "Proxy settings exempt local addresses",
     depends_on: &[],
@@ -34,65 +38,6 @@ pub(super) const PROXY: Check = Check {
 /// Example files, in the order they are looked for.
 const EXAMPLES: &[&str] = &[".env.example", ".env.sample", ".env.template", ".env.dist"];
 
-/// The files dotenv loads in development, any of which may set a key.
-const DOTENV_FILES: &[&str] = &[
-    ".env",
-    ".env.local",
-    ".env.development",
-    ".env.development.local",
-];
-
-/// `KEY=value` entries of a dotenv file (`export KEY=value` too); comments and blank lines are
-/// skipped.
-pub(super) fn dotenv_entries(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (key, value) = line.split_once('=')?;
-            let key = key.trim();
-            let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            valid.then(|| {
-                let value = value.trim();
-                let unquoted = value
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                    .unwrap_or(value);
-                (key.to_owned(), unquoted.to_owned())
-            })
-        })
-        .collect()
-}
-
-/// The entries of the dotenv files in `dir`, with the file each came from.
-pub(super) fn dotenv_in(dir: &Path) -> Vec<(&'static str, String, String)> {
-    DOTENV_FILES
-        .iter()
-        .filter_map(|name| Some((*name, std::fs::read_to_string(dir.join(name)).ok()?)))
-        .flat_map(|(name, text)| {
-            dotenv_entries(&text)
-                .into_iter()
-                .map(move |(key, value)| (name, key, value))
-        })
-        .collect()
-}
-
-/// Services that run the application's code: the app service and every service built from the
-/// repository (workers).
-pub(super) fn app_services(facts: &Facts) -> Vec<&Service> {
-    let Some(stack) = facts.stack() else {
-        return Vec::new();
-    };
-    let app = stack.app.as_ref().map(|app| app.service.as_str());
-    stack
-        .services
-        .values()
-        .filter(|service| Some(service.name.as_str()) == app || service.build.is_some())
-        .collect()
-}
-
 fn example_file(dir: &Path) -> Option<&'static str> {
     EXAMPLES
         .iter()
@@ -100,25 +45,26 @@ fn example_file(dir: &Path) -> Option<&'static str> {
         .find(|name| dir.join(name).is_file())
 }
 
-fn required(facts: &Facts) -> Outcome {
+fn required(facts: &Facts) -> Result<Outcome, Outcome> {
     let dir = facts.app_dir();
-    let Some(example) = example_file(dir) else {
-        return Outcome::skipped(format!("no {} in {}", EXAMPLES[0], facts.display(dir)));
-    };
-    let wanted: BTreeSet<String> = match std::fs::read_to_string(dir.join(example)) {
-        Ok(text) => dotenv_entries(&text)
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect(),
-        Err(error) => return Outcome::warn(format!("cannot read {example}: {error}")),
-    };
+    let example = example_file(dir)
+        .ok_or_else(|| Outcome::skipped(format!("no {} in {}", EXAMPLES[0], facts.display(dir))))?;
+    let text = std::fs::read_to_string(dir.join(example))
+        .map_err(|error| Outcome::warn(format!("cannot read {example}: {error}")))?;
+    let wanted: BTreeSet<String> = dotenv_entries(&text)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
     let mut set: BTreeSet<String> = dotenv_in(dir).into_iter().map(|(_, key, _)| key).collect();
     for service in app_services(facts) {
         set.extend(service.environment.keys().cloned());
     }
     let missing: Vec<&String> = wanted.difference(&set).collect();
     if missing.is_empty() {
-        return Outcome::ok(format!("all {} keys of {example} are set", wanted.len()));
+        return Ok(Outcome::ok(format!(
+            "all {} keys of {example} are set",
+            wanted.len()
+        )));
     }
     let names = missing
         .iter()
@@ -127,21 +73,25 @@ fn required(facts: &Facts) -> Outcome {
         .join(", ");
     let count = crate::error::plural(missing.len(), "key");
     if !dir.join(".env").exists() {
-        return Outcome::warn(format!("no .env: {count} of {example} unset ({names})")).fix_with(
-            format!(
-                "create .env from {example} and fill in the values (ask your team for secrets)"
+        return Ok(
+            Outcome::warn(format!("no .env: {count} of {example} unset ({names})")).fix_with(
+                format!(
+                    "create .env from {example} and fill in the values (ask your team for secrets)"
+                ),
+                format!("cp {example} .env"),
             ),
-            format!("cp {example} .env"),
         );
     }
-    Outcome::warn(format!("{count} of {example} not set: {names}"))
-        .detail(format!(
-            "looked in {} and the profile's environment of the app services",
-            DOTENV_FILES.join(", ")
-        ))
-        .fix(format!(
-            "add {names} to .env (ask your team for the values)"
-        ))
+    Ok(
+        Outcome::warn(format!("{count} of {example} not set: {names}"))
+            .detail(format!(
+                "looked in {} and the profile's environment of the app services",
+                DOTENV_FILES.join(", ")
+            ))
+            .fix(format!(
+                "add {names} to .env (ask your team for the values)"
+            )),
+    )
 }
 
 fn create_dotenv(facts: &Facts) -> Result<(), String> {
@@ -158,10 +108,11 @@ fn create_dotenv(facts: &Facts) -> Result<(), String> {
 /// Hosts a `NO_PROXY` must name so local requests skip the proxy.
 const LOCAL_HOSTS: &[&str] = &["localhost", "127.0.0.1"];
 
-fn proxy(facts: &Facts) -> Outcome {
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn proxy(facts: &Facts) -> Result<Outcome, Outcome> {
     let settings = ProxySettings::of_host(facts);
     let Some(proxy) = settings.any_proxy() else {
-        return Outcome::ok("no HTTP proxy is set");
+        return Ok(Outcome::ok("no HTTP proxy is set"));
     };
     let name = proxy.name;
     let no_proxy = settings.no_proxy.as_ref().map_or("", |s| s.value.as_str());
@@ -172,14 +123,16 @@ fn proxy(facts: &Facts) -> Outcome {
         .filter(|host| !exempt.contains(host) && !exempt.contains(&"*"))
         .collect();
     if missing.is_empty() {
-        return Outcome::ok(format!("{name} is set; NO_PROXY exempts local addresses"));
+        return Ok(Outcome::ok(format!(
+            "{name} is set; NO_PROXY exempts local addresses"
+        )));
     }
     let wanted = if no_proxy.is_empty() {
         "localhost,127.0.0.1,::1".to_owned()
     } else {
         format!("{no_proxy},{}", missing.join(","))
     };
-    Outcome::warn(format!(
+    Ok(Outcome::warn(format!(
         "{name} is set but NO_PROXY lacks {}",
         missing.join(", ")
     ))
@@ -188,23 +141,14 @@ fn proxy(facts: &Facts) -> Outcome {
     .fix_with(
         "exempt local addresses (add it to your shell profile)",
         format!("export NO_PROXY={wanted} no_proxy={wanted}"),
-    )
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::Sandbox;
     use super::*;
-
-    #[test]
-    fn dotenv_lines_parse_as_dotenv_reads_them() {
-        let entries = dotenv_entries(
-            "# comment\nA=1\nexport B = \"two words\"\n\nC='x'\nnot a line\n9X=bad\nD=\n",
-        );
-        let expected = [("A", "1"), ("B", "two words"), ("C", "x"), ("D", "")];
-        assert_eq!(entries, expected.map(|(k, v)| (k.to_owned(), v.to_owned())));
-    }
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, reported};
 
     #[test]
     fn missing_keys_are_named_without_values() {
@@ -213,7 +157,7 @@ mod tests {
             ".env.example",
             "STRIPE_KEY=sk_test_example\nAPP_HOST=localhost\nDATABASE_URL=\n",
         );
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(
             outcome.summary,
@@ -226,7 +170,7 @@ mod tests {
 
         sandbox.write(".env", "APP_HOST=myhost.test\n");
         sandbox.write(".env.local", "STRIPE_KEY=sk_live_supersecret\n");
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(
             outcome.summary,
             "1 key of .env.example not set: DATABASE_URL"
@@ -245,14 +189,17 @@ mod tests {
             "schema = 1\n[app]\nservice = \"web\"\n[services.web]\nimage = \"ruby:3.3\"\n[services.web.environment]\nDATABASE_URL = \"postgres://db/app\"\n",
         );
         sandbox.write(".env.example", "DATABASE_URL=\n");
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(outcome.summary, "all 1 keys of .env.example are set");
     }
 
     #[test]
     fn without_an_example_file_it_is_skipped() {
-        assert_eq!(required(&Sandbox::new().facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(required(&Sandbox::new().facts())).status,
+            Status::Skipped
+        );
     }
 
     #[test]
@@ -264,7 +211,7 @@ mod tests {
             std::fs::read_to_string(sandbox.project().join(".env")).unwrap(),
             "A=1\n"
         );
-        assert_eq!(required(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(required(&sandbox.facts())).status, Status::Ok);
         sandbox.write(".env", "MINE=1\n");
         assert!(create_dotenv(&sandbox.facts()).is_err());
         assert_eq!(
@@ -276,10 +223,10 @@ mod tests {
     #[test]
     fn a_proxy_without_local_exemptions_is_reported() {
         let mut sandbox = Sandbox::new();
-        assert_eq!(proxy(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(proxy(&sandbox.facts())).status, Status::Ok);
         sandbox.var("HTTPS_PROXY", "http://bob:hunter2@proxy.corp:3128");
         sandbox.var("NO_PROXY", "localhost,.corp");
-        let outcome = proxy(&sandbox.facts());
+        let outcome = reported(proxy(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(
             outcome.summary,
@@ -295,6 +242,6 @@ mod tests {
             Some("export NO_PROXY=localhost,.corp,127.0.0.1 no_proxy=localhost,.corp,127.0.0.1")
         );
         sandbox.var("NO_PROXY", "localhost,127.0.0.1");
-        assert_eq!(proxy(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(proxy(&sandbox.facts())).status, Status::Ok);
     }
 }

@@ -1,63 +1,87 @@
-//! `docker.*` checks that talk to the engine: it answers at the endpoint the environment names
-//! (`DOCKER_HOST`, the current context, or the default socket); it speaks the API version the
-//! profile requires; it has the memory and disk the profile asks for; its clock agrees with
-//! the host's. Also: the credential helpers the Docker CLI config names are installed. The
-//! endpoint itself (context, socket permissions) is checked in `context.rs`, without needing
-//! the engine to answer.
+//! `docker.*`: the engine. This module holds the checks that talk to it — it answers at the
+//! endpoint the environment names (`DOCKER_HOST`, the current context, or the default socket);
+//! it speaks the API version the profile requires; it has the memory and disk the profile asks
+//! for; its clock agrees with the host's — and `docker.credential_helpers` (the helpers the
+//! Docker CLI config names are installed). The others are in the modules named after them:
+//! the endpoint itself, checked without needing the engine to answer (`docker.context`,
+//! `docker.socket_permission`, `docker.default_socket`: [`context`]), `docker.proxy`
+//! ([`proxy`]), `docker.provider` and `docker.platform` ([`platform`]), `docker.subnets`
+//! ([`subnets`]).
+
+mod context;
+mod platform;
+mod proxy;
+mod subnets;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::engine_info;
+use crate::doctor::facts::time::parse_rfc3339;
 use crate::engine::{connect, endpoint};
 use crate::error::Error;
 use crate::model::units::format_bytes;
 
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[
+    DAEMON,
+    context::CONTEXT,
+    context::SOCKET_PERMISSION,
+    context::DEFAULT_SOCKET,
+    API_VERSION,
+    RESOURCES,
+    CLOCK,
+    CREDENTIAL_HELPERS,
+    proxy::PROXY,
+    platform::PROVIDER,
+    platform::PLATFORM,
+    subnets::SUBNETS,
+];
+
 const GIB: u64 = 1024 * 1024 * 1024;
 
-pub(super) const DAEMON: Check = Check {
+const DAEMON: Check = Check {
     id: "docker.daemon",
     title: "The Docker engine answers",
     depends_on: &[],
     timeout: SLOW,
-    run: Run::Async(daemon),
+    run: Run::Async(|facts| Box::pin(daemon(facts))),
     safe_fix: None,
 };
 
-pub(super) const API_VERSION: Check = Check {
+const API_VERSION: Check = Check {
     id: "docker.api_version",
     title: "The engine's API version is what the profile requires",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(api_version),
+    run: Run::Async(|facts| Box::pin(api_version(facts))),
     safe_fix: None,
 };
 
-pub(super) const RESOURCES: Check = Check {
+const RESOURCES: Check = Check {
     id: "docker.resources",
     title: "The engine has the memory and disk the profile requires",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(resources),
+    run: Run::Async(|facts| Box::pin(resources(facts))),
     safe_fix: None,
 };
 
-pub(super) const CLOCK: Check = Check {
+const CLOCK: Check = Check {
     id: "docker.clock",
     title: "The engine's clock agrees with the host's",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(clock),
+    run: Run::Async(|facts| Box::pin(clock(facts))),
     safe_fix: None,
 };
 
-pub(super) const CREDENTIAL_HELPERS: Check = Check {
+const CREDENTIAL_HELPERS: Check = Check {
     id: "docker.credential_helpers",
     title: "Credential helpers in the Docker CLI config are installed",
     depends_on: &[],
@@ -66,33 +90,28 @@ pub(super) const CREDENTIAL_HELPERS: Check = Check {
     safe_fix: None,
 };
 
-fn daemon(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        match facts.connection().await {
-            Ok(connection) => Outcome::ok(format!(
-                "API {} at {} ({})",
-                connection.api_version, connection.endpoint.host, connection.endpoint.source
-            )),
-            Err(error) => {
-                let outcome = Outcome::error(error.to_string());
-                let outcome = match (error, error.hint()) {
-                    (Error::EngineUnreachable { .. }, Some(hint)) => outcome
-                        .fix(hint)
-                        .detail("every check that needs the engine is skipped until it answers"),
-                    (_, Some(hint)) => outcome.fix(hint),
-                    (_, None) => outcome,
-                };
-                if matches!(error, Error::EngineUnreachable { .. })
-                    && super::host::running_in_wsl(&facts.proc_root)
-                {
-                    with_wsl_fix(outcome, facts.var("WSL_DISTRO_NAME"))
-                } else {
-                    outcome
-                }
+async fn daemon(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    Ok(match facts.connection().await {
+        Ok(connection) => Outcome::ok(format!(
+            "API {} at {} ({})",
+            connection.api_version, connection.endpoint.host, connection.endpoint.source
+        )),
+        Err(error) => {
+            let outcome = Outcome::error(error.to_string());
+            let outcome = match (error, error.hint()) {
+                (Error::EngineUnreachable { .. }, Some(hint)) => outcome
+                    .fix(hint)
+                    .detail("every check that needs the engine is skipped until it answers"),
+                (_, Some(hint)) => outcome.fix(hint),
+                (_, None) => outcome,
+            };
+            if matches!(error, Error::EngineUnreachable { .. }) && facts.running_in_wsl() {
+                with_wsl_fix(outcome, facts.var("WSL_DISTRO_NAME"))
+            } else {
+                outcome
             }
         }
-    }
-    .boxed()
+    })
 }
 
 /// Under WSL, an engine that does not answer is most often Docker Desktop's WSL integration
@@ -107,48 +126,45 @@ fn with_wsl_fix(outcome: Outcome, distro: Option<&str>) -> Outcome {
         ))
 }
 
-fn api_version(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let connection = match facts.connection().await {
-            Ok(connection) => connection,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        // The highest version the engine speaks (devboot negotiates down to what it needs).
-        let version = connection.docker.version().await.ok();
-        let engine = version
-            .as_ref()
-            .and_then(|v| v.version.clone())
-            .unwrap_or_else(|| "?".to_owned());
-        let api = version
-            .and_then(|v| v.api_version)
-            .unwrap_or_else(|| connection.api_version.clone());
-        let need = facts
-            .stack()
-            .and_then(|stack| stack.requirements.docker_api);
-        match connect::check_api_version(&api, need) {
-            Ok(()) => Outcome::ok(match need {
-                Some((major, minor)) => format!(
-                    "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
-                ),
-                None => format!("Docker Engine {engine}, API {api} (the profile sets no minimum)"),
-            }),
-            Err(error @ Error::EngineTooOld { .. }) => Outcome::error(error.to_string())
-                .detail(format!("Docker Engine {engine}"))
-                .fix("upgrade Docker Engine (or Docker Desktop, Colima, ...) to a release that speaks it")
-                .fix_with(
-                    "or, if the profile asks for more than it uses, lower `requires.docker_api`; see which layer sets it",
-                    "devboot profile show --resolved",
-                ),
-            Err(error) => {
-                let outcome = Outcome::warn(error.to_string());
-                match error.hint() {
-                    Some(hint) => outcome.fix(hint),
-                    None => outcome,
-                }
+async fn api_version(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?;
+    // The highest version the engine speaks (devboot negotiates down to what it needs).
+    let version = connection.docker.version().await.ok();
+    let engine = version
+        .as_ref()
+        .and_then(|v| v.version.clone())
+        .unwrap_or_else(|| "?".to_owned());
+    let api = version
+        .and_then(|v| v.api_version)
+        .unwrap_or_else(|| connection.api_version.clone());
+    let need = facts
+        .stack()
+        .and_then(|stack| stack.requirements.docker_api);
+    Ok(match connect::check_api_version(&api, need) {
+        Ok(()) => Outcome::ok(match need {
+            Some((major, minor)) => format!(
+                "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
+            ),
+            None => format!("Docker Engine {engine}, API {api} (the profile sets no minimum)"),
+        }),
+        Err(error @ Error::EngineTooOld { .. }) => Outcome::error(error.to_string())
+            .detail(format!("Docker Engine {engine}"))
+            .fix("upgrade Docker Engine (or Docker Desktop, Colima, ...) to a release that speaks it")
+            .fix_with(
+                "or, if the profile asks for more than it uses, lower `requires.docker_api`; see which layer sets it",
+                "devboot profile show --resolved",
+            ),
+        Err(error) => {
+            let outcome = Outcome::warn(error.to_string());
+            match error.hint() {
+                Some(hint) => outcome.fix(hint),
+                None => outcome,
             }
         }
-    }
-    .boxed()
+    })
 }
 
 /// Below this much engine memory, `bundle install` and asset builds get OOM-killed (exit 137).
@@ -157,44 +173,38 @@ const LOW_MEMORY: u64 = 4 * GIB;
 const LOW_DISK: u64 = 5 * GIB;
 const NO_DISK: u64 = GIB;
 
-fn resources(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let sample = match facts.engine_info().await {
-            Ok(sample) => sample,
-            Err(error) => return Outcome::error(format!("cannot read the engine's info: {error}")),
-        };
-        let info = &sample.info;
-        let requirements = facts.stack().map(|stack| &stack.requirements);
-        let need_memory = requirements.and_then(|r| r.memory_bytes);
-        let need_disk = requirements.and_then(|r| r.disk_bytes);
-        let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
-        let local = match facts.connection().await {
-            Ok(connection) => connection.endpoint.host.starts_with("unix://"),
-            Err(_) => false,
-        };
-        // The data directory is measurable from here when the engine runs on this machine
-        // (not inside Docker Desktop's VM).
-        let desktop = info
-            .operating_system
-            .as_deref()
-            .is_some_and(|os| os.contains("Docker Desktop"));
-        let root = info.docker_root_dir.as_deref();
-        let disk = root
-            .filter(|_| local && !desktop)
-            .and_then(|root| rustix::fs::statvfs(root).ok())
-            .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize));
-        resources_outcome(
-            Resources {
-                memory,
-                cpus: info.ncpu,
-                disk,
-                root,
-            },
-            need_memory,
-            need_disk,
-        )
-    }
-    .boxed()
+async fn resources(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let sample = engine_info(&facts).await?;
+    let info = &sample.info;
+    let requirements = facts.stack().map(|stack| &stack.requirements);
+    let need_memory = requirements.and_then(|r| r.memory_bytes);
+    let need_disk = requirements.and_then(|r| r.disk_bytes);
+    let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
+    let local = match facts.connection().await {
+        Ok(connection) => connection.endpoint.host.starts_with("unix://"),
+        Err(_) => false,
+    };
+    // The data directory is measurable from here when the engine runs on this machine
+    // (not inside Docker Desktop's VM).
+    let desktop = info
+        .operating_system
+        .as_deref()
+        .is_some_and(|os| os.contains("Docker Desktop"));
+    let root = info.docker_root_dir.as_deref();
+    let disk = root
+        .filter(|_| local && !desktop)
+        .and_then(|root| rustix::fs::statvfs(root).ok())
+        .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize));
+    Ok(resources_outcome(
+        Resources {
+            memory,
+            cpus: info.ncpu,
+            disk,
+            root,
+        },
+        need_memory,
+        need_disk,
+    ))
 }
 
 /// What the engine has.
@@ -311,23 +321,23 @@ fn resources_outcome(
 const SKEW_WARN: Duration = Duration::from_secs(30);
 const SKEW_ERROR: Duration = Duration::from_secs(300);
 
-fn clock(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let sample = match facts.engine_info().await {
-            Ok(sample) => sample,
-            Err(error) => return Outcome::error(format!("cannot read the engine's info: {error}")),
-        };
-        let Some(text) = sample.info.system_time.as_deref() else {
-            return Outcome::skipped("the engine does not report its clock");
-        };
-        let Some(engine) = parse_rfc3339(text) else {
-            return Outcome::warn(format!(
-                "the engine reports its clock as `{text}`, which does not parse"
-            ));
-        };
-        clock_outcome(engine, nanos(sample.before), nanos(sample.after))
-    }
-    .boxed()
+async fn clock(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let sample = engine_info(&facts).await?;
+    let text = sample
+        .info
+        .system_time
+        .as_deref()
+        .ok_or_else(|| Outcome::skipped("the engine does not report its clock"))?;
+    let engine = parse_rfc3339(text).ok_or_else(|| {
+        Outcome::warn(format!(
+            "the engine reports its clock as `{text}`, which does not parse"
+        ))
+    })?;
+    Ok(clock_outcome(
+        engine,
+        nanos(sample.before),
+        nanos(sample.after),
+    ))
 }
 
 /// Nanoseconds since the Unix epoch (negative before it).
@@ -376,64 +386,6 @@ fn clock_outcome(engine: i128, before: i128, after: i128) -> Outcome {
         .fix_with("and keep the host's clock synchronised", "sudo timedatectl set-ntp true")
 }
 
-/// Parses an RFC 3339 timestamp as the engine writes it (`2024-05-01T12:00:00.123456789Z`,
-/// or with a `+02:00` offset) into nanoseconds since the Unix epoch.
-pub(super) fn parse_rfc3339(text: &str) -> Option<i128> {
-    let text = text.trim();
-    let (date, rest) = text.split_once(['T', 't', ' '])?;
-    let mut date_parts = date.splitn(3, '-');
-    let year: i64 = date_parts.next()?.parse().ok()?;
-    let month: u32 = date_parts.next()?.parse().ok()?;
-    let day: u32 = date_parts.next()?.parse().ok()?;
-    let offset_at = rest.find(['Z', 'z', '+', '-'])?;
-    let (time, zone) = rest.split_at(offset_at);
-    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
-    let mut clock_parts = clock.splitn(3, ':');
-    let hour: i64 = clock_parts.next()?.parse().ok()?;
-    let minute: i64 = clock_parts.next()?.parse().ok()?;
-    let second: i64 = clock_parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let digits: String = fraction.chars().take(9).collect();
-    let fraction_ns: i128 = if digits.is_empty() {
-        0
-    } else {
-        format!("{digits:0<9}").parse().ok()?
-    };
-    let offset_seconds: i64 = match zone {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let (h, m) = zone[1..].split_once(':')?;
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some(i128::from(seconds) * 1_000_000_000 + fraction_ns)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = i64::from(month);
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// The parts of the CLI's `config.json` naming credential helpers.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -443,21 +395,17 @@ struct HelperConfig {
     cred_helpers: BTreeMap<String, String>,
 }
 
-fn credential_helpers(facts: &Facts) -> Outcome {
-    let Some(config_dir) = endpoint::config_dir(&facts.env) else {
-        return Outcome::skipped("no HOME or DOCKER_CONFIG, so no Docker CLI config");
-    };
+fn credential_helpers(facts: &Facts) -> Result<Outcome, Outcome> {
+    let config_dir = endpoint::config_dir(&facts.env)
+        .ok_or_else(|| Outcome::skipped("no HOME or DOCKER_CONFIG, so no Docker CLI config"))?;
     let config_file = facts.display(&config_dir.join("config.json"));
-    let config: HelperConfig = match endpoint::read_cli_config(&config_dir) {
-        Ok(config) => config,
-        Err(error) => {
-            let outcome = Outcome::error(error.to_string());
-            return match error.hint() {
-                Some(hint) => outcome.fix(hint),
-                None => outcome,
-            };
+    let config: HelperConfig = endpoint::read_cli_config(&config_dir).map_err(|error| {
+        let outcome = Outcome::error(error.to_string());
+        match error.hint() {
+            Some(hint) => outcome.fix(hint),
+            None => outcome,
         }
-    };
+    })?;
     // Each helper with where it is named: `credsStore` or `credHelpers.REGISTRY`.
     let mut helpers: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     if let Some(store) = config.creds_store.as_deref().filter(|s| !s.is_empty()) {
@@ -472,7 +420,7 @@ fn credential_helpers(facts: &Facts) -> Outcome {
         }
     }
     if helpers.is_empty() {
-        return Outcome::ok("no credential helper configured");
+        return Ok(Outcome::ok("no credential helper configured"));
     }
     let missing: Vec<(String, &Vec<String>)> = helpers
         .iter()
@@ -484,7 +432,7 @@ fn credential_helpers(facts: &Facts) -> Outcome {
             .keys()
             .map(|h| format!("docker-credential-{h}"))
             .collect();
-        return Outcome::ok(format!("installed: {}", names.join(", ")));
+        return Ok(Outcome::ok(format!("installed: {}", names.join(", "))));
     }
     let mut outcome = Outcome::error(format!(
         "{} not on PATH; pulls fail with `error getting credentials`",
@@ -500,18 +448,18 @@ fn credential_helpers(facts: &Facts) -> Outcome {
             named_by.join(", ")
         ));
     }
-    outcome
+    Ok(outcome
         .fix("install the helper (it comes with Docker Desktop, or as the `docker-credential-*` packages)")
         .fix(format!(
             "or, if that runtime is gone (e.g. `\"credsStore\": \"desktop\"` left after uninstalling Docker Desktop), remove the entry from {config_file}"
-        ))
+        )))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{Sandbox, run, script, write};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, reported, run, script, write};
 
     #[test]
     fn a_dead_docker_host_is_an_error_with_the_fix() {
@@ -604,7 +552,7 @@ mod tests {
         std::fs::create_dir_all(&bin).unwrap();
         sandbox.var("PATH", bin.display().to_string());
         assert_eq!(
-            credential_helpers(&sandbox.facts()).summary,
+            reported(credential_helpers(&sandbox.facts())).summary,
             "no credential helper configured"
         );
 
@@ -613,7 +561,7 @@ mod tests {
             &config,
             r#"{"credsStore": "desktop", "credHelpers": {"123.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}}"#,
         );
-        let outcome = credential_helpers(&sandbox.facts());
+        let outcome = reported(credential_helpers(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert!(
             outcome.summary.starts_with(
@@ -630,36 +578,14 @@ mod tests {
 
         script(&bin.join("docker-credential-desktop"), "exit 0");
         script(&bin.join("docker-credential-ecr-login"), "exit 0");
-        let outcome = credential_helpers(&sandbox.facts());
+        let outcome = reported(credential_helpers(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
 
         write(&config, "{ broken");
-        assert_eq!(credential_helpers(&sandbox.facts()).status, Status::Error);
-    }
-
-    #[test]
-    fn rfc3339_timestamps_parse_like_the_engine_writes_them() {
-        let ns = |s: &str| parse_rfc3339(s);
-        assert_eq!(ns("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(ns("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
         assert_eq!(
-            ns("2026-11-22T04:32:22.118405046Z"),
-            Some(1_795_321_942_118_405_046)
+            reported(credential_helpers(&sandbox.facts())).status,
+            Status::Error
         );
-        assert_eq!(
-            ns("2026-11-22T06:32:22.118405046+02:00"),
-            ns("2026-11-22T04:32:22.118405046Z")
-        );
-        assert_eq!(ns("2000-03-01T00:00:00Z"), Some(951_868_800_000_000_000));
-        for bad in [
-            "",
-            "yesterday",
-            "2026-13-01T00:00:00Z",
-            "2026-11-22T04:32:22",
-            "2026-11-22T04:32:22.x1Z",
-        ] {
-            assert_eq!(ns(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

@@ -11,23 +11,20 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bollard::models::ContainerInspectResponse;
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
-use super::ports::{engine_view, stop_examples};
-use super::services::is_postgres;
-use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::ports::{engine_view, stop_examples};
+use crate::doctor::facts::project::{is_postgres, project_state};
 use crate::host::ports::{self, PortOwner};
 use crate::render::HOST_ENV_FILE;
 
-pub(super) const POSTGRES_SHADOWED: Check = Check {
+pub(super) const SHADOWED: Check = Check {
     id: "postgres.shadowed",
     title: "Nothing on the host shadows the stack's Postgres on localhost",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(shadowed),
+    run: Run::Async(|facts| Box::pin(shadowed(facts))),
     safe_fix: None,
 };
 
@@ -143,91 +140,85 @@ fn published_ports(inspected: &ContainerInspectResponse) -> Vec<u16> {
         .collect()
 }
 
-fn shadowed(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let services: Vec<_> = state
-            .stack
-            .services
-            .values()
-            .filter(|s| is_postgres(s))
-            .collect();
-        if services.is_empty() {
-            return Outcome::skipped("the stack has no Postgres service");
-        }
-        let published: Vec<(String, u16)> = services
-            .iter()
-            .flat_map(|s| {
-                s.ports
-                    .iter()
-                    .filter(|p| p.host_ip.is_unspecified() || p.host_ip.is_loopback())
-                    .map(|p| (s.name.clone(), p.host))
-            })
-            .collect();
-        let env_file = std::fs::read_to_string(state.stack.root.join(HOST_ENV_FILE)).ok();
-        let targets = targets(facts.var("DATABASE_URL"), env_file.as_deref(), &published);
-        if targets.is_empty() {
-            return Outcome::skipped(
-                "no localhost address for Postgres: no published port, no DATABASE_URL at localhost",
-            );
-        }
-        // The running Postgres containers of the stack, by the host ports they publish.
-        let mut own: BTreeMap<u16, String> = BTreeMap::new();
-        for service in &services {
-            if state.running(&service.name).is_none() {
-                continue;
-            }
-            if let Some(inspected) = state.inspected.get(&service.name) {
-                for port in published_ports(inspected) {
-                    own.insert(port, service.name.clone());
-                }
-            }
-        }
-        let taken: Vec<u16> = targets
-            .iter()
-            .map(|t| t.port)
-            .filter(|&port| !ports::is_free(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
-            .collect();
-        let view = if taken.iter().any(|port| !own.contains_key(port)) {
-            engine_view(&facts).await
-        } else {
-            None
-        };
-        let mut holders = BTreeMap::new();
-        for port in taken {
-            let holder = if let Some(service) = own.get(&port) {
-                Holder::Stack(service.clone())
-            } else if let Some(container) = view.as_ref().and_then(|v| v.others.get(&port)) {
-                Holder::Container(container.clone())
-            } else if view.as_ref().is_some_and(|v| v.own.contains(&port)) {
-                Holder::Container("another container of this project".to_owned())
-            } else {
-                let owner = tokio::task::spawn_blocking(move || ports::owner(port))
-                    .await
-                    .ok()
-                    .flatten();
-                Holder::Process(owner)
-            };
-            holders.insert(port, holder);
-        }
-        let running: Vec<(String, Vec<u16>)> = services
-            .iter()
-            .filter(|s| state.running(&s.name).is_some())
-            .map(|s| {
-                let ports = state
-                    .inspected
-                    .get(&s.name)
-                    .map(published_ports)
-                    .unwrap_or_default();
-                (s.name.clone(), ports)
-            })
-            .collect();
-        judge(&targets, &holders, &running, &state.stack.root)
+async fn shadowed(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let state = project_state(&facts).await?;
+    let services: Vec<_> = state
+        .stack
+        .services
+        .values()
+        .filter(|s| is_postgres(s))
+        .collect();
+    if services.is_empty() {
+        return Err(Outcome::skipped("the stack has no Postgres service"));
     }
-    .boxed()
+    let published: Vec<(String, u16)> = services
+        .iter()
+        .flat_map(|s| {
+            s.ports
+                .iter()
+                .filter(|p| p.host_ip.is_unspecified() || p.host_ip.is_loopback())
+                .map(|p| (s.name.clone(), p.host))
+        })
+        .collect();
+    let env_file = std::fs::read_to_string(state.stack.root.join(HOST_ENV_FILE)).ok();
+    let targets = targets(facts.var("DATABASE_URL"), env_file.as_deref(), &published);
+    if targets.is_empty() {
+        return Err(Outcome::skipped(
+            "no localhost address for Postgres: no published port, no DATABASE_URL at localhost",
+        ));
+    }
+    // The running Postgres containers of the stack, by the host ports they publish.
+    let mut own: BTreeMap<u16, String> = BTreeMap::new();
+    for service in &services {
+        if state.running(&service.name).is_none() {
+            continue;
+        }
+        if let Some(inspected) = state.inspected.get(&service.name) {
+            for port in published_ports(inspected) {
+                own.insert(port, service.name.clone());
+            }
+        }
+    }
+    let taken: Vec<u16> = targets
+        .iter()
+        .map(|t| t.port)
+        .filter(|&port| !ports::is_free(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+        .collect();
+    let view = if taken.iter().any(|port| !own.contains_key(port)) {
+        engine_view(&facts).await
+    } else {
+        None
+    };
+    let mut holders = BTreeMap::new();
+    for port in taken {
+        let holder = if let Some(service) = own.get(&port) {
+            Holder::Stack(service.clone())
+        } else if let Some(container) = view.as_ref().and_then(|v| v.others.get(&port)) {
+            Holder::Container(container.clone())
+        } else if view.as_ref().is_some_and(|v| v.own.contains(&port)) {
+            Holder::Container("another container of this project".to_owned())
+        } else {
+            let owner = tokio::task::spawn_blocking(move || ports::owner(port))
+                .await
+                .ok()
+                .flatten();
+            Holder::Process(owner)
+        };
+        holders.insert(port, holder);
+    }
+    let running: Vec<(String, Vec<u16>)> = services
+        .iter()
+        .filter(|s| state.running(&s.name).is_some())
+        .map(|s| {
+            let ports = state
+                .inspected
+                .get(&s.name)
+                .map(published_ports)
+                .unwrap_or_default();
+            (s.name.clone(), ports)
+        })
+        .collect();
+    Ok(judge(&targets, &holders, &running, &state.stack.root))
 }
 
 /// Judges who answers at each target port. `holders` has the taken ports; `running` the stack's
@@ -338,8 +329,8 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     #[test]
     fn localhost_postgres_urls_give_their_port() {

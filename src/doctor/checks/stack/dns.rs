@@ -6,13 +6,12 @@
 
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::join_all;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::engine::exec;
-use super::super::facts::Facts;
-use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::engine::exec;
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::project::project_state;
 use crate::engine::spec::network_name;
 
 pub(super) const CONTAINER_DNS: Check = Check {
@@ -20,7 +19,7 @@ pub(super) const CONTAINER_DNS: Check = Check {
     title: "Service names resolve inside the app container",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(container_dns),
+    run: Run::Async(|facts| Box::pin(container_dns(facts))),
     safe_fix: None,
 };
 
@@ -42,81 +41,81 @@ enum Lookup {
     Failed(String),
 }
 
-fn container_dns(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let Some(app) = state.stack.app.as_ref().map(|app| app.service.clone()) else {
-            return Outcome::skipped("the profile names no app service");
-        };
-        let Some(container) = state.running(&app) else {
-            return Outcome::skipped(format!("`{app}` is not running (see `stack.containers`)"));
-        };
-        let names: Vec<String> = state
-            .stack
-            .services
-            .keys()
-            .filter(|name| **name != app)
-            .cloned()
-            .collect();
-        if names.is_empty() {
-            return Outcome::skipped("the stack has no other service to resolve");
-        }
-        let docker = match facts.connection().await {
-            Ok(connection) => &connection.docker,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        let lookups = join_all(names.iter().map(|name| async move {
-            let lookup = match tokio::time::timeout(
-                LOOKUP_TIMEOUT,
-                exec(docker, &container.id, &["getent", "hosts", name]),
-            )
-            .await
-            {
-                Err(_) => Lookup::Failed(format!(
-                    "`getent hosts {name}` got no answer within {} s (the resolver timed out)",
-                    LOOKUP_TIMEOUT.as_secs()
-                )),
-                Ok(Ok(output)) if output.code == 0 => Lookup::Resolved(
-                    output
-                        .lines
-                        .iter()
-                        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-                        .collect(),
-                ),
-                Ok(Ok(output)) if output.code == NOT_FOUND => Lookup::NotFound,
-                Ok(Ok(output)) if output.code == NO_COMMAND => Lookup::NoGetent,
-                Ok(Ok(output)) => Lookup::Failed(format!(
-                    "`getent hosts {name}` exited with code {}: {}",
-                    output.code,
-                    output.tail(1).join("")
-                )),
-                Ok(Err(error)) if error.to_string().contains("executable file not found") => {
-                    Lookup::NoGetent
-                }
-                Ok(Err(error)) => Lookup::Failed(error.to_string()),
-            };
-            (name.clone(), lookup)
-        }))
-        .await;
-        let networks: Vec<String> = state
-            .inspected
-            .get(&app)
-            .and_then(|c| c.network_settings.as_ref())
-            .and_then(|n| n.networks.as_ref())
-            .map(|n| n.keys().cloned().collect())
-            .unwrap_or_default();
-        judge(
-            &app,
-            &container.name,
-            &network_name(&state.stack.project),
-            &networks,
-            &lookups,
-        )
+async fn container_dns(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let state = project_state(&facts).await?;
+    let app = state
+        .stack
+        .app
+        .as_ref()
+        .map(|app| app.service.clone())
+        .ok_or_else(|| Outcome::skipped("the profile names no app service"))?;
+    let container = state.running(&app).ok_or_else(|| {
+        Outcome::skipped(format!("`{app}` is not running (see `stack.containers`)"))
+    })?;
+    let names: Vec<String> = state
+        .stack
+        .services
+        .keys()
+        .filter(|name| **name != app)
+        .cloned()
+        .collect();
+    if names.is_empty() {
+        return Err(Outcome::skipped(
+            "the stack has no other service to resolve",
+        ));
     }
-    .boxed()
+    let docker = &facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?
+        .docker;
+    let lookups = join_all(names.iter().map(|name| async move {
+        let lookup = match tokio::time::timeout(
+            LOOKUP_TIMEOUT,
+            exec(docker, &container.id, &["getent", "hosts", name]),
+        )
+        .await
+        {
+            Err(_) => Lookup::Failed(format!(
+                "`getent hosts {name}` got no answer within {} s (the resolver timed out)",
+                LOOKUP_TIMEOUT.as_secs()
+            )),
+            Ok(Ok(output)) if output.code == 0 => Lookup::Resolved(
+                output
+                    .lines
+                    .iter()
+                    .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+                    .collect(),
+            ),
+            Ok(Ok(output)) if output.code == NOT_FOUND => Lookup::NotFound,
+            Ok(Ok(output)) if output.code == NO_COMMAND => Lookup::NoGetent,
+            Ok(Ok(output)) => Lookup::Failed(format!(
+                "`getent hosts {name}` exited with code {}: {}",
+                output.code,
+                output.tail(1).join("")
+            )),
+            Ok(Err(error)) if error.to_string().contains("executable file not found") => {
+                Lookup::NoGetent
+            }
+            Ok(Err(error)) => Lookup::Failed(error.to_string()),
+        };
+        (name.clone(), lookup)
+    }))
+    .await;
+    let networks: Vec<String> = state
+        .inspected
+        .get(&app)
+        .and_then(|c| c.network_settings.as_ref())
+        .and_then(|n| n.networks.as_ref())
+        .map(|n| n.keys().cloned().collect())
+        .unwrap_or_default();
+    Ok(judge(
+        &app,
+        &container.name,
+        &network_name(&state.stack.project),
+        &networks,
+        &lookups,
+    ))
 }
 
 /// Judges the lookups made in the app container `container` (of service `app`), which is
@@ -191,8 +190,8 @@ fn judge(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn lookups(entries: &[(&str, Lookup)]) -> Vec<(String, Lookup)> {
         entries

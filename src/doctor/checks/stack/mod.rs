@@ -4,61 +4,72 @@
 //! what the profile defines (Compose's config hash); no container is left from a service the
 //! profile no longer has. Also: no volumes are left of Compose projects that have no
 //! containers any more, and the profile makes dependents wait for its databases to be healthy.
+//! `stack.container_dns` (service names resolve inside the app container) is in [`dns`].
+
+mod dns;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
-use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::join_all;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
-use super::super::engine::ProjectState;
-use super::super::facts::Facts;
-use super::services::{is_postgres, is_redis};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::project::{is_postgres, is_redis, project_state};
 use crate::engine::containers::tail_logs;
 use crate::engine::observe::engine_error;
 use crate::engine::spec::{LABEL_PROJECT, LABEL_VOLUME, container_spec};
 use crate::model::{DependencyCondition, Stack};
 
-pub(super) const CONTAINERS: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[
+    CONTAINERS,
+    CONFIG_DRIFT,
+    ORPHANS,
+    ORPHAN_VOLUMES,
+    HEALTHCHECKS,
+    dns::CONTAINER_DNS,
+];
+
+const CONTAINERS: Check = Check {
     id: "stack.containers",
     title: "Every service's container is running and healthy",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(containers),
+    run: Run::Async(|facts| Box::pin(containers(facts))),
     safe_fix: None,
 };
 
-pub(super) const CONFIG_DRIFT: Check = Check {
+const CONFIG_DRIFT: Check = Check {
     id: "stack.config_drift",
     title: "Containers match the profile",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(config_drift),
+    run: Run::Async(|facts| Box::pin(config_drift(facts))),
     safe_fix: None,
 };
 
-pub(super) const ORPHANS: Check = Check {
+const ORPHANS: Check = Check {
     id: "stack.orphans",
     title: "No containers of services the profile no longer has",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(orphans),
+    run: Run::Async(|facts| Box::pin(orphans(facts))),
     safe_fix: None,
 };
 
-pub(super) const ORPHAN_VOLUMES: Check = Check {
+const ORPHAN_VOLUMES: Check = Check {
     id: "stack.orphan_volumes",
     title: "No volumes left of Compose projects without containers",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(orphan_volumes),
+    run: Run::Async(|facts| Box::pin(orphan_volumes(facts))),
     safe_fix: None,
 };
 
-pub(super) const HEALTHCHECKS: Check = Check {
+const HEALTHCHECKS: Check = Check {
     id: "stack.healthchecks",
     title: "Dependents wait for the databases to be healthy",
     depends_on: &["profile.valid"],
@@ -71,14 +82,6 @@ pub(super) const HEALTHCHECKS: Check = Check {
 const LOG_LINES: usize = 10;
 /// Lines of healthcheck output shown under an unhealthy container.
 const HEALTH_LINES: usize = 5;
-
-/// The project state, or the outcome saying why it cannot be read.
-pub(super) async fn project_state(facts: &Facts) -> Result<&ProjectState, Outcome> {
-    facts
-        .engine_project()
-        .await
-        .map_err(|error| Outcome::error(format!("cannot read the project's containers: {error}")))
-}
 
 /// What state a service's container is in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,240 +201,222 @@ impl Condition {
     }
 }
 
-fn containers(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let order = state.stack.start_order();
-        let conditions: Vec<(&str, Condition)> = order
+async fn containers(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let state = project_state(&facts).await?;
+    let order = state.stack.start_order();
+    let conditions: Vec<(&str, Condition)> = order
+        .iter()
+        .map(|service| {
+            let condition = match (
+                state.observed.containers.get(&service.name),
+                state.inspected.get(&service.name),
+            ) {
+                (None, _) => Condition::Absent,
+                (Some(_), Some(inspected)) => Condition::of(inspected),
+                (Some(container), None) => Condition::Other(container.state.clone()),
+            };
+            (service.name.as_str(), condition)
+        })
+        .collect();
+    if conditions.iter().all(|(_, c)| *c == Condition::Absent) {
+        return Ok(Outcome::warn(format!(
+            "the stack is not running: no container for {}",
+            names(conditions.iter().map(|(s, _)| *s))
+        ))
+        .fix_with("start it", "devboot up"));
+    }
+    let problems: Vec<(&str, &Condition, String)> = conditions
+        .iter()
+        .filter_map(|(service, c)| Some((*service, c, c.problem()?)))
+        .collect();
+    if problems.is_empty() {
+        let running: Vec<String> = conditions
             .iter()
-            .map(|service| {
-                let condition = match (
-                    state.observed.containers.get(&service.name),
-                    state.inspected.get(&service.name),
-                ) {
-                    (None, _) => Condition::Absent,
-                    (Some(_), Some(inspected)) => Condition::of(inspected),
-                    (Some(container), None) => Condition::Other(container.state.clone()),
-                };
-                (service.name.as_str(), condition)
+            .map(|(service, c)| match c {
+                Condition::Running(Some(health)) => format!("{service} ({health})"),
+                _ => (*service).to_owned(),
             })
             .collect();
-        if conditions.iter().all(|(_, c)| *c == Condition::Absent) {
-            return Outcome::warn(format!(
-                "the stack is not running: no container for {}",
-                names(conditions.iter().map(|(s, _)| *s))
-            ))
-            .fix_with("start it", "devboot up");
-        }
-        let problems: Vec<(&str, &Condition, String)> = conditions
-            .iter()
-            .filter_map(|(service, c)| Some((*service, c, c.problem()?)))
-            .collect();
-        if problems.is_empty() {
-            let running: Vec<String> = conditions
-                .iter()
-                .map(|(service, c)| match c {
-                    Condition::Running(Some(health)) => format!("{service} ({health})"),
-                    _ => (*service).to_owned(),
-                })
-                .collect();
-            return Outcome::ok(format!("running: {}", running.join(", ")));
-        }
-        let logs = match facts.connection().await {
-            Ok(connection) => {
-                join_all(problems.iter().map(|(service, condition, _)| {
-                    let docker = &connection.docker;
-                    let id = state
-                        .observed
-                        .containers
-                        .get(*service)
-                        .map(|c| c.id.clone());
-                    async move {
-                        match id.filter(|_| condition.wants_logs()) {
-                            Some(id) => tail_logs(docker, &id, LOG_LINES).await.unwrap_or_default(),
-                            None => Vec::new(),
-                        }
+        return Ok(Outcome::ok(format!("running: {}", running.join(", "))));
+    }
+    let logs = match facts.connection().await {
+        Ok(connection) => {
+            join_all(problems.iter().map(|(service, condition, _)| {
+                let docker = &connection.docker;
+                let id = state
+                    .observed
+                    .containers
+                    .get(*service)
+                    .map(|c| c.id.clone());
+                async move {
+                    match id.filter(|_| condition.wants_logs()) {
+                        Some(id) => tail_logs(docker, &id, LOG_LINES).await.unwrap_or_default(),
+                        None => Vec::new(),
                     }
-                }))
-                .await
-            }
-            Err(_) => vec![Vec::new(); problems.len()],
-        };
-        let summary = problems
-            .iter()
-            .map(|(service, _, problem)| format!("`{service}` {problem}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut outcome = if problems.iter().any(|(_, c, _)| c.is_error()) {
-            Outcome::error(summary)
-        } else {
-            Outcome::warn(summary)
-        };
-        for ((service, condition, _), log) in problems.iter().zip(&logs) {
-            if let Condition::Unhealthy { code, output } = condition {
-                let code = code.map_or_else(String::new, |c| format!(" (exit code {c})"));
-                outcome =
-                    outcome.detail(format!("`{service}`: the last healthcheck failed{code}:"));
-                outcome =
-                    outcome.details(output.iter().map(|l| format!("  {service} health | {l}")));
-            }
-            if !log.is_empty() {
-                outcome = outcome.detail(format!("`{service}`: the last lines of its log:"));
-                outcome = outcome.details(log.iter().map(|l| format!("  {service} | {l}")));
-            }
+                }
+            }))
+            .await
         }
-        let first_failed = problems.iter().find(|(_, c, _)| c.wants_logs());
-        if let Some((service, _, _)) = first_failed {
+        Err(_) => vec![Vec::new(); problems.len()],
+    };
+    let summary = problems
+        .iter()
+        .map(|(service, _, problem)| format!("`{service}` {problem}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut outcome = if problems.iter().any(|(_, c, _)| c.is_error()) {
+        Outcome::error(summary)
+    } else {
+        Outcome::warn(summary)
+    };
+    for ((service, condition, _), log) in problems.iter().zip(&logs) {
+        if let Condition::Unhealthy { code, output } = condition {
+            let code = code.map_or_else(String::new, |c| format!(" (exit code {c})"));
+            outcome = outcome.detail(format!("`{service}`: the last healthcheck failed{code}:"));
+            outcome = outcome.details(output.iter().map(|l| format!("  {service} health | {l}")));
+        }
+        if !log.is_empty() {
+            outcome = outcome.detail(format!("`{service}`: the last lines of its log:"));
+            outcome = outcome.details(log.iter().map(|l| format!("  {service} | {l}")));
+        }
+    }
+    let first_failed = problems.iter().find(|(_, c, _)| c.wants_logs());
+    if let Some((service, _, _)) = first_failed {
+        outcome = outcome.fix_with(
+            format!("read why `{service}` stopped in its log"),
+            format!("devboot logs {service} -n 100"),
+        );
+    }
+    if problems.iter().any(|(_, c, _)| {
+        matches!(
+            c,
+            Condition::Exited { oom: true, .. } | Condition::Restarting { oom: true, .. }
+        )
+    }) {
+        outcome = outcome.fix("give the engine more memory (see `docker.resources`)");
+    }
+    for (service, condition, _) in &problems {
+        if matches!(condition, Condition::Paused)
+            && let Some(container) = state.observed.containers.get(*service)
+        {
             outcome = outcome.fix_with(
-                format!("read why `{service}` stopped in its log"),
-                format!("devboot logs {service} -n 100"),
+                format!("unpause `{service}`"),
+                format!("docker unpause {}", container.name),
             );
         }
-        if problems.iter().any(|(_, c, _)| {
-            matches!(
-                c,
-                Condition::Exited { oom: true, .. } | Condition::Restarting { oom: true, .. }
-            )
-        }) {
-            outcome = outcome.fix("give the engine more memory (see `docker.resources`)");
-        }
-        for (service, condition, _) in &problems {
-            if matches!(condition, Condition::Paused)
-                && let Some(container) = state.observed.containers.get(*service)
-            {
-                outcome = outcome.fix_with(
-                    format!("unpause `{service}`"),
-                    format!("docker unpause {}", container.name),
-                );
-            }
-        }
-        let description = if first_failed.is_some() {
-            "once the cause is fixed, start the stack again"
-        } else {
-            "create and start what is missing"
-        };
-        outcome.fix_with(description, "devboot up")
     }
-    .boxed()
+    let description = if first_failed.is_some() {
+        "once the cause is fixed, start the stack again"
+    } else {
+        "create and start what is missing"
+    };
+    Ok(outcome.fix_with(description, "devboot up"))
 }
 
 fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")
 }
 
-fn config_drift(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
+async fn config_drift(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let state = project_state(&facts).await?;
+    if state.observed.containers.is_empty() {
+        return Err(Outcome::skipped("no containers (the stack is not running)"));
+    }
+    let mut same = Vec::new();
+    let mut drifted = Vec::new();
+    let mut unknown = Vec::new();
+    for (name, container) in &state.observed.containers {
+        let Some(service) = state.stack.services.get(name) else {
+            continue;
         };
-        if state.observed.containers.is_empty() {
-            return Outcome::skipped("no containers (the stack is not running)");
-        }
-        let mut same = Vec::new();
-        let mut drifted = Vec::new();
-        let mut unknown = Vec::new();
-        for (name, container) in &state.observed.containers {
-            let Some(service) = state.stack.services.get(name) else {
-                continue;
-            };
-            let image = service.image.to_string();
-            let Some(current) = state.observed.images.get(&image) else {
-                unknown.push(format!(
-                    "`{name}`: its image `{image}` is not on the engine any more, so the definition cannot be compared"
-                ));
-                continue;
-            };
-            let wanted = container_spec(&state.stack, service, &current.id).config_hash;
-            match container.config_hash.as_deref() {
-                None => unknown.push(format!(
-                    "`{name}`: the container has no config-hash label (devboot did not create it)"
-                )),
-                Some(hash) if hash == wanted => same.push(name.as_str()),
-                Some(hash) => {
-                    let with_its_image =
-                        container_spec(&state.stack, service, &container.image_id).config_hash;
-                    let why = if hash == with_its_image {
-                        format!("its image `{image}` was rebuilt or pulled since the container was created")
-                    } else {
-                        "the profile's definition (environment, command, ports, volumes, ...) changed since the container was created".to_owned()
-                    };
-                    drifted.push((name.as_str(), why));
-                }
+        let image = service.image.to_string();
+        let Some(current) = state.observed.images.get(&image) else {
+            unknown.push(format!(
+                "`{name}`: its image `{image}` is not on the engine any more, so the definition cannot be compared"
+            ));
+            continue;
+        };
+        let wanted = container_spec(&state.stack, service, &current.id).config_hash;
+        match container.config_hash.as_deref() {
+            None => unknown.push(format!(
+                "`{name}`: the container has no config-hash label (devboot did not create it)"
+            )),
+            Some(hash) if hash == wanted => same.push(name.as_str()),
+            Some(hash) => {
+                let with_its_image =
+                    container_spec(&state.stack, service, &container.image_id).config_hash;
+                let why = if hash == with_its_image {
+                    format!(
+                        "its image `{image}` was rebuilt or pulled since the container was created"
+                    )
+                } else {
+                    "the profile's definition (environment, command, ports, volumes, ...) changed since the container was created".to_owned()
+                };
+                drifted.push((name.as_str(), why));
             }
         }
-        if drifted.is_empty() {
-            let outcome = if same.is_empty() {
-                Outcome::skipped("no container could be compared")
-            } else {
-                Outcome::ok(format!("as the profile defines them: {}", same.join(", ")))
-            };
-            return outcome.details(unknown);
-        }
-        let mut outcome = Outcome::warn(format!(
-            "{} from what the profile defines; `devboot up` recreates {}",
-            if drifted.len() == 1 {
-                format!("`{}` differs", drifted[0].0)
-            } else {
-                format!(
-                    "{} differ",
-                    drifted
-                        .iter()
-                        .map(|(name, _)| format!("`{name}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            },
-            if drifted.len() == 1 { "it" } else { "them" }
-        ));
-        for (name, why) in &drifted {
-            outcome = outcome.detail(format!("`{name}`: {why}"));
-        }
-        outcome
-            .details(unknown)
-            .fix_with("see what would change", "devboot plan")
-            .fix_with(
-                "recreate the containers that differ (volumes, and so data, are kept)",
-                "devboot up",
-            )
     }
-    .boxed()
+    if drifted.is_empty() {
+        let outcome = if same.is_empty() {
+            Outcome::skipped("no container could be compared")
+        } else {
+            Outcome::ok(format!("as the profile defines them: {}", same.join(", ")))
+        };
+        return Ok(outcome.details(unknown));
+    }
+    let mut outcome = Outcome::warn(format!(
+        "{} from what the profile defines; `devboot up` recreates {}",
+        if drifted.len() == 1 {
+            format!("`{}` differs", drifted[0].0)
+        } else {
+            format!(
+                "{} differ",
+                drifted
+                    .iter()
+                    .map(|(name, _)| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        if drifted.len() == 1 { "it" } else { "them" }
+    ));
+    for (name, why) in &drifted {
+        outcome = outcome.detail(format!("`{name}`: {why}"));
+    }
+    Ok(outcome
+        .details(unknown)
+        .fix_with("see what would change", "devboot plan")
+        .fix_with(
+            "recreate the containers that differ (volumes, and so data, are kept)",
+            "devboot up",
+        ))
 }
 
-fn orphans(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let orphans = &state.observed.orphans;
-        if orphans.is_empty() {
-            return Outcome::ok(format!(
-                "no containers of `{}` beyond its services",
-                state.stack.project
-            ));
-        }
-        let listed: Vec<String> = orphans
-            .iter()
-            .map(|c| format!("`{}` (service `{}`, {})", c.name, c.service, c.state))
-            .collect();
-        let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
-        Outcome::warn(format!(
-            "{} of services the profile no longer has: {}",
-            if orphans.len() == 1 { "a container" } else { "containers" },
-            listed.join(", ")
-        ))
-        .detail("they still hold their host ports and memory, and `docker compose` shows them as part of the project")
-        .fix_with(
-            "remove them (their volumes are kept)",
-            format!("docker rm -f {}", names.join(" ")),
-        )
-        .fix("or, if the service should still exist, add it back to the profile")
+async fn orphans(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let state = project_state(&facts).await?;
+    let orphans = &state.observed.orphans;
+    if orphans.is_empty() {
+        return Ok(Outcome::ok(format!(
+            "no containers of `{}` beyond its services",
+            state.stack.project
+        )));
     }
-    .boxed()
+    let listed: Vec<String> = orphans
+        .iter()
+        .map(|c| format!("`{}` (service `{}`, {})", c.name, c.service, c.state))
+        .collect();
+    let names: Vec<&str> = orphans.iter().map(|c| c.name.as_str()).collect();
+    Ok(Outcome::warn(format!(
+        "{} of services the profile no longer has: {}",
+        if orphans.len() == 1 { "a container" } else { "containers" },
+        listed.join(", ")
+    ))
+    .detail("they still hold their host ports and memory, and `docker compose` shows them as part of the project")
+    .fix_with(
+        "remove them (their volumes are kept)",
+        format!("docker rm -f {}", names.join(" ")),
+    )
+    .fix("or, if the service should still exist, add it back to the profile"))
 }
 
 /// A volume a Compose project (or devboot) created: its engine name, the project and the
@@ -442,56 +427,51 @@ struct ComposeVolume {
     project: String,
 }
 
-fn orphan_volumes(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let connection = match facts.connection().await {
-            Ok(connection) => connection,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        let docker = &connection.docker;
-        let label = vec![LABEL_PROJECT];
-        let filters = HashMap::from([("label", label)]);
-        let (volumes, containers) = tokio::join!(
-            docker.list_volumes(Some(
-                ListVolumesOptionsBuilder::default()
-                    .filters(&filters)
-                    .build()
-            )),
-            docker.list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build()
-            )),
-        );
-        let volumes = match volumes {
-            Ok(volumes) => volumes.volumes.unwrap_or_default(),
-            Err(e) => return Outcome::error(engine_error("listing volumes", &e).to_string()),
-        };
-        let containers = match containers {
-            Ok(containers) => containers,
-            Err(e) => return Outcome::error(engine_error("listing containers", &e).to_string()),
-        };
-        let with_containers: BTreeSet<String> = containers
-            .into_iter()
-            .filter_map(|c| c.labels?.get(LABEL_PROJECT).cloned())
-            .collect();
-        let volumes: Vec<ComposeVolume> = volumes
-            .into_iter()
-            .filter_map(|v| {
-                let project = v.labels.get(LABEL_PROJECT)?.clone();
-                // Compose labels its named volumes with their name too; anonymous ones have none.
-                v.labels.get(LABEL_VOLUME)?;
-                Some(ComposeVolume {
-                    name: v.name,
-                    project,
-                })
+async fn orphan_volumes(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?;
+    let docker = &connection.docker;
+    let label = vec![LABEL_PROJECT];
+    let filters = HashMap::from([("label", label)]);
+    let (volumes, containers) = tokio::join!(
+        docker.list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&filters)
+                .build()
+        )),
+        docker.list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build()
+        )),
+    );
+    let volumes = volumes
+        .map_err(|e| Outcome::error(engine_error("listing volumes", &e).to_string()))?
+        .volumes
+        .unwrap_or_default();
+    let containers = containers
+        .map_err(|e| Outcome::error(engine_error("listing containers", &e).to_string()))?;
+    let with_containers: BTreeSet<String> = containers
+        .into_iter()
+        .filter_map(|c| c.labels?.get(LABEL_PROJECT).cloned())
+        .collect();
+    let volumes: Vec<ComposeVolume> = volumes
+        .into_iter()
+        .filter_map(|v| {
+            let project = v.labels.get(LABEL_PROJECT)?.clone();
+            // Compose labels its named volumes with their name too; anonymous ones have none.
+            v.labels.get(LABEL_VOLUME)?;
+            Some(ComposeVolume {
+                name: v.name,
+                project,
             })
-            .collect();
-        let this = facts.stack().map(|stack| stack.project.as_str());
-        orphan_volumes_outcome(this, &volumes, &with_containers)
-    }
-    .boxed()
+        })
+        .collect();
+    let this = facts.stack().map(|stack| stack.project.as_str());
+    Ok(orphan_volumes_outcome(this, &volumes, &with_containers))
 }
 
 /// Judges the engine's Compose volumes: those of a project that is not this one and has no
@@ -537,11 +517,11 @@ fn orphan_volumes_outcome(
         )
 }
 
-fn healthchecks(facts: &Facts) -> Outcome {
-    match facts.stack() {
-        Some(stack) => healthchecks_outcome(stack),
-        None => Outcome::skipped("the profile did not load"),
-    }
+fn healthchecks(facts: &Facts) -> Result<Outcome, Outcome> {
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
+    Ok(healthchecks_outcome(stack))
 }
 
 /// Data services (Postgres, Redis) need a healthcheck, and the services depending on them
@@ -745,7 +725,7 @@ mod tests {
         ];
         let running = BTreeSet::from(["blog".to_owned()]);
         let outcome = orphan_volumes_outcome(Some("shop"), &volumes, &running);
-        assert_eq!(outcome.status, super::super::super::check::Status::Warn);
+        assert_eq!(outcome.status, crate::doctor::check::Status::Warn);
         assert_eq!(
             outcome.summary,
             "2 volumes of Compose projects without containers: `old` (2)"
@@ -764,12 +744,12 @@ mod tests {
             "1 volume of Compose projects without containers: `shop` (1)"
         );
         let fine = orphan_volumes_outcome(Some("shop"), &volumes[..1], &running);
-        assert_eq!(fine.status, super::super::super::check::Status::Ok);
+        assert_eq!(fine.status, crate::doctor::check::Status::Ok);
     }
 
     #[test]
     fn databases_without_healthchecks_or_waited_on_only_to_start_warn() {
-        use super::super::super::check::Status;
+        use crate::doctor::check::Status;
         let stack = crate::model::test_stack("extends = \"rails\"\n");
         let outcome = healthchecks_outcome(&stack);
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");

@@ -3,26 +3,24 @@
 //! this project's own running container, which is fine. The ports are probed on the host;
 //! the engine, when it answers, says which containers publish what.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use bollard::query_parameters::ListContainersOptionsBuilder;
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
-use super::super::check::{Check, Outcome, QUICK, Run};
-use super::super::facts::Facts;
-use crate::engine::spec::LABEL_PROJECT;
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::ports::{EngineView, engine_view, stop_examples};
 use crate::host::ports::{self, PortOwner};
 use crate::model::PortPolicy;
 
-pub(super) const FREE: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[FREE];
+
+const FREE: Check = Check {
     id: "ports.free",
     title: "Host ports the stack publishes are free",
     depends_on: &["profile.valid"],
     timeout: QUICK,
-    run: Run::Async(free),
+    run: Run::Async(|facts| Box::pin(free(facts))),
     safe_fix: None,
 };
 
@@ -37,18 +35,6 @@ const DOCKER_PROCESSES: &[&str] = &[
     "rootlessport",
     "limactl",
 ];
-
-/// How the usual host services on a well-known port are stopped.
-pub(super) fn stop_examples(container_port: u16) -> &'static str {
-    match container_port {
-        5432 => {
-            " (`brew services stop postgresql`, `sudo systemctl stop postgresql`, or quit Postgres.app)"
-        }
-        6379 => " (`brew services stop redis`, `sudo systemctl stop redis-server`)",
-        3306 => " (`brew services stop mysql`, `sudo systemctl stop mysql`)",
-        _ => "",
-    }
-}
 
 /// A published port of the stack, as probed on the host.
 #[derive(Debug, Clone)]
@@ -65,19 +51,10 @@ struct Probed {
     owner: Option<PortOwner>,
 }
 
-/// What the engine says about who publishes host ports.
-#[derive(Debug, Default)]
-pub(super) struct EngineView {
-    /// Host ports this project's containers publish.
-    pub(super) own: BTreeSet<u16>,
-    /// Other containers publishing host ports: "container `x` of project `y`".
-    pub(super) others: BTreeMap<u16, String>,
-}
-
 fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
-    let Some(stack) = facts.stack() else {
-        return Err(Outcome::skipped("the profile did not load"));
-    };
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
     Ok(stack
         .services
         .values()
@@ -95,93 +72,47 @@ fn probe(facts: &Facts) -> Result<Vec<Probed>, Outcome> {
         .collect())
 }
 
-/// Who publishes ports, according to the engine; `None` when it does not answer.
-pub(super) async fn engine_view(facts: &Facts) -> Option<EngineView> {
-    let state = facts.engine_project().await.ok()?;
-    let docker = &facts.connection().await.ok()?.docker;
-    let mut view = EngineView {
-        own: state.observed.published.clone(),
-        others: BTreeMap::new(),
-    };
-    let running = docker
-        .list_containers(Some(ListContainersOptionsBuilder::default().build()))
+async fn free(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let probing = Arc::clone(&facts);
+    let probed = tokio::task::spawn_blocking(move || probe(&probing))
         .await
-        .ok()?;
-    for container in running {
-        let project = container
-            .labels
-            .as_ref()
-            .and_then(|labels| labels.get(LABEL_PROJECT))
-            .cloned();
-        if project.as_deref() == Some(state.stack.project.as_str()) {
-            continue;
-        }
-        let name = container
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_owned())
-            .unwrap_or_default();
-        let described = match project {
-            Some(project) => format!("container `{name}` of project `{project}`"),
-            None => format!("container `{name}`"),
-        };
-        for port in container
-            .ports
-            .iter()
-            .flatten()
-            .filter_map(|p| p.public_port)
-        {
-            view.others.insert(port, described.clone());
-        }
-    }
-    Some(view)
-}
-
-fn free(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let probing = Arc::clone(&facts);
-        let probed = match tokio::task::spawn_blocking(move || probe(&probing)).await {
-            Ok(Ok(probed)) => probed,
-            Ok(Err(outcome)) => return outcome,
-            Err(error) => return Outcome::error(format!("probing the ports failed: {error}")),
-        };
-        // Only a taken port needs the engine's word on who holds it.
-        let view = if probed.iter().any(|p| p.taken) {
-            engine_view(&facts).await
-        } else {
-            None
-        };
-        // The processes behind the ports no container accounts for.
-        let unexplained = |p: &Probed| {
-            p.taken
-                && !view
-                    .as_ref()
-                    .is_some_and(|v| v.own.contains(&p.host) || v.others.contains_key(&p.host))
-        };
-        let probed = if probed.iter().any(unexplained) {
-            let lookup = probed.clone();
-            let explained: Vec<bool> = probed.iter().map(|p| !unexplained(p)).collect();
-            tokio::task::spawn_blocking(move || {
-                lookup
-                    .into_iter()
-                    .zip(explained)
-                    .map(|(mut port, explained)| {
-                        if !explained {
-                            port.owner = ports::owner(port.host);
-                        }
-                        port
-                    })
-                    .collect()
-            })
-            .await
-            .unwrap_or(probed)
-        } else {
-            probed
-        };
-        judge(&probed, view.as_ref())
-    }
-    .boxed()
+        .unwrap_or_else(|error| {
+            Err(Outcome::error(format!("probing the ports failed: {error}")))
+        })?;
+    // Only a taken port needs the engine's word on who holds it.
+    let view = if probed.iter().any(|p| p.taken) {
+        engine_view(&facts).await
+    } else {
+        None
+    };
+    // The processes behind the ports no container accounts for.
+    let unexplained = |p: &Probed| {
+        p.taken
+            && !view
+                .as_ref()
+                .is_some_and(|v| v.own.contains(&p.host) || v.others.contains_key(&p.host))
+    };
+    let probed = if probed.iter().any(unexplained) {
+        let lookup = probed.clone();
+        let explained: Vec<bool> = probed.iter().map(|p| !unexplained(p)).collect();
+        tokio::task::spawn_blocking(move || {
+            lookup
+                .into_iter()
+                .zip(explained)
+                .map(|(mut port, explained)| {
+                    if !explained {
+                        port.owner = ports::owner(port.host);
+                    }
+                    port
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or(probed)
+    } else {
+        probed
+    };
+    Ok(judge(&probed, view.as_ref()))
 }
 
 fn judge(probed: &[Probed], view: Option<&EngineView>) -> Outcome {
@@ -295,9 +226,9 @@ fn judge(probed: &[Probed], view: Option<&EngineView>) -> Outcome {
 mod tests {
     use std::net::TcpListener;
 
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox, run};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{PROFILE, Sandbox, run};
 
     fn project_publishing(sandbox: &Sandbox, port: u16, policy: &str) {
         sandbox.write(

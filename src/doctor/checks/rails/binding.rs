@@ -1,18 +1,13 @@
-//! `rails.*` checks of how the app is set up to run in its container: the server binds to an
-//! address the published port reaches (not the container's own loopback), Gemfile.lock lists
-//! the engine's platform, and the project's files belong to the user (not to root, as files a
-//! container wrote through the bind mount do on Linux).
+//! `rails.binding`: the app server in its container binds to an address the published port
+//! reaches (all of the container's addresses), not the container's own loopback, which is
+//! what `rails server` does in development unless told otherwise. The command is the
+//! profile's, else the Dockerfile's `CMD`, followed into `Procfile.dev` for `bin/dev`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW};
-use super::super::facts::Facts;
-use super::platform::engine_arch;
+use crate::doctor::check::{Check, Outcome, QUICK, Run};
+use crate::doctor::facts::Facts;
 use crate::model::{Command, Stack};
 
 pub(super) const BINDING: Check = Check {
@@ -21,24 +16,6 @@ pub(super) const BINDING: Check = Check {
     depends_on: &["profile.valid"],
     timeout: QUICK,
     run: Run::Blocking(binding),
-    safe_fix: None,
-};
-
-pub(super) const LOCKFILE_PLATFORMS: Check = Check {
-    id: "rails.lockfile_platforms",
-    title: "Gemfile.lock lists the engine's platform",
-    depends_on: &["docker.daemon"],
-    timeout: SLOW,
-    run: Run::Async(lockfile_platforms),
-    safe_fix: None,
-};
-
-pub(super) const FILE_OWNERSHIP: Check = Check {
-    id: "rails.file_ownership",
-    title: "The project's files belong to you",
-    depends_on: &[],
-    timeout: QUICK,
-    run: Run::Blocking(file_ownership),
     safe_fix: None,
 };
 
@@ -205,20 +182,20 @@ fn is_loopback(host: &str) -> bool {
     matches!(host, "localhost" | "::1" | "ip6-localhost") || host.starts_with("127.")
 }
 
-fn binding(facts: &Facts) -> Outcome {
-    let Some(stack) = facts.stack() else {
-        return Outcome::skipped("the profile did not load");
-    };
-    let Some(app) = stack.app_service() else {
-        return Outcome::skipped("the profile has no app service");
-    };
-    let Some((service, command)) = app_command(stack) else {
-        return Outcome::skipped(format!(
+fn binding(facts: &Facts) -> Result<Outcome, Outcome> {
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
+    let app = stack
+        .app_service()
+        .ok_or_else(|| Outcome::skipped("the profile has no app service"))?;
+    let (service, command) = app_command(stack).ok_or_else(|| {
+        Outcome::skipped(format!(
             "`{}` runs its image's own command, which is not known here",
             app.name
-        ));
-    };
-    binding_outcome(&service, &command, &app.environment)
+        ))
+    })?;
+    Ok(binding_outcome(&service, &command, &app.environment))
 }
 
 fn binding_outcome(service: &str, command: &AppCommand, env: &BTreeMap<String, String>) -> Outcome {
@@ -268,208 +245,11 @@ fn binding_outcome(service: &str, command: &AppCommand, env: &BTreeMap<String, S
     }
 }
 
-/// The `PLATFORMS` Gemfile.lock lists.
-fn lockfile_platforms_of(lockfile: &str) -> Option<Vec<String>> {
-    let mut lines = lockfile.lines();
-    lines.find(|line| line.trim_end() == "PLATFORMS")?;
-    Some(
-        lines
-            .take_while(|line| line.starts_with(' '))
-            .map(|line| line.trim().to_owned())
-            .filter(|line| !line.is_empty())
-            .collect(),
-    )
-}
-
-/// The gem platform of Linux on the engine's architecture: `x86_64-linux`, `aarch64-linux`.
-fn gem_platform(engine_arch: &str) -> String {
-    let cpu = match super::platform::oci_arch(engine_arch).as_str() {
-        "amd64" => "x86_64".to_owned(),
-        "arm64" => "aarch64".to_owned(),
-        "arm" => "arm".to_owned(),
-        "386" => "x86".to_owned(),
-        other => other.to_owned(),
-    };
-    format!("{cpu}-linux")
-}
-
-fn lockfile_platforms(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let path = facts.app_dir().join("Gemfile.lock");
-        let Ok(lockfile) = std::fs::read_to_string(&path) else {
-            return Outcome::skipped("no Gemfile.lock here");
-        };
-        let engine = match engine_arch(&facts).await {
-            Ok(arch) => arch,
-            Err(outcome) => return outcome,
-        };
-        lockfile_platforms_outcome(&lockfile, &engine)
-    }
-    .boxed()
-}
-
-fn lockfile_platforms_outcome(lockfile: &str, engine_arch: &str) -> Outcome {
-    let Some(platforms) = lockfile_platforms_of(lockfile) else {
-        return Outcome::skipped("Gemfile.lock has no PLATFORMS section");
-    };
-    let want = gem_platform(engine_arch);
-    let covered = platforms
-        .iter()
-        .find(|p| *p == "ruby" || *p == &want || p.starts_with(&format!("{want}-")));
-    if let Some(platform) = covered {
-        let why = if platform == "ruby" {
-            " (`ruby`: gems build from source)".to_owned()
-        } else {
-            String::new()
-        };
-        return Outcome::ok(format!(
-            "Gemfile.lock lists {platform}{why}; the engine runs {engine_arch}"
-        ));
-    }
-    Outcome::warn(format!(
-        "Gemfile.lock lists {}, not {want}, the platform of the engine ({engine_arch})",
-        if platforms.is_empty() {
-            "no platform".to_owned()
-        } else {
-            platforms.join(", ")
-        }
-    ))
-    .detail(format!("`bundle install` in the image then stops with `Your bundle only supports platforms [...] but your local platform is {want}` when the lock file is frozen, or re-resolves gems and rewrites Gemfile.lock through the bind mount"))
-    .fix_with(
-        "add the platform to Gemfile.lock (on the host, then commit it)",
-        format!("bundle lock --add-platform {want}"),
-    )
-    .fix_with("then rebuild the app image", "devboot up")
-}
-
-/// Directories never walked: git's own, and dependency trees whose top directory tells enough.
-const NOT_WALKED: &[&str] = &[".git", "node_modules", "vendor/bundle", ".devboot"];
-
-/// At most this many entries are looked at.
-const WALK_LIMIT: usize = 100_000;
-
-/// Files under `dir` not owned by `uid`: `(relative path, owner uid)`, and whether the walk
-/// stopped at [`WALK_LIMIT`].
-fn foreign_files(dir: &Path, uid: u32) -> (Vec<(String, u32)>, bool) {
-    use std::os::unix::fs::MetadataExt as _;
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    let mut seen = 0;
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            seen += 1;
-            if seen > WALK_LIMIT {
-                return (found, true);
-            }
-            let path = entry.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            let relative = path
-                .strip_prefix(dir)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            if meta.uid() != uid {
-                found.push((relative.clone(), meta.uid()));
-            }
-            if meta.is_dir() && !NOT_WALKED.contains(&relative.as_str()) {
-                stack.push(path);
-            }
-        }
-    }
-    found.sort();
-    (found, false)
-}
-
-/// The name of user `uid` from `/etc/passwd`, else the number.
-fn user_name(uid: u32) -> String {
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|line| {
-                let mut fields = line.split(':');
-                let name = fields.next()?;
-                (fields.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_owned())
-            })
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
-}
-
-fn file_ownership(facts: &Facts) -> Outcome {
-    if !cfg!(target_os = "linux") {
-        return Outcome::skipped(
-            "not Linux: Docker Desktop and similar map file ownership on bind mounts",
-        );
-    }
-    let uid = rustix::process::getuid().as_raw();
-    if uid == 0 {
-        return Outcome::skipped("doctor runs as root, which may write every file");
-    }
-    let dir = facts.app_dir();
-    let (found, stopped) = foreign_files(dir, uid);
-    file_ownership_outcome(&found, stopped, &user_name)
-}
-
-fn file_ownership_outcome(
-    found: &[(String, u32)],
-    stopped: bool,
-    name_of: &dyn Fn(u32) -> String,
-) -> Outcome {
-    let walked = if stopped {
-        format!(" (looked at the first {WALK_LIMIT} entries)")
-    } else {
-        String::new()
-    };
-    if found.is_empty() {
-        return Outcome::ok(format!("every file of the project is yours{walked}"));
-    }
-    // By top-level entry: `tmp` for `tmp/cache/x`.
-    let mut tops: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut owners: BTreeMap<u32, usize> = BTreeMap::new();
-    for (path, uid) in found {
-        let top = path.split('/').next().unwrap_or(path);
-        *tops.entry(top).or_default() += 1;
-        *owners.entry(*uid).or_default() += 1;
-    }
-    let owners: Vec<String> = owners
-        .iter()
-        .map(|(uid, count)| format!("{count} of {}", name_of(*uid)))
-        .collect();
-    let listed: Vec<String> = tops.keys().map(|t| (*t).to_owned()).collect();
-    let mut outcome = Outcome::warn(format!(
-        "{} {} in the project belong to another user ({}): {}{walked}",
-        found.len(),
-        if found.len() == 1 { "file" } else { "files" },
-        owners.join(", "),
-        listed.join(", ")
-    ))
-    .detail("a container running as root wrote them through the bind mount; you cannot change or delete them: `Permission denied @ dir_s_mkdir`, git cannot clean them, and the next `up` or test run fails");
-    outcome = outcome.details(
-        found
-            .iter()
-            .take(5)
-            .map(|(path, uid)| format!("{path} (owner: {})", name_of(*uid))),
-    );
-    if found.len() > 5 {
-        outcome = outcome.detail(format!("… and {} more", found.len() - 5));
-    }
-    outcome
-        .fix_with(
-            "take them back",
-            format!("sudo chown -R $(id -u):$(id -g) {}", listed.join(" ")),
-        )
-        .fix("for good, have the app container run as your user (uid:gid) or write tmp/ and log/ outside the mount")
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::Sandbox;
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, reported};
 
     fn argv(text: &str) -> Vec<String> {
         words(text)
@@ -570,7 +350,7 @@ mod tests {
             "Procfile.dev",
             "web: bin/rails server -p 3000\ncss: bin/rails tailwindcss:watch\n",
         );
-        let outcome = binding(&sandbox.facts());
+        let outcome = reported(binding(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.details[0],
@@ -578,82 +358,6 @@ mod tests {
         );
 
         sandbox.write("Procfile.dev", "web: bin/rails server -p 3000 -b 0.0.0.0\n");
-        assert_eq!(binding(&sandbox.facts()).status, Status::Ok);
-    }
-
-    const LOCK: &str = "GEM\n  remote: https://rubygems.org/\n  specs:\n    rake (13.0.6)\n\nPLATFORMS\n  arm64-darwin-22\n  x86_64-linux-gnu\n\nDEPENDENCIES\n  rake\n";
-
-    #[test]
-    fn lockfile_platforms_must_cover_the_engine() {
-        assert_eq!(
-            lockfile_platforms_of(LOCK).unwrap(),
-            ["arm64-darwin-22", "x86_64-linux-gnu"]
-        );
-        assert_eq!(
-            lockfile_platforms_outcome(LOCK, "x86_64").status,
-            Status::Ok
-        );
-        let outcome = lockfile_platforms_outcome(LOCK, "aarch64");
-        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
-        assert_eq!(
-            outcome.summary,
-            "Gemfile.lock lists arm64-darwin-22, x86_64-linux-gnu, not aarch64-linux, the platform of the engine (aarch64)"
-        );
-        assert_eq!(
-            outcome.fixes[0].command.as_deref(),
-            Some("bundle lock --add-platform aarch64-linux")
-        );
-        let generic = LOCK.replace("  arm64-darwin-22\n", "  ruby\n");
-        assert_eq!(
-            lockfile_platforms_outcome(&generic, "aarch64").status,
-            Status::Ok
-        );
-        assert_eq!(
-            lockfile_platforms_outcome("GEM\n", "x86_64").status,
-            Status::Skipped
-        );
-    }
-
-    #[test]
-    fn files_of_another_owner_are_grouped_with_the_chown_fix() {
-        let name = |uid: u32| {
-            if uid == 0 {
-                "root".to_owned()
-            } else {
-                format!("uid {uid}")
-            }
-        };
-        let found = vec![
-            ("log".to_owned(), 0),
-            ("log/development.log".to_owned(), 0),
-            ("tmp/cache".to_owned(), 0),
-            ("tmp/cache/bootsnap".to_owned(), 1001),
-        ];
-        let outcome = file_ownership_outcome(&found, false, &name);
-        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
-        assert_eq!(
-            outcome.summary,
-            "4 files in the project belong to another user (3 of root, 1 of uid 1001): log, tmp"
-        );
-        assert_eq!(
-            outcome.fixes[0].command.as_deref(),
-            Some("sudo chown -R $(id -u):$(id -g) log tmp")
-        );
-        assert_eq!(file_ownership_outcome(&[], true, &name).status, Status::Ok);
-    }
-
-    #[test]
-    fn the_walk_finds_what_another_user_owns() {
-        use std::os::unix::fs::MetadataExt as _;
-        let sandbox = Sandbox::new();
-        sandbox.write("app/models/note.rb", "class Note; end\n");
-        sandbox.write(".git/HEAD", "ref: refs/heads/main\n");
-        let mine = std::fs::metadata(sandbox.project()).unwrap().uid();
-        assert_eq!(foreign_files(&sandbox.project(), mine), (vec![], false));
-        // As another uid every entry is foreign, except inside what is never walked.
-        let (found, stopped) = foreign_files(&sandbox.project(), mine + 1);
-        assert!(!stopped);
-        let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, [".git", "app", "app/models", "app/models/note.rb"]);
+        assert_eq!(reported(binding(&sandbox.facts())).status, Status::Ok);
     }
 }

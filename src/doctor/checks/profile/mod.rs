@@ -4,13 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
-use super::super::facts::{Facts, ProjectLookup};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::{Facts, ProjectLookup};
 use crate::error::Error;
 use crate::fsio;
 use crate::profile::source::{LOCAL_FILE, PROJECT_FILE};
 
-pub(super) const VALID: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[VALID, LOCAL_IGNORED];
+
+const VALID: Check = Check {
     id: "profile.valid",
     title: "The project's profile loads and validates",
     depends_on: &[],
@@ -19,7 +22,7 @@ pub(super) const VALID: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const LOCAL_IGNORED: Check = Check {
+const LOCAL_IGNORED: Check = Check {
     id: "profile.local_ignored",
     title: "devboot.local.toml and .devboot/ are git-ignored",
     depends_on: &[],
@@ -31,13 +34,13 @@ pub(super) const LOCAL_IGNORED: Check = Check {
     }),
 };
 
-fn valid(facts: &Facts) -> Outcome {
+fn valid(facts: &Facts) -> Result<Outcome, Outcome> {
     match facts.project() {
-        ProjectLookup::Missing => Outcome::skipped(format!(
+        ProjectLookup::Missing => Err(Outcome::skipped(format!(
             "no {PROJECT_FILE} in {} or any parent directory",
             facts.display(&facts.start)
         ))
-        .fix_with("create one for this repository", "devboot init"),
+        .fix_with("create one for this repository", "devboot init")),
         ProjectLookup::Loaded(project) => {
             let stack = &project.stack;
             let services: Vec<&str> = stack.services.keys().map(String::as_str).collect();
@@ -50,7 +53,7 @@ fn valid(facts: &Facts) -> Outcome {
             if let Some(app) = &stack.app {
                 summary.push_str(&format!("; app `{}`", app.service));
             }
-            Outcome::ok(summary)
+            Ok(Outcome::ok(summary))
         }
         ProjectLookup::Invalid { root, error } => {
             let shown = facts.display(&root.join(PROJECT_FILE));
@@ -66,10 +69,10 @@ fn valid(facts: &Facts) -> Outcome {
                 Some(hint) => outcome.fix(hint),
                 None => outcome.fix("fix the file at the line shown"),
             };
-            outcome.fix_with(
+            Ok(outcome.fix_with(
                 "see every layer and where each value comes from",
                 "devboot profile show --resolved",
-            )
+            ))
         }
     }
 }
@@ -115,33 +118,33 @@ fn gitignore_of(facts: &Facts) -> Option<PathBuf> {
     facts.project_root().map(|root| root.join(".gitignore"))
 }
 
-fn local_ignored(facts: &Facts) -> Outcome {
-    let Some(root) = facts.project_root() else {
-        return Outcome::skipped(format!("no {PROJECT_FILE} here"));
-    };
+fn local_ignored(facts: &Facts) -> Result<Outcome, Outcome> {
+    let root = facts
+        .project_root()
+        .ok_or_else(|| Outcome::skipped(format!("no {PROJECT_FILE} here")))?;
     if !in_git_repository(root) {
-        return Outcome::skipped("the project is not in a git repository");
+        return Err(Outcome::skipped("the project is not in a git repository"));
     }
     let path = root.join(".gitignore");
-    let text = match fsio::read_optional(&path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
-        Err(error) => return Outcome::warn(error.to_string()),
-    };
+    let bytes = fsio::read_optional(&path).map_err(|error| Outcome::warn(error.to_string()))?;
+    let text = String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned();
     let missing = missing_entries(&text);
     if missing.is_empty() {
-        return Outcome::ok(".devboot/ and devboot.local.toml are in .gitignore");
+        return Ok(Outcome::ok(
+            ".devboot/ and devboot.local.toml are in .gitignore",
+        ));
     }
     let names = missing
         .iter()
         .map(|m| format!("`{m}`"))
         .collect::<Vec<_>>()
         .join(" and ");
-    Outcome::warn(format!("{names} not in .gitignore"))
+    Ok(Outcome::warn(format!("{names} not in .gitignore"))
         .detail(".devboot/ holds generated files and devboot.local.toml your own overrides; committed, they override your teammates' settings")
         .fix_with(
             "add them (`devboot doctor --fix` does this)",
             format!("printf '%s\\n' {} >> .gitignore", missing.join(" ")),
-        )
+        ))
 }
 
 fn ignore_local_files(facts: &Facts) -> Result<(), String> {
@@ -166,9 +169,9 @@ fn ignore_local_files(facts: &Facts) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{PROFILE, Sandbox, reported};
 
     #[test]
     fn a_valid_profile_is_summarised() {
@@ -177,7 +180,7 @@ mod tests {
         std::fs::create_dir_all(sandbox.project().join("app/models")).unwrap();
         // Found from a subdirectory, as git finds its repository.
         let facts = sandbox.facts_at(&sandbox.project().join("app/models"));
-        let outcome = valid(&facts);
+        let outcome = reported(valid(&facts));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(outcome.summary.ends_with(": db"), "{}", outcome.summary);
     }
@@ -186,7 +189,7 @@ mod tests {
     fn an_invalid_profile_shows_the_located_diagnostic() {
         let sandbox = Sandbox::new();
         sandbox.write("devboot.toml", &PROFILE.replace("image =", "imag ="));
-        let outcome = valid(&sandbox.facts());
+        let outcome = reported(valid(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error);
         assert!(
             outcome.summary.contains("is invalid (1 problem)"),
@@ -201,10 +204,13 @@ mod tests {
     #[test]
     fn outside_a_project_it_is_skipped_with_the_way_in() {
         let sandbox = Sandbox::new();
-        let outcome = valid(&sandbox.facts());
+        let outcome = reported(valid(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Skipped);
         assert_eq!(outcome.fixes[0].command.as_deref(), Some("devboot init"));
-        assert_eq!(local_ignored(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(local_ignored(&sandbox.facts())).status,
+            Status::Skipped
+        );
     }
 
     #[test]
@@ -212,12 +218,12 @@ mod tests {
         let sandbox = Sandbox::new();
         sandbox.write("devboot.toml", PROFILE);
         assert_eq!(
-            local_ignored(&sandbox.facts()).summary,
+            reported(local_ignored(&sandbox.facts())).summary,
             "the project is not in a git repository"
         );
         std::fs::create_dir(sandbox.project().join(".git")).unwrap();
         sandbox.write(".gitignore", "/log/*\n.devboot\n/tmp/*");
-        let outcome = local_ignored(&sandbox.facts());
+        let outcome = reported(local_ignored(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(outcome.summary, "`devboot.local.toml` not in .gitignore");
         assert_eq!(
@@ -228,7 +234,7 @@ mod tests {
         ignore_local_files(&sandbox.facts()).unwrap();
         let gitignore = std::fs::read_to_string(sandbox.project().join(".gitignore")).unwrap();
         assert_eq!(gitignore, "/log/*\n.devboot\n/tmp/*\ndevboot.local.toml\n");
-        assert_eq!(local_ignored(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(local_ignored(&sandbox.facts())).status, Status::Ok);
     }
 
     #[test]
@@ -237,7 +243,7 @@ mod tests {
         sandbox.write("devboot.toml", PROFILE);
         std::fs::create_dir(sandbox.project().join(".git")).unwrap();
         assert_eq!(
-            local_ignored(&sandbox.facts()).summary,
+            reported(local_ignored(&sandbox.facts())).summary,
             "`.devboot/` and `devboot.local.toml` not in .gitignore"
         );
         ignore_local_files(&sandbox.facts()).unwrap();

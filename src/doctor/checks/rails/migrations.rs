@@ -1,31 +1,23 @@
-//! `rails.*` checks that look inside the running app container: pending migrations
-//! (`bin/rails db:migrate:status`), service URLs in the container's own environment that point
-//! at `localhost`, and the helpers the file-based Rails checks use to ask the container (its
-//! Ruby version, whether a pid is a server process in it).
+//! `rails.pending_migrations`: no migration is pending in the running app container
+//! (`bin/rails db:migrate:status`).
 //!
 //! `db:migrate:status` boots Rails (about a second). Its result is remembered in
 //! `.devboot/doctor-cache/` together with what it depends on — the app and database
 //! containers, `config/database.yml`, the migration files, and a fingerprint of the database's
 //! `schema_migrations` (read with `psql` in the database container, a few milliseconds) — and
-//! reused only while all of them are unchanged. Anything else boots Rails again. The Ruby
-//! version of the app container is remembered for as long as that container runs (started
-//! once, from one image, its Ruby cannot change).
+//! reused only while all of them are unchanged. Anything else boots Rails again.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::engine::{ProjectState, exec};
-use super::super::facts::Facts;
-use super::env::app_services;
-use super::rails::{is_local_host, url_host};
-use super::services::is_postgres;
-use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run};
+use crate::doctor::engine::{ProjectState, exec};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::app::{rails_app, read_cache, url_host, write_cache};
+use crate::doctor::facts::project::{is_postgres, project_state, running_app};
 use crate::workspace::Digest;
 
 pub(super) const PENDING_MIGRATIONS: Check = Check {
@@ -34,95 +26,9 @@ pub(super) const PENDING_MIGRATIONS: Check = Check {
     depends_on: &["docker.daemon", "profile.valid"],
     // Boots Rails in the app container, which may be slow on a cold, large app.
     timeout: Duration::from_secs(90),
-    run: Run::Async(pending_migrations),
+    run: Run::Async(|facts| Box::pin(pending_migrations(facts))),
     safe_fix: None,
 };
-
-pub(super) const CONTAINER_ENV: Check = Check {
-    id: "rails.container_env",
-    title: "The app container's service URLs do not point at localhost",
-    depends_on: &["docker.daemon", "profile.valid"],
-    timeout: SLOW,
-    run: Run::Async(container_env),
-    safe_fix: None,
-};
-
-/// Where doctor remembers what is costly to find out, in the project's `.devboot/`; one file
-/// per check, so checks running at once never overwrite each other's.
-const CACHE_DIR: &str = ".devboot/doctor-cache";
-
-/// The running app container: its service name and container id, or why there is none.
-fn running_app(state: &ProjectState) -> Result<(&str, &str), Outcome> {
-    let Some(app) = state.stack.app_service() else {
-        return Err(Outcome::skipped("the profile has no app service"));
-    };
-    match state.running(&app.name) {
-        Some(container) => Ok((app.name.as_str(), container.id.as_str())),
-        None => Err(Outcome::skipped(format!(
-            "`{}` is not running; this is checked while the stack is up",
-            app.name
-        ))),
-    }
-}
-
-/// The Ruby version the running app container has, as `(service, version)`; `None` when
-/// there is no project, no engine or no running app container.
-pub(super) async fn container_ruby(facts: &Facts) -> Option<(String, String)> {
-    facts.stack()?;
-    let state = facts.engine_project().await.ok()?;
-    let (service, id) = running_app(state).ok()?;
-    let started = state
-        .inspected
-        .get(service)
-        .and_then(|i| i.state.as_ref())
-        .and_then(|s| s.started_at.clone())
-        .unwrap_or_default();
-    let container = format!("{id}@{started}");
-    let root = &state.stack.root;
-    if let Some(cached) = read_cache::<RubyCache>(root, "ruby.json")
-        && cached.container == container
-    {
-        return Some((service.to_owned(), cached.version));
-    }
-    let docker = &facts.connection().await.ok()?.docker;
-    let output = exec(docker, id, &["ruby", "-e", "print RUBY_VERSION"])
-        .await
-        .ok()?;
-    let version = output.lines.first()?.trim().to_owned();
-    if output.code != 0 || version.is_empty() {
-        return None;
-    }
-    write_cache(
-        root,
-        "ruby.json",
-        &RubyCache {
-            container,
-            version: version.clone(),
-        },
-    );
-    Some((service.to_owned(), version))
-}
-
-/// The Ruby version of one run of the app container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct RubyCache {
-    /// `CONTAINER_ID@STARTED_AT`.
-    container: String,
-    version: String,
-}
-
-/// The name of process `pid` inside the running app container, which writes
-/// `tmp/pids/server.pid` through the bind mount with its own pids: `(service, name)`.
-pub(super) async fn container_process(facts: &Facts, pid: u32) -> Option<(String, String)> {
-    facts.stack()?;
-    let state = facts.engine_project().await.ok()?;
-    let (service, id) = running_app(state).ok()?;
-    let docker = &facts.connection().await.ok()?.docker;
-    let path = format!("/proc/{pid}/comm");
-    let output = exec(docker, id, &["cat", &path]).await.ok()?;
-    let name = output.lines.first()?.trim().to_owned();
-    (output.code == 0 && !name.is_empty()).then(|| (service.to_owned(), name))
-}
 
 /// One line of `db:migrate:status`: ` down    20250102000000  Add title to notes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,21 +131,6 @@ fn cache_key(
     Digest::of(text.as_bytes()).into_string()
 }
 
-fn read_cache<T: serde::de::DeserializeOwned>(root: &Path, name: &str) -> Option<T> {
-    let bytes = std::fs::read(root.join(CACHE_DIR).join(name)).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-fn write_cache<T: Serialize>(root: &Path, name: &str, value: &T) {
-    // Only an optimisation: a cache that cannot be written costs the next run some time.
-    if root.join(".devboot").is_dir()
-        && let Ok(mut json) = serde_json::to_vec_pretty(value)
-    {
-        json.push(b'\n');
-        let _ = crate::fsio::write_atomic(&root.join(CACHE_DIR).join(name), &json);
-    }
-}
-
 /// The database service the app's `DATABASE_URL` names, with its running container id: the
 /// only database whose `schema_migrations` doctor can fingerprint.
 fn database_container<'s>(
@@ -286,78 +177,76 @@ async fn fingerprint(
     (output.code == 0 && line.matches(':').count() == 2).then_some(line)
 }
 
-fn pending_migrations(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let app = facts.app_dir().to_path_buf();
-        if !app.join("config/application.rb").is_file() {
-            return Outcome::skipped(format!(
-                "not a Rails app (no config/application.rb in {})",
-                facts.display(&app)
-            ));
-        }
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let (service, app_id) = match running_app(state) {
-            Ok(found) => found,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
-        let docker = &connection.docker;
-        let files = migration_files(&app);
-        if files.is_empty() {
-            return Outcome::ok("the app has no migrations (db/migrate is empty)");
-        }
-        let app_env: Vec<String> = state
-            .inspected
-            .get(service)
-            .and_then(|i| i.config.as_ref())
-            .and_then(|c| c.env.clone())
-            .unwrap_or_default();
-        let database = database_container(state, &app_env);
-        let key = database.map(|(_, db_id)| cache_key(state, app_id, db_id, &app, &files));
-        let cached = read_cache::<MigrationCache>(&state.stack.root, "migrations.json");
-
-        // Nothing changed since the last `db:migrate:status`: its result stands.
-        if let (Some((db_service, db_id)), Some(key), Some(cached)) = (database, &key, &cached)
-            && cached.key == *key
-            && fingerprint(docker, db_service, db_id, &cached.database).await.as_deref()
-                == Some(cached.fingerprint.as_str())
-        {
-            return migrations_outcome(service, &cached.database, &cached.migrations)
-                .detail("from the last `bin/rails db:migrate:status`: the migrations, the database and its configuration are unchanged since");
-        }
-
-        let output = match exec(docker, app_id, &["bin/rails", "db:migrate:status"]).await {
-            Ok(output) => output,
-            Err(error) => {
-                return Outcome::warn(format!(
-                    "cannot run `bin/rails db:migrate:status` in `{service}`: {error}"
-                ));
-            }
-        };
-        let status = parse_migrate_status(&output.lines);
-        if output.code != 0 {
-            return migrate_status_failed(service, &output.text(), output.tail(8));
-        }
-        let database_name = status.databases.join(", ");
-        if let (Some((db_service, db_id)), Some(key), [single]) = (database, key, status.databases.as_slice())
-            && let Some(fingerprint) = fingerprint(docker, db_service, db_id, single).await
-        {
-            let cache = MigrationCache {
-                key,
-                database: single.clone(),
-                fingerprint,
-                migrations: status.migrations.clone(),
-            };
-            write_cache(&state.stack.root, "migrations.json", &cache);
-        }
-        migrations_outcome(service, &database_name, &status.migrations)
+async fn pending_migrations(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let app = rails_app(&facts)?.to_path_buf();
+    let state = project_state(&facts).await?;
+    let (service, app_id) = running_app(state)?;
+    let docker = &facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?
+        .docker;
+    let files = migration_files(&app);
+    if files.is_empty() {
+        return Ok(Outcome::ok(
+            "the app has no migrations (db/migrate is empty)",
+        ));
     }
-    .boxed()
+    let app_env: Vec<String> = state
+        .inspected
+        .get(service)
+        .and_then(|i| i.config.as_ref())
+        .and_then(|c| c.env.clone())
+        .unwrap_or_default();
+    let database = database_container(state, &app_env);
+    let key = database.map(|(_, db_id)| cache_key(state, app_id, db_id, &app, &files));
+    let cached = read_cache::<MigrationCache>(&state.stack.root, "migrations.json");
+
+    // Nothing changed since the last `db:migrate:status`: its result stands.
+    if let (Some((db_service, db_id)), Some(key), Some(cached)) = (database, &key, &cached)
+        && cached.key == *key
+        && fingerprint(docker, db_service, db_id, &cached.database)
+            .await
+            .as_deref()
+            == Some(cached.fingerprint.as_str())
+    {
+        return Ok(migrations_outcome(service, &cached.database, &cached.migrations)
+            .detail("from the last `bin/rails db:migrate:status`: the migrations, the database and its configuration are unchanged since"));
+    }
+
+    let output = exec(docker, app_id, &["bin/rails", "db:migrate:status"])
+        .await
+        .map_err(|error| {
+            Outcome::warn(format!(
+                "cannot run `bin/rails db:migrate:status` in `{service}`: {error}"
+            ))
+        })?;
+    let status = parse_migrate_status(&output.lines);
+    if output.code != 0 {
+        return Ok(migrate_status_failed(
+            service,
+            &output.text(),
+            output.tail(8),
+        ));
+    }
+    let database_name = status.databases.join(", ");
+    if let (Some((db_service, db_id)), Some(key), [single]) =
+        (database, key, status.databases.as_slice())
+        && let Some(fingerprint) = fingerprint(docker, db_service, db_id, single).await
+    {
+        let cache = MigrationCache {
+            key,
+            database: single.clone(),
+            fingerprint,
+            migrations: status.migrations.clone(),
+        };
+        write_cache(&state.stack.root, "migrations.json", &cache);
+    }
+    Ok(migrations_outcome(
+        service,
+        &database_name,
+        &status.migrations,
+    ))
 }
 
 fn migrations_outcome(service: &str, database: &str, migrations: &[MigrationLine]) -> Outcome {
@@ -436,91 +325,10 @@ fn migrate_status_failed(service: &str, text: &str, tail: Vec<String>) -> Outcom
         )
 }
 
-fn container_env(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let services: Vec<&str> = app_services(&facts)
-            .iter()
-            .map(|s| s.name.as_str())
-            .filter(|name| state.inspected.contains_key(*name))
-            .collect();
-        if services.is_empty() {
-            return Outcome::skipped("no app container (the stack is not running)");
-        }
-        // (service, variable, value as the container has it, whether the profile still says so)
-        let mut findings: Vec<(&str, String, String, bool)> = Vec::new();
-        for service in &services {
-            let env = state
-                .inspected
-                .get(*service)
-                .and_then(|i| i.config.as_ref())
-                .and_then(|c| c.env.as_ref());
-            for entry in env.into_iter().flatten() {
-                let Some((name, value)) = entry.split_once('=') else {
-                    continue;
-                };
-                if !(name.ends_with("_URL") || name.ends_with("_HOST")) {
-                    continue;
-                }
-                let Some((range, _)) = url_host(value) else {
-                    continue;
-                };
-                if is_local_host(&value[range]) {
-                    let in_profile = state
-                        .stack
-                        .services
-                        .get(*service)
-                        .and_then(|s| s.environment.get(name))
-                        .is_some_and(|v| v == value);
-                    findings.push((service, name.to_owned(), value.to_owned(), in_profile));
-                }
-            }
-        }
-        if findings.is_empty() {
-            return Outcome::ok(format!(
-                "no service URL in the environment of {} points at localhost",
-                services
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let mut outcome = Outcome::error(format!(
-            "the `{}` container has {} pointing at localhost",
-            findings[0].0,
-            findings
-                .iter()
-                .map(|(_, name, _, _)| name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .detail("inside a container, localhost is the container itself: connections to the database or Redis are refused");
-        for (service, name, value, _) in &findings {
-            outcome = outcome.detail(format!("{name} = {value} (in `{service}`)"));
-        }
-        if findings.iter().any(|(_, _, _, in_profile)| *in_profile) {
-            outcome = outcome.fix(
-                "set them to the service name in the profile (devboot.local.toml overrides it; see `rails.database_url_localhost` for the corrected URLs)",
-            );
-            outcome.fix_with("then recreate the container with them", "devboot up")
-        } else {
-            outcome.fix_with(
-                "the profile no longer sets them: recreate the container so it gets the profile's values",
-                "devboot up",
-            )
-        }
-    }
-    .boxed()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn lines(text: &str) -> Vec<String> {
         text.lines().map(str::to_owned).collect()
@@ -600,7 +408,7 @@ mod tests {
             "db/migrate/README.md",
             "db/seeds.rb",
         ] {
-            super::super::testing::write(&dir.path().join(file), "");
+            crate::doctor::testing::write(&dir.path().join(file), "");
         }
         assert_eq!(
             migration_files(dir.path()),

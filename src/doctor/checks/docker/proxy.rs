@@ -11,117 +11,19 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
-
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
-use super::super::redact::url_passwords;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::engine_info;
+use crate::doctor::facts::proxy::{ProxySettings, shown};
 
 pub(super) const PROXY: Check = Check {
     id: "docker.proxy",
     title: "The engine's proxy settings match the host's",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(docker_proxy),
+    run: Run::Async(|facts| Box::pin(docker_proxy(facts))),
     safe_fix: None,
 };
-
-/// One proxy setting and the name it was read under (`HTTPS_PROXY`, `https_proxy`,
-/// `HttpsProxy`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Setting {
-    pub(super) name: &'static str,
-    pub(super) value: String,
-}
-
-impl Setting {
-    /// `NAME=value`, with the password of a proxy URL replaced.
-    fn shown(&self) -> String {
-        format!("{}={}", self.name, shown(&self.value))
-    }
-}
-
-/// HTTP proxy settings: the host's environment, or the engine's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct ProxySettings {
-    pub(super) http: Option<Setting>,
-    pub(super) https: Option<Setting>,
-    pub(super) no_proxy: Option<Setting>,
-}
-
-impl ProxySettings {
-    /// The host's, from the environment doctor runs in: each upper-case name first, then the
-    /// lower-case one, as Go (and so Docker) reads them.
-    pub(super) fn of_host(facts: &Facts) -> Self {
-        let either = |upper: &'static str, lower: &'static str| {
-            [upper, lower].into_iter().find_map(|name| {
-                facts.var(name).map(|value| Setting {
-                    name,
-                    value: value.to_owned(),
-                })
-            })
-        };
-        Self {
-            http: either("HTTP_PROXY", "http_proxy"),
-            https: either("HTTPS_PROXY", "https_proxy"),
-            no_proxy: either("NO_PROXY", "no_proxy"),
-        }
-    }
-
-    /// The engine's, as `/info` reports them (empty counts as unset).
-    fn of_engine(http: Option<&str>, https: Option<&str>, no_proxy: Option<&str>) -> Self {
-        let setting = |name: &'static str, value: Option<&str>| {
-            value
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|value| Setting {
-                    name,
-                    value: value.to_owned(),
-                })
-        };
-        Self {
-            http: setting("HttpProxy", http),
-            https: setting("HttpsProxy", https),
-            no_proxy: setting("NoProxy", no_proxy),
-        }
-    }
-
-    /// The proxy the host's tools use: for HTTPS, else for HTTP.
-    pub(super) fn any_proxy(&self) -> Option<&Setting> {
-        self.https.as_ref().or(self.http.as_ref())
-    }
-
-    fn no_proxy_value(&self) -> &str {
-        self.no_proxy.as_ref().map_or("", |s| s.value.as_str())
-    }
-
-    /// Every setting as `NAME=value` (passwords replaced), or `none`.
-    fn describe(&self, none: &str) -> String {
-        let all: Vec<String> = [&self.http, &self.https, &self.no_proxy]
-            .into_iter()
-            .flatten()
-            .map(Setting::shown)
-            .collect();
-        if all.is_empty() {
-            none.to_owned()
-        } else {
-            all.join(", ")
-        }
-    }
-}
-
-/// A proxy URL for messages, its password replaced by `***` ([`url_passwords`]); also in a
-/// value without a scheme (`bob:pw@proxy:3128`), which Go and curl read as `http://`.
-pub(super) fn shown(url: &str) -> String {
-    if url.contains("://") {
-        return url_passwords(url);
-    }
-    let redacted = url_passwords(&format!("http://{url}"));
-    redacted
-        .strip_prefix("http://")
-        .map_or(redacted.clone(), str::to_owned)
-}
 
 /// The host a proxy URL points at, lower case, without scheme, credentials, port or path.
 fn proxy_host(url: &str) -> String {
@@ -326,46 +228,39 @@ fn password_note(shown: &str) -> &'static str {
     }
 }
 
-fn docker_proxy(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let sample = match facts.engine_info().await {
-            Ok(sample) => sample,
-            Err(error) => {
-                return Outcome::error(format!("cannot read the engine's info: {error}"))
-                    .fix_with("see what the engine says", "docker info");
-            }
-        };
-        let info = &sample.info;
-        let engine = ProxySettings::of_engine(
-            info.http_proxy.as_deref(),
-            info.https_proxy.as_deref(),
-            info.no_proxy.as_deref(),
-        );
-        let desktop = info
-            .operating_system
-            .as_deref()
-            .is_some_and(|os| os.contains("Docker Desktop"));
-        // Registries of the images `devboot up` pulls (built services' images are local);
-        // Docker Hub needs no exemption.
-        let mut registries: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        if let Some(stack) = facts.stack() {
-            for service in stack.services.values().filter(|s| s.build.is_none()) {
-                if let Some(registry) = &service.image.registry {
-                    registries
-                        .entry(registry.clone())
-                        .or_default()
-                        .push(service.name.clone());
-                }
+async fn docker_proxy(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let sample = engine_info(&facts)
+        .await
+        .map_err(|outcome| outcome.fix_with("see what the engine says", "docker info"))?;
+    let info = &sample.info;
+    let engine = ProxySettings::of_engine(
+        info.http_proxy.as_deref(),
+        info.https_proxy.as_deref(),
+        info.no_proxy.as_deref(),
+    );
+    let desktop = info
+        .operating_system
+        .as_deref()
+        .is_some_and(|os| os.contains("Docker Desktop"));
+    // Registries of the images `devboot up` pulls (built services' images are local);
+    // Docker Hub needs no exemption.
+    let mut registries: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    if let Some(stack) = facts.stack() {
+        for service in stack.services.values().filter(|s| s.build.is_none()) {
+            if let Some(registry) = &service.image.registry {
+                registries
+                    .entry(registry.clone())
+                    .or_default()
+                    .push(service.name.clone());
             }
         }
-        proxy_outcome(
-            &ProxySettings::of_host(&facts),
-            &engine,
-            desktop,
-            &registries,
-        )
     }
-    .boxed()
+    Ok(proxy_outcome(
+        &ProxySettings::of_host(&facts),
+        &engine,
+        desktop,
+        &registries,
+    ))
 }
 
 /// Judges the engine's proxy settings against the host's, for the registries the stack pulls
@@ -564,8 +459,9 @@ fn proxy_outcome(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::facts::proxy::Setting;
 
     fn setting(name: &'static str, value: &str) -> Setting {
         Setting {

@@ -1,33 +1,54 @@
-//! `rails.*`: the application in the repository — a stale `tmp/pids/server.pid`, a missing
-//! master key, Ruby versions that disagree, service URLs pointing at `localhost` inside a
-//! container, and scripts with Windows line endings. Reads the repository's files and the
-//! profile; never prints a secret's value.
+//! `rails.*`: the application. This module holds the checks of the repository's files — a
+//! stale `tmp/pids/server.pid`, a missing master key, Ruby versions that disagree, service URLs
+//! pointing at `localhost` inside a container, and scripts with Windows line endings — which
+//! read the files and the profile and never print a secret's value. The others are in the
+//! modules named after them: `rails.container_env` ([`container_env`]),
+//! `rails.pending_migrations` ([`migrations`]), `rails.binding` ([`binding`]),
+//! `rails.lockfile_platforms` ([`lockfile`]) and `rails.file_ownership` ([`ownership`]).
+
+mod binding;
+mod container_env;
+mod lockfile;
+mod migrations;
+mod ownership;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 use semver::Version;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix, Status};
-use super::super::facts::Facts;
-use super::app;
-use super::env::{app_services, dotenv_in};
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW, SafeFix, Status};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::app::{self, dotenv_in, is_local_host, rails_app, url_host};
+use crate::doctor::facts::project::app_services;
 
-pub(super) const SERVER_PID: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[
+    SERVER_PID,
+    MASTER_KEY,
+    RUBY_VERSION,
+    DATABASE_URL_LOCALHOST,
+    container_env::CONTAINER_ENV,
+    migrations::PENDING_MIGRATIONS,
+    LINE_ENDINGS,
+    binding::BINDING,
+    lockfile::LOCKFILE_PLATFORMS,
+    ownership::FILE_OWNERSHIP,
+];
+
+const SERVER_PID: Check = Check {
     id: "rails.server_pid",
     title: "No stale tmp/pids/server.pid",
     depends_on: &[],
     timeout: QUICK,
-    run: Run::Async(server_pid),
+    run: Run::Async(|facts| Box::pin(server_pid(facts))),
     safe_fix: Some(SafeFix {
         description: "remove the stale `tmp/pids/server.pid`",
         apply: remove_server_pid,
     }),
 };
 
-pub(super) const MASTER_KEY: Check = Check {
+const MASTER_KEY: Check = Check {
     id: "rails.master_key",
     title: "The key for encrypted credentials is present",
     depends_on: &[],
@@ -36,16 +57,16 @@ pub(super) const MASTER_KEY: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const RUBY_VERSION: Check = Check {
+const RUBY_VERSION: Check = Check {
     id: "rails.ruby_version",
     title: "Ruby versions agree (.ruby-version, Gemfile, Gemfile.lock, the app container)",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(ruby_version),
+    run: Run::Async(|facts| Box::pin(ruby_version(facts))),
     safe_fix: None,
 };
 
-pub(super) const DATABASE_URL_LOCALHOST: Check = Check {
+const DATABASE_URL_LOCALHOST: Check = Check {
     id: "rails.database_url_localhost",
     title: "Service URLs of the app do not point at localhost",
     depends_on: &["profile.valid"],
@@ -54,7 +75,7 @@ pub(super) const DATABASE_URL_LOCALHOST: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const LINE_ENDINGS: Check = Check {
+const LINE_ENDINGS: Check = Check {
     id: "rails.line_endings",
     title: "Scripts have Unix line endings",
     depends_on: &[],
@@ -65,19 +86,6 @@ pub(super) const LINE_ENDINGS: Check = Check {
         apply: convert_line_endings,
     }),
 };
-
-/// The Rails application's directory, or why the check does not apply.
-fn rails_app(facts: &Facts) -> Result<&Path, Outcome> {
-    let dir = facts.app_dir();
-    if dir.join("config/application.rb").is_file() {
-        Ok(dir)
-    } else {
-        Err(Outcome::skipped(format!(
-            "not a Rails app (no config/application.rb in {})",
-            facts.display(dir)
-        )))
-    }
-}
 
 const SERVER_PID_FILE: &str = "tmp/pids/server.pid";
 
@@ -123,31 +131,25 @@ fn pid_in_file(facts: &Facts) -> Option<u32> {
         .ok()
 }
 
-fn server_pid(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        // The app container writes the file through the bind mount, with its own pids.
-        if let Some(pid) = pid_in_file(&facts)
-            && let Some((service, name)) = app::container_process(&facts, pid).await
-            && is_server_process(&name)
-        {
-            return Outcome::ok(format!(
-                "`{service}` runs the server that wrote it (pid {pid} in the container, `{name}`)"
-            ));
-        }
-        server_pid_on_host(&facts)
+async fn server_pid(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    // The app container writes the file through the bind mount, with its own pids.
+    if let Some(pid) = pid_in_file(&facts)
+        && let Some((service, name)) = app::container_process(&facts, pid).await
+        && is_server_process(&name)
+    {
+        return Ok(Outcome::ok(format!(
+            "`{service}` runs the server that wrote it (pid {pid} in the container, `{name}`)"
+        )));
     }
-    .boxed()
+    server_pid_on_host(&facts)
 }
 
 /// Judges `tmp/pids/server.pid` by the host's processes.
-fn server_pid_on_host(facts: &Facts) -> Outcome {
-    let dir = match rails_app(facts) {
-        Ok(dir) => dir,
-        Err(skipped) => return skipped,
-    };
+fn server_pid_on_host(facts: &Facts) -> Result<Outcome, Outcome> {
+    let dir = rails_app(facts)?;
     let path = dir.join(SERVER_PID_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Outcome::ok(format!("no {SERVER_PID_FILE}"));
+        return Ok(Outcome::ok(format!("no {SERVER_PID_FILE}")));
     };
     let fixes = |outcome: Outcome| {
         outcome
@@ -158,11 +160,11 @@ fn server_pid_on_host(facts: &Facts) -> Outcome {
             .fix("for good: start the server with `-P /tmp/server.pid` (outside the mounted app), as devboot's rails profile does")
     };
     let Ok(pid) = text.trim().parse::<u32>() else {
-        return fixes(Outcome::error(format!(
+        return Ok(fixes(Outcome::error(format!(
             "{SERVER_PID_FILE} holds no process id; `rails server` refuses to start while it exists"
-        )));
+        ))));
     };
-    match process_name(facts, pid) {
+    Ok(match process_name(facts, pid) {
         None => fixes(
             Outcome::error(format!("stale {SERVER_PID_FILE}: process {pid} is not running"))
                 .detail("`rails server` exits with \"A server is already running\" while this file exists"),
@@ -176,7 +178,7 @@ fn server_pid_on_host(facts: &Facts) -> Outcome {
             ))
             .detail("the file is probably left from a server that crashed (in a container, pids differ from the host's)"),
         ),
-    }
+    })
 }
 
 fn remove_server_pid(facts: &Facts) -> Result<(), String> {
@@ -198,25 +200,24 @@ const CREDENTIALS: &[(&str, &str)] = &[
     ("config/credentials.yml.enc", "config/master.key"),
 ];
 
-fn master_key(facts: &Facts) -> Outcome {
-    let dir = match rails_app(facts) {
-        Ok(dir) => dir,
-        Err(skipped) => return skipped,
-    };
+fn master_key(facts: &Facts) -> Result<Outcome, Outcome> {
+    let dir = rails_app(facts)?;
     let Some((credentials, key_file)) = CREDENTIALS
         .iter()
         .copied()
         .find(|(credentials, _)| dir.join(credentials).is_file())
     else {
-        return Outcome::ok("no encrypted credentials");
+        return Ok(Outcome::ok("no encrypted credentials"));
     };
     let from_profile = app_services(facts)
         .iter()
         .any(|service| service.environment.contains_key("RAILS_MASTER_KEY"));
     if facts.var("RAILS_MASTER_KEY").is_some() || from_profile {
-        return Outcome::ok(format!("{credentials}: RAILS_MASTER_KEY is set"));
+        return Ok(Outcome::ok(format!(
+            "{credentials}: RAILS_MASTER_KEY is set"
+        )));
     }
-    match std::fs::read_to_string(dir.join(key_file)) {
+    Ok(match std::fs::read_to_string(dir.join(key_file)) {
         Ok(key) => {
             let key = key.trim();
             if key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -236,7 +237,7 @@ fn master_key(facts: &Facts) -> Outcome {
             "get the key from your team's password manager and write it to {key_file} (git-ignored), or set RAILS_MASTER_KEY"
         ))
         .fix("do not run `bin/rails credentials:edit` to make one: it creates a new key that cannot read the team's credentials"),
-    }
+    })
 }
 
 /// `3.2.2` from `3.2.2`, `ruby-3.2.2`, `3.2.2p53` or `3.2`.
@@ -301,13 +302,10 @@ fn lockfile_ruby(lockfile: &str) -> Option<Version> {
     ruby_version_of(lines.next()?.trim().strip_prefix("ruby ")?)
 }
 
-fn ruby_version(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let files = ruby_version_files(&facts);
-        let container = app::container_ruby(&facts).await;
-        with_container_ruby(&facts, files, container)
-    }
-    .boxed()
+async fn ruby_version(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let files = ruby_version_files(&facts);
+    let container = app::container_ruby(&facts).await;
+    Ok(with_container_ruby(&facts, files, container))
 }
 
 /// Whether `version` is what `.ruby-version` asks for: as many segments as it writes (`3.2`
@@ -460,33 +458,6 @@ fn ruby_version_files(facts: &Facts) -> Outcome {
         .fix_with("then rebuild the app image with that Ruby", "devboot up")
 }
 
-/// Where a URL's host is: its byte range in the value, and the port if one is written.
-pub(super) fn url_host(value: &str) -> Option<(std::ops::Range<usize>, Option<u16>)> {
-    let start = value.find("://").map_or(0, |i| i + 3);
-    let end = value[start..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| start + i);
-    let host_start = value[start..end]
-        .rfind('@')
-        .map_or(start, |i| start + i + 1);
-    let hostport = &value[host_start..end];
-    let (host_len, port) = if hostport.starts_with('[') {
-        let close = hostport.find(']')? + 1;
-        (close, hostport[close..].strip_prefix(':'))
-    } else {
-        match hostport.rsplit_once(':') {
-            Some((host, port)) => (host.len(), Some(port)),
-            None => (hostport.len(), None),
-        }
-    };
-    let port = port.and_then(|p| p.parse().ok());
-    (host_len > 0).then_some((host_start..host_start + host_len, port))
-}
-
-pub(super) fn is_local_host(host: &str) -> bool {
-    matches!(host, "localhost" | "::1" | "[::1]" | "0.0.0.0") || host.starts_with("127.")
-}
-
 /// Default ports of URL schemes, to find the service a URL means.
 fn default_port(value: &str) -> Option<u16> {
     let scheme = value.split_once("://")?.0;
@@ -500,13 +471,13 @@ fn default_port(value: &str) -> Option<u16> {
     }
 }
 
-fn database_url_localhost(facts: &Facts) -> Outcome {
+fn database_url_localhost(facts: &Facts) -> Result<Outcome, Outcome> {
     let services = app_services(facts);
-    let Some(stack) = facts.stack() else {
-        return Outcome::skipped("the profile did not load");
-    };
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
     if services.is_empty() {
-        return Outcome::skipped("the profile has no app service");
+        return Err(Outcome::skipped("the profile has no app service"));
     }
     let relevant = |name: &str| name.ends_with("_URL") || name.ends_with("_HOST");
     // (service, variable, value, where it is set)
@@ -544,14 +515,14 @@ fn database_url_localhost(facts: &Facts) -> Outcome {
         }
     }
     if findings.is_empty() {
-        return Outcome::ok(format!(
+        return Ok(Outcome::ok(format!(
             "no service URL of {} points at localhost",
             services
                 .iter()
                 .map(|s| format!("`{}`", s.name))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ));
+        )));
     }
     let mut outcome = Outcome::error(format!(
         "{} inside the container: {}",
@@ -590,7 +561,7 @@ fn database_url_localhost(facts: &Facts) -> Outcome {
             )),
         };
     }
-    outcome
+    Ok(outcome)
 }
 
 /// Files that run inside containers and break with `\r\n` endings.
@@ -635,20 +606,22 @@ fn crlf_scripts(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn line_endings(facts: &Facts) -> Outcome {
+fn line_endings(facts: &Facts) -> Result<Outcome, Outcome> {
     let dir = facts.app_dir();
     if script_files(dir).is_empty() {
-        return Outcome::skipped("no bin/ scripts, *.sh or Procfile here");
+        return Err(Outcome::skipped("no bin/ scripts, *.sh or Procfile here"));
     }
     let bad = crlf_scripts(dir);
     if bad.is_empty() {
-        return Outcome::ok("bin/ scripts, *.sh and Procfiles have Unix line endings");
+        return Ok(Outcome::ok(
+            "bin/ scripts, *.sh and Procfiles have Unix line endings",
+        ));
     }
     let names: Vec<String> = bad
         .iter()
         .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
         .collect();
-    Outcome::error(format!("Windows (CRLF) line endings in {}", names.join(", ")))
+    Ok(Outcome::error(format!("Windows (CRLF) line endings in {}", names.join(", ")))
         .detail("in a Linux container they fail with `/usr/bin/env: 'ruby\\r': No such file or directory`")
         .fix_with(
             "convert them (`devboot doctor --fix` does this)",
@@ -657,7 +630,7 @@ fn line_endings(facts: &Facts) -> Outcome {
         .fix_with(
             "keep git from converting them again",
             "git config --global core.autocrlf input && printf '* text=auto eol=lf\\n' >> .gitattributes",
-        )
+        ))
 }
 
 fn convert_line_endings(facts: &Facts) -> Result<(), String> {
@@ -678,9 +651,9 @@ fn convert_line_endings(facts: &Facts) -> Result<(), String> {
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox, script};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{PROFILE, Sandbox, reported, script};
 
     fn rails_app_sandbox() -> Sandbox {
         let sandbox = Sandbox::new();
@@ -694,22 +667,28 @@ mod tests {
     #[test]
     fn outside_a_rails_app_the_app_checks_are_skipped() {
         let sandbox = Sandbox::new();
-        assert_eq!(server_pid_on_host(&sandbox.facts()).status, Status::Skipped);
-        assert_eq!(master_key(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(server_pid_on_host(&sandbox.facts())).status,
+            Status::Skipped
+        );
+        assert_eq!(
+            reported(master_key(&sandbox.facts())).status,
+            Status::Skipped
+        );
     }
 
     #[test]
     fn a_pid_file_of_a_dead_process_is_stale_and_the_fix_removes_it() {
         let sandbox = rails_app_sandbox();
         assert_eq!(
-            server_pid_on_host(&sandbox.facts()).summary,
+            reported(server_pid_on_host(&sandbox.facts())).summary,
             "no tmp/pids/server.pid"
         );
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         child.wait().unwrap();
         sandbox.write(SERVER_PID_FILE, &format!("{pid}\n"));
-        let outcome = server_pid_on_host(&sandbox.facts());
+        let outcome = reported(server_pid_on_host(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -722,7 +701,10 @@ mod tests {
 
         remove_server_pid(&sandbox.facts()).unwrap();
         assert!(!sandbox.project().join(SERVER_PID_FILE).exists());
-        assert_eq!(server_pid_on_host(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(
+            reported(server_pid_on_host(&sandbox.facts())).status,
+            Status::Ok
+        );
         remove_server_pid(&sandbox.facts()).unwrap();
     }
 
@@ -749,7 +731,7 @@ mod tests {
             .unwrap();
         wait_for_exec(&sandbox, sleeper.id(), "sleep");
         sandbox.write(SERVER_PID_FILE, &sleeper.id().to_string());
-        let outcome = server_pid_on_host(&sandbox.facts());
+        let outcome = reported(server_pid_on_host(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(
             outcome.summary.contains("`sleep`, not a Rails server"),
@@ -767,25 +749,28 @@ mod tests {
         let mut server = std::process::Command::new(&puma).arg("30").spawn().unwrap();
         wait_for_exec(&sandbox, server.id(), "puma");
         sandbox.write(SERVER_PID_FILE, &server.id().to_string());
-        let outcome = server_pid_on_host(&sandbox.facts());
+        let outcome = reported(server_pid_on_host(&sandbox.facts()));
         server.kill().unwrap();
         server.wait().unwrap();
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(outcome.summary.contains("`puma`"));
 
         sandbox.write(SERVER_PID_FILE, "garbage");
-        assert_eq!(server_pid_on_host(&sandbox.facts()).status, Status::Error);
+        assert_eq!(
+            reported(server_pid_on_host(&sandbox.facts())).status,
+            Status::Error
+        );
     }
 
     #[test]
     fn encrypted_credentials_need_their_key() {
         let mut sandbox = rails_app_sandbox();
         assert_eq!(
-            master_key(&sandbox.facts()).summary,
+            reported(master_key(&sandbox.facts())).summary,
             "no encrypted credentials"
         );
         sandbox.write("config/credentials.yml.enc", "ciphertext--iv--tag");
-        let outcome = master_key(&sandbox.facts());
+        let outcome = reported(master_key(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error);
         assert_eq!(
             outcome.summary,
@@ -794,9 +779,9 @@ mod tests {
         assert!(outcome.fixes[1].description.contains("credentials:edit"));
 
         sandbox.write("config/master.key", "not-a-key\n");
-        assert_eq!(master_key(&sandbox.facts()).status, Status::Warn);
+        assert_eq!(reported(master_key(&sandbox.facts())).status, Status::Warn);
         sandbox.write("config/master.key", "0123456789abcdef0123456789abcdef\n");
-        let outcome = master_key(&sandbox.facts());
+        let outcome = reported(master_key(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok);
         assert!(
             !format!("{outcome:?}").contains("0123456789abcdef"),
@@ -805,9 +790,9 @@ mod tests {
 
         // The per-environment file needs its own key; the environment variable also does.
         sandbox.write("config/credentials/development.yml.enc", "ciphertext");
-        assert_eq!(master_key(&sandbox.facts()).status, Status::Error);
+        assert_eq!(reported(master_key(&sandbox.facts())).status, Status::Error);
         sandbox.var("RAILS_MASTER_KEY", "0123456789abcdef0123456789abcdef");
-        assert_eq!(master_key(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(master_key(&sandbox.facts())).status, Status::Ok);
     }
 
     #[test]
@@ -865,7 +850,7 @@ mod tests {
             "devboot.toml",
             &app_profile("DATABASE_URL = \"postgres://app:s3cret@localhost:5432/app_dev\""),
         );
-        let outcome = database_url_localhost(&sandbox.facts());
+        let outcome = reported(database_url_localhost(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -884,7 +869,7 @@ mod tests {
             ".env",
             "REDIS_URL=redis://127.0.0.1:6379/0\nDATABASE_URL=postgres://localhost/x\n",
         );
-        let outcome = database_url_localhost(&sandbox.facts());
+        let outcome = reported(database_url_localhost(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -897,35 +882,22 @@ mod tests {
         );
 
         std::fs::remove_file(sandbox.project().join(".env")).unwrap();
-        let outcome = database_url_localhost(&sandbox.facts());
+        let outcome = reported(database_url_localhost(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
-    }
-
-    #[test]
-    fn url_hosts_are_found() {
-        let host = |v: &str| url_host(v).map(|(r, p)| (v[r].to_owned(), p));
-        assert_eq!(
-            host("postgres://u:p@localhost:5432/db"),
-            Some(("localhost".into(), Some(5432)))
-        );
-        assert_eq!(
-            host("redis://[::1]:6379"),
-            Some(("[::1]".into(), Some(6379)))
-        );
-        assert_eq!(host("127.0.0.1"), Some(("127.0.0.1".into(), None)));
-        assert_eq!(host("db:5432"), Some(("db".into(), Some(5432))));
-        assert!(is_local_host("127.0.1.1") && !is_local_host("db"));
     }
 
     #[test]
     fn scripts_with_crlf_endings_are_found_and_converted() {
         let sandbox = Sandbox::new();
-        assert_eq!(line_endings(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(line_endings(&sandbox.facts())).status,
+            Status::Skipped
+        );
         script(&sandbox.project().join("bin/setup"), "echo ok");
         sandbox.write("bin/rails", "#!/usr/bin/env ruby\r\nputs 1\r\n");
         sandbox.write("entrypoint.sh", "#!/bin/sh\r\nexec \"$@\"\r\n");
         sandbox.write("bin/binary", "\r\n\0");
-        let outcome = line_endings(&sandbox.facts());
+        let outcome = reported(line_endings(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error);
         assert_eq!(
             outcome.summary,
@@ -936,7 +908,7 @@ mod tests {
             std::fs::read_to_string(sandbox.project().join("bin/rails")).unwrap(),
             "#!/usr/bin/env ruby\nputs 1\n"
         );
-        assert_eq!(line_endings(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(line_endings(&sandbox.facts())).status, Status::Ok);
         assert_eq!(
             std::fs::read(sandbox.project().join("bin/binary")).unwrap(),
             b"\r\n\0"

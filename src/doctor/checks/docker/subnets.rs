@@ -8,11 +8,9 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use bollard::query_parameters::ListNetworksOptions;
-use futures_util::FutureExt as _;
-use futures_util::future::BoxFuture;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::engine::spec::network_name;
 
 pub(super) const SUBNETS: Check = Check {
@@ -20,7 +18,7 @@ pub(super) const SUBNETS: Check = Check {
     title: "The engine's networks do not overlap the host's routes (VPN, LAN)",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(subnets),
+    run: Run::Async(|facts| Box::pin(subnets(facts))),
     safe_fix: None,
 };
 
@@ -105,58 +103,54 @@ struct EngineNetwork {
     subnets: Vec<Range>,
 }
 
-fn subnets(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let route_file = facts.proc_root.join("net/route");
-        let Ok(table) = std::fs::read_to_string(&route_file) else {
-            return Outcome::skipped(format!(
-                "no {} to read the host's routes from (not Linux)",
-                route_file.display()
-            ));
-        };
-        let connection = match facts.connection().await {
-            Ok(connection) => connection,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        let networks = match connection
-            .docker
-            .list_networks(None::<ListNetworksOptions>)
-            .await
-        {
-            Ok(networks) => networks,
-            Err(error) => {
-                return Outcome::error(format!("cannot list the engine's networks: {error}"));
+async fn subnets(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let route_file = facts.proc_root.join("net/route");
+    let table = std::fs::read_to_string(&route_file).map_err(|_| {
+        Outcome::skipped(format!(
+            "no {} to read the host's routes from (not Linux)",
+            route_file.display()
+        ))
+    })?;
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?;
+    let networks = connection
+        .docker
+        .list_networks(None::<ListNetworksOptions>)
+        .await
+        .map_err(|error| Outcome::error(format!("cannot list the engine's networks: {error}")))?;
+    let networks: Vec<EngineNetwork> = networks
+        .into_iter()
+        .map(|n| {
+            let id = n.id.unwrap_or_default();
+            let bridge = n
+                .options
+                .as_ref()
+                .and_then(|o| o.get("com.docker.network.bridge.name").cloned())
+                .or_else(|| {
+                    (n.driver.as_deref() == Some("bridge") && id.len() >= 12)
+                        .then(|| format!("br-{}", &id[..12]))
+                });
+            EngineNetwork {
+                name: n.name.unwrap_or(id),
+                bridge,
+                subnets: n
+                    .ipam
+                    .and_then(|ipam| ipam.config)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|c| Range::parse(c.subnet.as_deref()?))
+                    .collect(),
             }
-        };
-        let networks: Vec<EngineNetwork> = networks
-            .into_iter()
-            .map(|n| {
-                let id = n.id.unwrap_or_default();
-                let bridge = n
-                    .options
-                    .as_ref()
-                    .and_then(|o| o.get("com.docker.network.bridge.name").cloned())
-                    .or_else(|| {
-                        (n.driver.as_deref() == Some("bridge") && id.len() >= 12)
-                            .then(|| format!("br-{}", &id[..12]))
-                    });
-                EngineNetwork {
-                    name: n.name.unwrap_or(id),
-                    bridge,
-                    subnets: n
-                        .ipam
-                        .and_then(|ipam| ipam.config)
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|c| Range::parse(c.subnet.as_deref()?))
-                        .collect(),
-                }
-            })
-            .collect();
-        let project = facts.stack().map(|stack| network_name(&stack.project));
-        subnets_outcome(&networks, &parse_routes(&table), project.as_deref())
-    }
-    .boxed()
+        })
+        .collect();
+    let project = facts.stack().map(|stack| network_name(&stack.project));
+    Ok(subnets_outcome(
+        &networks,
+        &parse_routes(&table),
+        project.as_deref(),
+    ))
 }
 
 /// Whether `iface` is one of the engine's own: a bridge of its networks or a container's veth.
@@ -253,8 +247,8 @@ fn subnets_outcome(networks: &[EngineNetwork], routes: &[Route], project: Option
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     /// `/proc/net/route` of a laptop with Docker and a VPN (`tun0`) routing 172.18.0.0/16.
     const ROUTES: &str =

@@ -1,12 +1,24 @@
 //! What every check may read: the environment snapshot, the directory doctor runs in, where
 //! the proc filesystem is, the project around that directory (found and loaded once, on
-//! first use, and shared by all checks), and the engine's state (`super::engine`: connected
-//! and read once, on first use).
+//! first use, and shared by all checks), and the engine's state (`crate::doctor::engine`:
+//! connected and read once, on first use).
+//!
+//! The submodules hold what several checks derive from these facts, so that no check reads
+//! another check's module: the project's services by role ([`project`]), the application
+//! ([`app`]), proxy settings ([`proxy`]), the engine's platform ([`platform`]), who publishes
+//! host ports ([`ports`]), the engine's timestamps ([`time`]) and the AWS setup with the one
+//! AWS call of a run ([`aws`]).
 
-use std::any::Any;
-use std::collections::HashMap;
+pub(super) mod app;
+pub(super) mod aws;
+pub(super) mod platform;
+pub(super) mod ports;
+pub(super) mod project;
+pub(super) mod proxy;
+pub(super) mod time;
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
 use tokio::sync::OnceCell;
 
@@ -39,24 +51,8 @@ pub struct Facts {
     pub proc_root: PathBuf,
     project: OnceLock<ProjectLookup>,
     pub(super) engine: EngineCache,
-    shared: SharedResults,
-}
-
-/// A value one check computes and others reuse ([`Facts::shared`]), by key.
-type SharedValue = Arc<dyn Any + Send + Sync>;
-
-/// Results several checks share: each computed once, by whichever check asks first, while the
-/// others wait for it.
-#[derive(Default)]
-struct SharedResults(Mutex<HashMap<&'static str, Arc<OnceCell<SharedValue>>>>);
-
-impl std::fmt::Debug for SharedResults {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut keys: Vec<&&str> = map.keys().collect();
-        keys.sort();
-        f.debug_tuple("SharedResults").field(&keys).finish()
-    }
+    /// The one `GetCallerIdentity` of the run ([`Facts::aws_caller`]).
+    aws_caller: OnceCell<aws::Caller>,
 }
 
 impl Facts {
@@ -67,29 +63,8 @@ impl Facts {
             proc_root: PathBuf::from("/proc"),
             project: OnceLock::new(),
             engine: EngineCache::default(),
-            shared: SharedResults::default(),
+            aws_caller: OnceCell::new(),
         }
-    }
-
-    /// The value shared under `key`, computed by `init` for the first check that asks; the
-    /// others wait for that and get the same value (one AWS call serves several checks). Every
-    /// caller of a key must ask for the same type `T`.
-    pub async fn shared<T, F, Fut>(&self, key: &'static str, init: F) -> Arc<T>
-    where
-        T: Send + Sync + 'static,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = T>,
-    {
-        let cell = {
-            let mut map = self.shared.0.lock().unwrap_or_else(PoisonError::into_inner);
-            Arc::clone(map.entry(key).or_default())
-        };
-        let value = cell
-            .get_or_init(|| async { Arc::new(init().await) as SharedValue })
-            .await;
-        Arc::clone(value)
-            .downcast::<T>()
-            .unwrap_or_else(|_| panic!("shared result `{key}` was asked for with two types"))
     }
 
     /// A variable of the environment doctor runs in (empty counts as unset).
@@ -140,34 +115,16 @@ impl Facts {
     pub fn app_dir(&self) -> &Path {
         self.project_root().unwrap_or(&self.start)
     }
+
+    /// Whether doctor runs under WSL, from `version` under the proc root (tests point it at
+    /// fixture files).
+    pub fn running_in_wsl(&self) -> bool {
+        std::fs::read_to_string(self.proc_root.join("version"))
+            .is_ok_and(|version| is_wsl(&version))
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use super::*;
-
-    #[tokio::test]
-    async fn a_shared_result_is_computed_once_for_every_check_that_asks() {
-        let dir = std::env::temp_dir();
-        let facts = Facts::new(
-            Environment::from_vars([("HOME", "/nonexistent")], dir.clone()),
-            dir,
-        );
-        let calls = AtomicUsize::new(0);
-        let compute = || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            tokio::task::yield_now().await;
-            String::from("answer")
-        };
-        let (a, b) = tokio::join!(
-            facts.shared("test.value", compute),
-            facts.shared("test.value", compute)
-        );
-        assert_eq!((a.as_str(), b.as_str()), ("answer", "answer"));
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        let other = facts.shared("test.other", || async { 7_u8 }).await;
-        assert_eq!(*other, 7);
-    }
+/// Whether the kernel's `version` text (`/proc/version`) is a WSL kernel's.
+pub(crate) fn is_wsl(version: &str) -> bool {
+    version.to_ascii_lowercase().contains("microsoft")
 }

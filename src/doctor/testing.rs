@@ -1,13 +1,14 @@
 //! Test helpers for checks: a sandbox with its own HOME and project directory (real files in a
-//! temporary directory) and the [`Facts`] for it.
+//! temporary directory), the [`Facts`] for it, and running a check directly to the outcome the
+//! runner would report.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tempfile::TempDir;
 
-use super::super::check::{Check, Outcome, Run};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, Run};
+use crate::doctor::facts::Facts;
 use crate::env::Environment;
 
 /// A project that validates, with one service publishing no port.
@@ -86,12 +87,20 @@ pub(crate) fn script(path: &Path, body: &str) -> PathBuf {
 
 /// Runs one check directly (a blocking one on this thread, an async one on a fresh runtime).
 pub(crate) fn run(check: &Check, facts: Facts) -> Outcome {
-    match check.run {
+    let result = match check.run {
         Run::Blocking(run) => run(&facts),
         Run::Async(run) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap()
             .block_on(run(Arc::new(facts))),
+    };
+    reported(result)
+}
+
+/// What a check's run function returned, as the runner reports it: `Ok` and `Err` alike.
+pub(crate) fn reported(result: Result<Outcome, Outcome>) -> Outcome {
+    match result {
+        Ok(outcome) | Err(outcome) => outcome,
     }
 }

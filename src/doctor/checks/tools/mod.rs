@@ -9,11 +9,14 @@ use std::time::{Duration, Instant};
 
 use semver::Version;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
 use crate::host::tools;
 
-pub(super) const GIT: Check = Check {
+/// The family's checks, in report order.
+pub(super) const CHECKS: &[Check] = &[GIT, DOCKER_CLI, REQUIRED, COMPOSE, LIBPQ];
+
+const GIT: Check = Check {
     id: "tools.git",
     title: "git is installed",
     depends_on: &[],
@@ -22,7 +25,7 @@ pub(super) const GIT: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const DOCKER_CLI: Check = Check {
+const DOCKER_CLI: Check = Check {
     id: "tools.docker_cli",
     title: "Docker CLI is installed",
     depends_on: &[],
@@ -31,7 +34,7 @@ pub(super) const DOCKER_CLI: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const REQUIRED: Check = Check {
+const REQUIRED: Check = Check {
     id: "tools.required",
     title: "Tools the profile requires",
     depends_on: &["profile.valid"],
@@ -40,7 +43,7 @@ pub(super) const REQUIRED: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const COMPOSE: Check = Check {
+const COMPOSE: Check = Check {
     id: "tools.compose",
     title: "Docker Compose v2 is installed (for `docker compose` commands)",
     depends_on: &[],
@@ -49,7 +52,7 @@ pub(super) const COMPOSE: Check = Check {
     safe_fix: None,
 };
 
-pub(super) const LIBPQ: Check = Check {
+const LIBPQ: Check = Check {
     id: "tools.libpq",
     title: "libpq's pg_config for a host-side `bundle install` of the pg gem",
     depends_on: &[],
@@ -117,7 +120,8 @@ struct ComposeFound {
     standalone: Option<Version>,
 }
 
-fn compose(facts: &Facts) -> Outcome {
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn compose(facts: &Facts) -> Result<Outcome, Outcome> {
     let find = |program: &str| which::which_in(program, facts.var("PATH"), &facts.env.cwd).ok();
     let version = |program: &Path, args: &[&str]| {
         output_of(program, args)
@@ -133,7 +137,7 @@ fn compose(facts: &Facts) -> Outcome {
             v1_script_version(&head).or_else(|| version(&c, &["version"]))
         }),
     };
-    compose_outcome(&found)
+    Ok(compose_outcome(&found))
 }
 
 /// The first 512 bytes of `path` (an executable's shebang and header).
@@ -211,31 +215,33 @@ fn installed(facts: &Facts, program: &str, why: &str, install: &str) -> Outcome 
     }
 }
 
-fn git(facts: &Facts) -> Outcome {
-    installed(
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn git(facts: &Facts) -> Result<Outcome, Outcome> {
+    Ok(installed(
         facts,
         "git",
         "devboot reads .gitignore and Rails apps use git for gems from git sources",
         "install git (`sudo apt-get install git`, `xcode-select --install` on macOS)",
-    )
+    ))
 }
 
-fn docker_cli(facts: &Facts) -> Outcome {
-    installed(
+#[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
+fn docker_cli(facts: &Facts) -> Result<Outcome, Outcome> {
+    Ok(installed(
         facts,
         "docker",
         "devboot talks to the engine itself, but `docker compose -f .devboot/compose.yaml` and the commands doctor suggests need the CLI",
         "install Docker (Docker Desktop, or `sudo apt-get install docker.io` / the docker-ce packages)",
-    )
+    ))
 }
 
-fn required(facts: &Facts) -> Outcome {
-    let Some(stack) = facts.stack() else {
-        return Outcome::skipped("the profile did not load");
-    };
+fn required(facts: &Facts) -> Result<Outcome, Outcome> {
+    let stack = facts
+        .stack()
+        .ok_or_else(|| Outcome::skipped("the profile did not load"))?;
     let requirements = &stack.requirements.tools;
     if requirements.is_empty() {
-        return Outcome::ok("the profile requires no host tools");
+        return Ok(Outcome::ok("the profile requires no host tools"));
     }
     let wanted: Vec<String> = requirements
         .iter()
@@ -243,7 +249,7 @@ fn required(facts: &Facts) -> Outcome {
         .collect();
     let problems = tools::check(requirements, facts.var("PATH"));
     if problems.is_empty() {
-        return Outcome::ok(format!("all present: {}", wanted.join(", ")));
+        return Ok(Outcome::ok(format!("all present: {}", wanted.join(", "))));
     }
     let mut outcome = Outcome::error(format!(
         "{} of {} required tools missing or too old",
@@ -256,7 +262,7 @@ fn required(facts: &Facts) -> Outcome {
             outcome = outcome.fix(fix);
         }
     }
-    outcome
+    Ok(outcome)
 }
 
 /// One `pg` spec Gemfile.lock locks: its version and its platform (`None` for the source gem,
@@ -390,12 +396,15 @@ enum PgConfig {
     Missing,
 }
 
-fn libpq(facts: &Facts) -> Outcome {
+fn libpq(facts: &Facts) -> Result<Outcome, Outcome> {
     let dir = facts.app_dir();
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
     let (lockfile, gemfile) = (read("Gemfile.lock"), read("Gemfile"));
     if lockfile.is_none() && gemfile.is_none() {
-        return Outcome::skipped(format!("no Gemfile in {}", facts.display(dir)));
+        return Err(Outcome::skipped(format!(
+            "no Gemfile in {}",
+            facts.display(dir)
+        )));
     }
     let specs = lockfile.as_deref().map(locked_pg).unwrap_or_default();
     let pg_line = gemfile.as_deref().and_then(gemfile_pg_line);
@@ -408,7 +417,9 @@ fn libpq(facts: &Facts) -> Outcome {
                 (Some(_), None) => "Gemfile.lock",
                 _ => "Gemfile",
             };
-            return Outcome::skipped(format!("the app does not use the pg gem ({files})"));
+            return Err(Outcome::skipped(format!(
+                "the app does not use the pg gem ({files})"
+            )));
         }
     };
     // pg ≥ 1.6 ships precompiled gems with libpq inside: when the lock has the one for this
@@ -424,11 +435,11 @@ fn libpq(facts: &Facts) -> Outcome {
         })
     });
     if let (Some(spec), false) = (precompiled, forced) {
-        return Outcome::ok(format!(
+        return Ok(Outcome::ok(format!(
             "Gemfile.lock locks pg {}-{}, precompiled with libpq inside: nothing to build",
             spec.version,
             spec.platform.as_deref().unwrap_or_default()
-        ));
+        )));
     }
     let version_of = |path: &Path| {
         output_of(path, &["--version"])
@@ -461,7 +472,7 @@ fn libpq(facts: &Facts) -> Outcome {
             Err(_) => PgConfig::Missing,
         }
     };
-    libpq_outcome(&pg, &config, cfg!(target_os = "macos"))
+    Ok(libpq_outcome(&pg, &config, cfg!(target_os = "macos")))
 }
 
 /// Judges where `pg_config` is for the pg gem `pg` names; on macOS the Homebrew fix comes first.
@@ -525,9 +536,9 @@ fn libpq_outcome(pg: &str, config: &PgConfig, macos: bool) -> Outcome {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
-    use super::super::testing::{PROFILE, Sandbox, script};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{PROFILE, Sandbox, reported, script};
 
     fn with_bin(sandbox: &mut Sandbox) -> std::path::PathBuf {
         let bin = sandbox.dir.path().join("bin");
@@ -541,18 +552,18 @@ mod tests {
         let mut sandbox = Sandbox::new();
         let bin = with_bin(&mut sandbox);
         assert_eq!(
-            git(&sandbox.facts()).status,
+            reported(git(&sandbox.facts())).status,
             Status::Warn,
             "no git on an empty PATH"
         );
-        assert_eq!(docker_cli(&sandbox.facts()).status, Status::Warn);
+        assert_eq!(reported(docker_cli(&sandbox.facts())).status, Status::Warn);
 
         script(&bin.join("git"), "echo 'git version 2.39.2'");
         script(
             &bin.join("docker"),
             "echo 'Docker version 28.1.1, build 4eba377'",
         );
-        let outcome = git(&sandbox.facts());
+        let outcome = reported(git(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok);
         assert!(
             outcome.summary.starts_with("git 2.39.2 ("),
@@ -560,13 +571,13 @@ mod tests {
             outcome.summary
         );
         assert!(
-            docker_cli(&sandbox.facts())
+            reported(docker_cli(&sandbox.facts()))
                 .summary
                 .starts_with("docker 28.1.1")
         );
 
         script(&bin.join("git"), "echo 'cannot run' >&2; exit 3");
-        let outcome = git(&sandbox.facts());
+        let outcome = reported(git(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert!(
             outcome.summary.contains("cannot run"),
@@ -584,7 +595,7 @@ mod tests {
             &format!("{PROFILE}\n[requires.tools]\nfaketool = \">=2.0\"\nabsent = \"*\"\n"),
         );
         script(&bin.join("faketool"), "echo 'faketool 1.5.0'");
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(outcome.summary, "2 of 2 required tools missing or too old");
         assert!(
@@ -600,7 +611,7 @@ mod tests {
 
         script(&bin.join("faketool"), "echo 'faketool 2.1.0'");
         script(&bin.join("absent"), "echo 'absent 0.1'");
-        let outcome = required(&sandbox.facts());
+        let outcome = reported(required(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(outcome.summary, "all present: absent *, faketool >=2.0");
     }
@@ -621,7 +632,7 @@ mod tests {
     fn compose_v2_is_found_as_a_plugin_and_v1_warns() {
         let mut sandbox = Sandbox::new();
         let bin = with_bin(&mut sandbox);
-        let outcome = compose(&sandbox.facts());
+        let outcome = reported(compose(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn);
         assert_eq!(
             outcome.summary,
@@ -637,7 +648,7 @@ mod tests {
             &bin.join("docker-compose"),
             "echo 'docker-compose version 1.29.2, build unknown'",
         );
-        let outcome = compose(&sandbox.facts());
+        let outcome = reported(compose(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -653,7 +664,7 @@ mod tests {
             &bin.join("docker"),
             "[ \"$1\" = compose ] && { echo 'Docker Compose version v2.24.5'; exit 0; }; exit 1",
         );
-        let outcome = compose(&sandbox.facts());
+        let outcome = reported(compose(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(outcome.summary, "docker compose 2.24.5 (plugin)");
         assert_eq!(
@@ -667,7 +678,7 @@ mod tests {
         let sandbox = Sandbox::new();
         sandbox.write("devboot.toml", PROFILE);
         assert_eq!(
-            required(&sandbox.facts()).summary,
+            reported(required(&sandbox.facts())).summary,
             "the profile requires no host tools"
         );
     }
@@ -785,22 +796,22 @@ mod tests {
         let mut sandbox = Sandbox::new();
         let bin = with_bin(&mut sandbox);
         assert_eq!(
-            libpq(&sandbox.facts()).summary,
+            reported(libpq(&sandbox.facts())).summary,
             format!("no Gemfile in {}", sandbox.project().display())
         );
         sandbox.write("Gemfile", "gem \"mysql2\"\n");
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Skipped);
         assert_eq!(outcome.summary, "the app does not use the pg gem (Gemfile)");
 
         // In the Gemfile only (not bundled yet): needed all the same.
         sandbox.write("Gemfile", "gem \"pg\", \"~> 1.5\"\n");
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(outcome.summary.ends_with("cannot build pg (Gemfile)"));
 
         script(&bin.join("pg_config"), "echo 'PostgreSQL 16.2'");
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -819,7 +830,7 @@ mod tests {
                 keg.display()
             ),
         );
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(
             outcome.summary.starts_with("`build.pg` in "),
@@ -827,7 +838,7 @@ mod tests {
             outcome.summary
         );
         script(&keg, "echo 'PostgreSQL 17.0 (Homebrew)'");
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(
             outcome.summary.starts_with("PostgreSQL 17.0 (Homebrew) (")
@@ -837,7 +848,7 @@ mod tests {
         );
 
         script(&keg, "echo 'broken' >&2; exit 1");
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert!(
             outcome.summary.ends_with("--version` failed: broken"),
@@ -862,7 +873,7 @@ mod tests {
             "Gemfile.lock",
             &format!("GEM\n  specs:\n    pg (1.6.2)\n    pg (1.6.2-{platform})\n"),
         );
-        let outcome = libpq(&sandbox.facts());
+        let outcome = reported(libpq(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -872,6 +883,6 @@ mod tests {
         );
         // Unless the Gemfile asks to build it from source.
         sandbox.write("Gemfile", "gem \"pg\", force_ruby_platform: true\n");
-        assert_eq!(libpq(&sandbox.facts()).status, Status::Warn);
+        assert_eq!(reported(libpq(&sandbox.facts())).status, Status::Warn);
     }
 }

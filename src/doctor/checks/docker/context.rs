@@ -1,4 +1,4 @@
-//! `docker.context` and `docker.socket_permission`: the endpoint devboot (and the Docker CLI)
+//! `docker.context`, `docker.socket_permission` and `docker.default_socket`: the endpoint devboot (and the Docker CLI)
 //! would talk to, checked without needing an engine to answer — these say *why* one does not.
 //! A context named by `DOCKER_CONTEXT` or `currentContext` whose endpoint is gone (Colima or
 //! Docker Desktop uninstalled, `OrbStack` stopped) is an error, with the contexts that do answer
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::super::check::{Check, Outcome, QUICK, Run, SafeFix};
-use super::super::facts::Facts;
+use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
+use crate::doctor::facts::Facts;
 use crate::engine::endpoint::{self, DEFAULT_HOST, EndpointSource};
 
 pub(super) const CONTEXT: Check = Check {
@@ -154,20 +154,20 @@ fn contexts(config_dir: &Path) -> Vec<(String, String)> {
     found
 }
 
-fn context(facts: &Facts) -> Outcome {
+fn context(facts: &Facts) -> Result<Outcome, Outcome> {
     let config_dir = endpoint::config_dir(&facts.env);
     let from_var = facts.var("DOCKER_CONTEXT").map(str::to_owned);
     let from_config = match &config_dir {
-        Some(dir) => match endpoint::read_cli_config::<CurrentContext>(dir) {
-            Ok(config) => config.current_context.filter(|c| !c.is_empty()),
-            Err(error) => {
+        Some(dir) => endpoint::read_cli_config::<CurrentContext>(dir)
+            .map_err(|error| {
                 let outcome = Outcome::error(error.to_string());
-                return match error.hint() {
+                match error.hint() {
                     Some(hint) => outcome.fix(hint),
                     None => outcome,
-                };
-            }
-        },
+                }
+            })?
+            .current_context
+            .filter(|c| !c.is_empty()),
         None => None,
     };
     let (name, source) = match (&from_var, &from_config) {
@@ -179,7 +179,11 @@ fn context(facts: &Facts) -> Outcome {
     let resolved = endpoint::resolve_with(None, from_var.as_deref(), config_dir.as_deref());
 
     if let Some(docker_host) = facts.var("DOCKER_HOST") {
-        return docker_host_outcome(docker_host, &name, resolved.ok().map(|e| e.host));
+        return Ok(docker_host_outcome(
+            docker_host,
+            &name,
+            resolved.ok().map(|e| e.host),
+        ));
     }
     let others = || {
         let mut live: Vec<(String, String)> = config_dir
@@ -194,24 +198,23 @@ fn context(facts: &Facts) -> Outcome {
         }
         live
     };
-    let endpoint = match resolved {
-        Ok(endpoint) => endpoint,
-        Err(error) => {
-            // The context does not exist, or its metadata names no endpoint.
-            let outcome = Outcome::error(error.to_string());
-            return context_fixes(outcome, &source, &name, &others());
-        }
-    };
+    // The context does not exist, or its metadata names no endpoint.
+    let endpoint = resolved.map_err(|error| {
+        context_fixes(Outcome::error(error.to_string()), &source, &name, &others())
+    })?;
     if name == "default" {
-        return Outcome::ok(format!("the default context ({})", endpoint.host));
+        return Ok(Outcome::ok(format!(
+            "the default context ({})",
+            endpoint.host
+        )));
     }
     let state = probe(&endpoint.host);
     if !state.is_dead() {
-        return Outcome::ok(format!(
+        return Ok(Outcome::ok(format!(
             "context `{name}` ({source}) → {} ({})",
             endpoint.host,
             state.describe()
-        ));
+        )));
     }
     let outcome = Outcome::error(format!(
         "context `{name}` ({source}) points at {}, but {}",
@@ -219,7 +222,7 @@ fn context(facts: &Facts) -> Outcome {
         state.describe()
     ))
     .detail("docker and devboot talk to the engine through it, so neither reaches one; the runtime it belonged to (Docker Desktop, Colima, OrbStack, ...) is stopped or uninstalled");
-    context_fixes(outcome, &source, &name, &others())
+    Ok(context_fixes(outcome, &source, &name, &others()))
 }
 
 /// The fixes of a broken context: leave it, for `default` or a context that answers.
@@ -330,14 +333,17 @@ fn set_current_context(path: &Path, name: &str) -> Result<(), String> {
     crate::fsio::write_atomic(&path, &text).map_err(|e| e.to_string())
 }
 
-fn default_socket(facts: &Facts) -> Outcome {
-    let endpoint = match endpoint::resolve(&facts.env) {
-        Ok(endpoint) => endpoint,
-        Err(error) => return Outcome::skipped(format!("{error} (see `docker.context`)")),
-    };
+fn default_socket(facts: &Facts) -> Result<Outcome, Outcome> {
+    let endpoint = endpoint::resolve(&facts.env)
+        .map_err(|error| Outcome::skipped(format!("{error} (see `docker.context`)")))?;
     let default = Path::new(DEFAULT_SOCKET_PATH);
     let state = probe(&format!("unix://{DEFAULT_SOCKET_PATH}"));
-    default_socket_outcome(&endpoint.host, &endpoint.source, default, &state)
+    Ok(default_socket_outcome(
+        &endpoint.host,
+        &endpoint.source,
+        default,
+        &state,
+    ))
 }
 
 /// Judges the default socket (`default`, in state `state`) for an engine that answers at
@@ -421,23 +427,22 @@ struct Access {
     has_group: bool,
 }
 
-fn socket_permission(facts: &Facts) -> Outcome {
-    let Ok(endpoint) = endpoint::resolve(&facts.env) else {
-        return Outcome::skipped("the endpoint does not resolve (see `docker.context`)");
-    };
-    let Some(path) = endpoint.host.strip_prefix("unix://") else {
-        return Outcome::skipped(format!(
+fn socket_permission(facts: &Facts) -> Result<Outcome, Outcome> {
+    let endpoint = endpoint::resolve(&facts.env)
+        .map_err(|_| Outcome::skipped("the endpoint does not resolve (see `docker.context`)"))?;
+    let path = endpoint.host.strip_prefix("unix://").ok_or_else(|| {
+        Outcome::skipped(format!(
             "the engine is reached at {}, not through a socket file",
             endpoint.host
-        ));
-    };
-    let metadata = match std::fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Outcome::skipped(format!("no socket at {path} (see `docker.daemon`)"));
+        ))
+    })?;
+    let metadata = std::fs::metadata(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            Outcome::skipped(format!("no socket at {path} (see `docker.daemon`)"))
+        } else {
+            Outcome::error(format!("cannot look at {path}: {e}"))
         }
-        Err(e) => return Outcome::error(format!("cannot look at {path}: {e}")),
-    };
+    })?;
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
     let status = std::fs::read_to_string(facts.proc_root.join("self/status")).unwrap_or_default();
@@ -460,7 +465,7 @@ fn socket_permission(facts: &Facts) -> Outcome {
         has_group: process_groups.contains(&gid)
             || status_ids(&status, "Gid:").is_some_and(|ids| ids.contains(&gid)),
     };
-    match UnixStream::connect(path) {
+    Ok(match UnixStream::connect(path) {
         Ok(_) => Outcome::ok(format!(
             "you may open {path} ({}:{}, mode {:04o})",
             access.owner, access.group, access.mode
@@ -470,7 +475,7 @@ fn socket_permission(facts: &Facts) -> Outcome {
             "the permissions of {path} let you in ({}:{}, mode {:04o}); connecting fails for another reason: {e} (see `docker.daemon`)",
             access.owner, access.group, access.mode
         )),
-    }
+    })
 }
 
 fn denied(access: &Access) -> Outcome {
@@ -557,9 +562,9 @@ fn group_members(table: &str, group: &str) -> Vec<String> {
 mod tests {
     use std::os::unix::net::UnixListener;
 
-    use super::super::super::check::Status;
-    use super::super::testing::{Sandbox, write};
     use super::*;
+    use crate::doctor::check::Status;
+    use crate::doctor::testing::{Sandbox, reported, write};
 
     /// Writes a context as `docker context create NAME --docker host=HOST` does.
     fn create_context(sandbox: &Sandbox, name: &str, host: &str) {
@@ -586,7 +591,7 @@ mod tests {
         create_context(&sandbox, "colima", &format!("unix://{}", dead.display()));
         create_context(&sandbox, "orbstack", &format!("unix://{}", live.display()));
         use_context(&sandbox, "colima");
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -615,7 +620,7 @@ mod tests {
 
         // A socket file nobody listens on: refused.
         drop(UnixListener::bind(&dead).unwrap());
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert!(
             outcome
                 .summary
@@ -634,11 +639,11 @@ mod tests {
             config["auths"]["registry.example"].is_object(),
             "other settings are kept"
         );
-        assert_eq!(context(&sandbox.facts()).status, Status::Ok);
+        assert_eq!(reported(context(&sandbox.facts())).status, Status::Ok);
 
         // DOCKER_CONTEXT overrides config.json: the fix cannot help, and says so.
         sandbox.var("DOCKER_CONTEXT", "colima");
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error);
         assert_eq!(
             outcome.fixes[0].command.as_deref(),
@@ -648,7 +653,7 @@ mod tests {
         assert!(refused.contains("unset DOCKER_CONTEXT"), "{refused}");
 
         sandbox.var("DOCKER_CONTEXT", "nonexistent");
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Error);
         assert!(
             outcome.summary.contains("does not exist"),
@@ -664,13 +669,13 @@ mod tests {
         let _listener = UnixListener::bind(&live).unwrap();
         create_context(&sandbox, "orbstack", &format!("unix://{}", live.display()));
         use_context(&sandbox, "orbstack");
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(outcome.summary.ends_with("(answers)"));
 
         let sandbox = Sandbox::new();
         assert_eq!(
-            context(&sandbox.facts()).summary,
+            reported(context(&sandbox.facts())).summary,
             "the default context (unix:///var/run/docker.sock)"
         );
     }
@@ -683,7 +688,7 @@ mod tests {
         create_context(&sandbox, "orbstack", &format!("unix://{}", live.display()));
         use_context(&sandbox, "orbstack");
         sandbox.var("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert_eq!(
             outcome.fixes[0].command.as_deref(),
@@ -691,7 +696,7 @@ mod tests {
         );
 
         sandbox.var("DOCKER_HOST", format!("unix://{}", live.display()));
-        let outcome = context(&sandbox.facts());
+        let outcome = reported(context(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(
             outcome.summary.contains("overrides context `orbstack`"),
@@ -705,9 +710,12 @@ mod tests {
         let mut sandbox = Sandbox::new();
         let socket = sandbox.dir.path().join("docker.sock");
         sandbox.var("DOCKER_HOST", format!("unix://{}", socket.display()));
-        assert_eq!(socket_permission(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(socket_permission(&sandbox.facts())).status,
+            Status::Skipped
+        );
         let _listener = UnixListener::bind(&socket).unwrap();
-        let outcome = socket_permission(&sandbox.facts());
+        let outcome = reported(socket_permission(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert!(
             outcome.summary.starts_with("you may open"),
@@ -716,7 +724,10 @@ mod tests {
         );
 
         sandbox.var("DOCKER_HOST", "tcp://127.0.0.1:2375");
-        assert_eq!(socket_permission(&sandbox.facts()).status, Status::Skipped);
+        assert_eq!(
+            reported(socket_permission(&sandbox.facts())).status,
+            Status::Skipped
+        );
     }
 
     #[test]

@@ -1,25 +1,24 @@
 //! `docker.platform` and `docker.provider`: what kind of engine answers and what it runs — the
 //! stack's images are built for the engine's CPU architecture (another one runs emulated, slowly
 //! and crash-prone), and the engine is Docker's own rather than Podman behind the Docker API
-//! (which behaves differently in ways that break Compose workflows). Also the architecture
-//! names other checks compare with (`rails.lockfile_platforms`).
+//! (which behaves differently in ways that break Compose workflows).
 
 use std::sync::Arc;
 
 use bollard::models::SystemVersion;
-use futures_util::FutureExt as _;
-use futures_util::future::{BoxFuture, join_all};
+use futures_util::future::join_all;
 
-use super::super::check::{Check, Outcome, Run, SLOW};
-use super::super::facts::Facts;
-use super::stack::project_state;
+use crate::doctor::check::{Check, Outcome, Run, SLOW};
+use crate::doctor::facts::Facts;
+use crate::doctor::facts::platform::{engine_arch, oci_arch};
+use crate::doctor::facts::project::project_state;
 
 pub(super) const PLATFORM: Check = Check {
     id: "docker.platform",
     title: "The stack's images are built for the engine's CPU architecture",
     depends_on: &["docker.daemon", "profile.valid"],
     timeout: SLOW,
-    run: Run::Async(platform),
+    run: Run::Async(|facts| Box::pin(platform(facts))),
     safe_fix: None,
 };
 
@@ -28,36 +27,9 @@ pub(super) const PROVIDER: Check = Check {
     title: "The engine is Docker, not Podman behind the Docker API",
     depends_on: &["docker.daemon"],
     timeout: SLOW,
-    run: Run::Async(provider),
+    run: Run::Async(|facts| Box::pin(provider(facts))),
     safe_fix: None,
 };
-
-/// An architecture as OCI image configs name it: `amd64` for the engine's `x86_64`, `arm64`
-/// for `aarch64`.
-pub(super) fn oci_arch(arch: &str) -> String {
-    match arch.trim().to_ascii_lowercase().as_str() {
-        "x86_64" | "x86-64" | "amd64" => "amd64".to_owned(),
-        "aarch64" | "arm64" | "armv8" => "arm64".to_owned(),
-        "armv7l" | "armhf" | "arm" => "arm".to_owned(),
-        "i386" | "i686" | "x86" | "386" => "386".to_owned(),
-        other => other.to_owned(),
-    }
-}
-
-/// The engine's architecture (`/info` `Architecture`, e.g. `x86_64`), or the outcome saying
-/// why it is unknown.
-pub(super) async fn engine_arch(facts: &Facts) -> Result<String, Outcome> {
-    let sample = facts
-        .engine_info()
-        .await
-        .map_err(|error| Outcome::error(format!("cannot read the engine's info: {error}")))?;
-    sample
-        .info
-        .architecture
-        .clone()
-        .filter(|a| !a.is_empty())
-        .ok_or_else(|| Outcome::skipped("the engine does not report its architecture"))
-}
 
 /// One image of the stack as the engine has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,46 +42,38 @@ struct StackImage {
     built: bool,
 }
 
-fn platform(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let engine = match engine_arch(&facts).await {
-            Ok(arch) => arch,
-            Err(outcome) => return outcome,
-        };
-        let state = match project_state(&facts).await {
-            Ok(state) => state,
-            Err(outcome) => return outcome,
-        };
-        let Ok(connection) = facts.connection().await else {
-            return Outcome::skipped("no engine");
-        };
-        let docker = &connection.docker;
-        let images = join_all(state.stack.services.values().map(|service| async move {
-            let image = service.image.to_string();
-            let present = state.observed.images.contains_key(&image);
-            let arch = if present {
-                docker.inspect_image(&image).await.ok().and_then(|i| {
-                    let arch = i.architecture.filter(|a| !a.is_empty())?;
-                    Some(match i.variant.filter(|v| !v.is_empty()) {
-                        Some(variant) => format!("{arch}/{variant}"),
-                        None => arch,
-                    })
+async fn platform(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let engine = engine_arch(&facts).await?;
+    let state = project_state(&facts).await?;
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|_| Outcome::skipped("no engine"))?;
+    let docker = &connection.docker;
+    let images = join_all(state.stack.services.values().map(|service| async move {
+        let image = service.image.to_string();
+        let present = state.observed.images.contains_key(&image);
+        let arch = if present {
+            docker.inspect_image(&image).await.ok().and_then(|i| {
+                let arch = i.architecture.filter(|a| !a.is_empty())?;
+                Some(match i.variant.filter(|v| !v.is_empty()) {
+                    Some(variant) => format!("{arch}/{variant}"),
+                    None => arch,
                 })
-            } else {
-                None
-            };
-            present.then(|| StackImage {
-                service: service.name.clone(),
-                image,
-                arch,
-                built: service.build.is_some(),
             })
-        }))
-        .await;
-        let images: Vec<StackImage> = images.into_iter().flatten().collect();
-        platform_outcome(&engine, &images)
-    }
-    .boxed()
+        } else {
+            None
+        };
+        present.then(|| StackImage {
+            service: service.name.clone(),
+            image,
+            arch,
+            built: service.build.is_some(),
+        })
+    }))
+    .await;
+    let images: Vec<StackImage> = images.into_iter().flatten().collect();
+    Ok(platform_outcome(&engine, &images))
 }
 
 /// Compares each image's architecture with the engine's (`x86_64`, `aarch64`, ...).
@@ -174,26 +138,21 @@ fn platform_outcome(engine: &str, images: &[StackImage]) -> Outcome {
     outcome.fix_with("then recreate the containers from them", "devboot up")
 }
 
-fn provider(facts: Arc<Facts>) -> BoxFuture<'static, Outcome> {
-    async move {
-        let connection = match facts.connection().await {
-            Ok(connection) => connection,
-            Err(error) => return Outcome::skipped(error.to_string()),
-        };
-        let version = match connection.docker.version().await {
-            Ok(version) => version,
-            Err(error) => {
-                return Outcome::error(format!("cannot read the engine's version: {error}"));
-            }
-        };
-        let info = facts.engine_info().await.ok().map(|sample| &sample.info);
-        let operating_system = info.and_then(|i| i.operating_system.as_deref());
-        let security: Vec<String> = info
-            .and_then(|i| i.security_options.clone())
-            .unwrap_or_default();
-        provider_outcome(&version, operating_system, &security)
-    }
-    .boxed()
+async fn provider(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
+    let connection = facts
+        .connection()
+        .await
+        .map_err(|error| Outcome::skipped(error.to_string()))?;
+    let version =
+        connection.docker.version().await.map_err(|error| {
+            Outcome::error(format!("cannot read the engine's version: {error}"))
+        })?;
+    let info = facts.engine_info().await.ok().map(|sample| &sample.info);
+    let operating_system = info.and_then(|i| i.operating_system.as_deref());
+    let security: Vec<String> = info
+        .and_then(|i| i.security_options.clone())
+        .unwrap_or_default();
+    Ok(provider_outcome(&version, operating_system, &security))
 }
 
 /// What answers behind the Docker API, from `/version` (Podman lists a `Podman Engine`
@@ -267,8 +226,8 @@ fn provider_outcome(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::check::Status;
     use super::*;
+    use crate::doctor::check::Status;
 
     fn image(service: &str, arch: Option<&str>, built: bool) -> StackImage {
         StackImage {
@@ -277,14 +236,6 @@ mod tests {
             arch: arch.map(str::to_owned),
             built,
         }
-    }
-
-    #[test]
-    fn architectures_are_named_as_images_name_them() {
-        assert_eq!(oci_arch("x86_64"), "amd64");
-        assert_eq!(oci_arch("aarch64"), "arm64");
-        assert_eq!(oci_arch("arm64"), "arm64");
-        assert_eq!(oci_arch("s390x"), "s390x");
     }
 
     #[test]
