@@ -62,7 +62,7 @@ pub fn memory(have: &EngineResources, need: Option<u64>) -> Option<Problem> {
     let (need, memory) = (need?, have.memory?);
     (memory < need).then(|| Problem {
         message: format!(
-            "the Docker engine has {} of memory; the profile needs {}",
+            "the engine has {} of memory; the profile needs {}",
             format_bytes(memory),
             format_bytes(need)
         ),
@@ -79,7 +79,7 @@ pub fn disk(have: &EngineResources, need: Option<u64>) -> Option<Problem> {
     let (need, free) = (need?, have.disk_free?);
     (free < need).then(|| Problem {
         message: format!(
-            "the Docker data directory `{}` has {} free; the profile needs {}",
+            "the engine's data directory `{}` has {} free; the profile needs {}",
             have.data_root(),
             format_bytes(free),
             format_bytes(need)

@@ -560,13 +560,20 @@ fn credential_process(facts: &Facts) -> Result<Outcome, Outcome> {
     ))
 }
 
-/// Where the program is: an absolute path or `~/…` as written, else searched on `PATH`.
+/// Where the program is: an absolute path or `~/…` as written, else searched on `PATH` (never
+/// relative to the working directory, which is the repository).
 fn locate(facts: &Facts, program: &str) -> Option<PathBuf> {
     let expanded = match (program.strip_prefix("~/"), facts.home()) {
-        (Some(rest), Some(home)) => home.join(rest).display().to_string(),
-        _ => program.to_owned(),
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(program),
     };
-    which::which_in(expanded, facts.var("PATH"), &facts.env.cwd).ok()
+    if expanded.is_absolute() {
+        use std::os::unix::fs::PermissionsExt as _;
+        return std::fs::metadata(&expanded)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .then_some(expanded);
+    }
+    crate::host::tools::find_on_path(program, facts.var("PATH"))
 }
 
 fn judge_credential_process(profile: &str, program: &str, found: Option<String>) -> Outcome {

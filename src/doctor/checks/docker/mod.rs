@@ -23,9 +23,11 @@ use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::platform::engine_info;
 use crate::doctor::facts::time::parse_rfc3339;
-use crate::engine::{connect, endpoint};
+use crate::engine::endpoint;
 use crate::error::Error;
-use crate::model::units::format_bytes;
+use crate::host::tools;
+use crate::model::units::{GIB, format_bytes};
+use crate::requirements::{self, EngineResources};
 
 /// The family's checks, in report order.
 pub(super) const CHECKS: &[Check] = &[
@@ -42,8 +44,6 @@ pub(super) const CHECKS: &[Check] = &[
     platform::PLATFORM,
     subnets::SUBNETS,
 ];
-
-const GIB: u64 = 1024 * 1024 * 1024;
 
 const DAEMON: Check = Check {
     id: "docker.daemon",
@@ -143,7 +143,7 @@ async fn api_version(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
     let need = facts
         .stack()
         .and_then(|stack| stack.requirements.docker_api);
-    Ok(match connect::check_api_version(&api, need) {
+    Ok(match requirements::api_version(&api, need) {
         Ok(()) => Outcome::ok(match need {
             Some((major, minor)) => format!(
                 "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
@@ -175,50 +175,23 @@ const NO_DISK: u64 = GIB;
 
 async fn resources(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
     let sample = engine_info(&facts).await?;
-    let info = &sample.info;
     let requirements = facts.stack().map(|stack| &stack.requirements);
     let need_memory = requirements.and_then(|r| r.memory_bytes);
     let need_disk = requirements.and_then(|r| r.disk_bytes);
-    let memory = info.mem_total.and_then(|m| u64::try_from(m).ok());
-    let local = match facts.connection().await {
-        Ok(connection) => connection.endpoint.host.starts_with("unix://"),
-        Err(_) => false,
+    // The same measurement and judgement as the gate before `up` (crate::requirements): the
+    // data directory counts only when it is on this host.
+    let endpoint = match facts.connection().await {
+        Ok(connection) => connection.endpoint.host.clone(),
+        Err(_) => String::new(),
     };
-    // The data directory is measurable from here when the engine runs on this machine
-    // (not inside Docker Desktop's VM).
-    let desktop = info
-        .operating_system
-        .as_deref()
-        .is_some_and(|os| os.contains("Docker Desktop"));
-    let root = info.docker_root_dir.as_deref();
-    let disk = root
-        .filter(|_| local && !desktop)
-        .and_then(|root| rustix::fs::statvfs(root).ok())
-        .map(|stat| stat.f_bavail.saturating_mul(stat.f_frsize));
-    Ok(resources_outcome(
-        Resources {
-            memory,
-            cpus: info.ncpu,
-            disk,
-            root,
-        },
-        need_memory,
-        need_disk,
-    ))
+    let have = EngineResources::measure(&sample.info, &endpoint);
+    Ok(resources_outcome(&have, need_memory, need_disk))
 }
 
-/// What the engine has.
-#[derive(Debug, Clone, Copy)]
-struct Resources<'a> {
-    memory: Option<u64>,
-    cpus: Option<i64>,
-    /// Free bytes in the data directory, when it can be measured from here.
-    disk: Option<u64>,
-    root: Option<&'a str>,
-}
-
+/// The profile's requirements as the rulebook judges them, plus doctor's own advice when the
+/// profile sets none (too little memory for builds, a nearly full disk).
 fn resources_outcome(
-    have: Resources<'_>,
+    have: &EngineResources,
     need_memory: Option<u64>,
     need_disk: Option<u64>,
 ) -> Outcome {
@@ -229,12 +202,8 @@ fn resources_outcome(
     match have.memory {
         Some(memory) => {
             seen.push(format!("{} of memory", format_bytes(memory)));
-            if let Some(need) = need_memory.filter(|need| memory < *need) {
-                errors.push(format!(
-                    "the engine has {} of memory; the profile needs {}",
-                    format_bytes(memory),
-                    format_bytes(need)
-                ));
+            if let Some(problem) = requirements::memory(have, need_memory) {
+                errors.push(problem.message);
             } else if need_memory.is_none() && memory < LOW_MEMORY {
                 warnings.push(format!(
                     "the engine has {} of memory; below {} builds and `bundle install` get killed (exit code 137)",
@@ -254,17 +223,13 @@ fn resources_outcome(
     if let Some(cpus) = have.cpus {
         seen.push(format!("{cpus} CPUs"));
     }
-    let root = have.root.unwrap_or("the data directory");
+    let root = have.data_root();
     let disk_problems = errors.len() + warnings.len();
-    match have.disk {
+    match have.disk_free {
         Some(free) => {
             seen.push(format!("{} free in {root}", format_bytes(free)));
             match need_disk {
-                Some(need) if free < need => errors.push(format!(
-                    "the engine's data directory `{root}` has {} free; the profile needs {}",
-                    format_bytes(free),
-                    format_bytes(need)
-                )),
+                Some(_) => errors.extend(requirements::disk(have, need_disk).map(|p| p.message)),
                 None if free < NO_DISK => errors.push(format!(
                     "the engine's data directory `{root}` has only {} free: pulls, builds and database writes fail with `no space left on device`",
                     format_bytes(free)
@@ -273,7 +238,7 @@ fn resources_outcome(
                     "the engine's data directory `{root}` has {} free",
                     format_bytes(free)
                 )),
-                Some(_) | None => {}
+                None => {}
             }
         }
         None => seen.push(format!(
@@ -425,7 +390,7 @@ fn credential_helpers(facts: &Facts) -> Result<Outcome, Outcome> {
     let missing: Vec<(String, &Vec<String>)> = helpers
         .iter()
         .map(|(helper, named_by)| (format!("docker-credential-{helper}"), named_by))
-        .filter(|(binary, _)| which::which_in(binary, facts.var("PATH"), &facts.env.cwd).is_err())
+        .filter(|(binary, _)| tools::find_on_path(binary, facts.var("PATH")).is_none())
         .collect();
     if missing.is_empty() {
         let names: Vec<String> = helpers
@@ -614,13 +579,13 @@ mod tests {
 
     #[test]
     fn engine_resources_are_judged_against_the_profile() {
-        let have = |memory: u64, disk: Option<u64>| Resources {
+        let have = |memory: u64, disk_free: Option<u64>| EngineResources {
             memory: Some(memory),
             cpus: Some(2),
-            disk,
-            root: Some("/var/lib/docker"),
+            disk_free,
+            data_root: Some("/var/lib/docker".into()),
         };
-        let fine = resources_outcome(have(8 * GIB, Some(50 * GIB)), None, None);
+        let fine = resources_outcome(&have(8 * GIB, Some(50 * GIB)), None, None);
         assert_eq!(fine.status, Status::Ok, "{fine:?}");
         assert_eq!(
             fine.summary,
@@ -628,7 +593,7 @@ mod tests {
         );
 
         let short = resources_outcome(
-            have(8 * GIB, Some(50 * GIB)),
+            &have(8 * GIB, Some(50 * GIB)),
             Some(16 * GIB),
             Some(100 * GIB),
         );
@@ -643,7 +608,7 @@ mod tests {
             Some("docker system prune && docker builder prune")
         );
 
-        let small = resources_outcome(have(2 * GIB, None), None, None);
+        let small = resources_outcome(&have(2 * GIB, None), None, None);
         assert_eq!(small.status, Status::Warn);
         assert!(small.summary.contains("exit code 137"), "{}", small.summary);
         assert!(
@@ -653,7 +618,7 @@ mod tests {
         );
         assert_eq!(small.fixes.len(), 1);
 
-        let full = resources_outcome(have(8 * GIB, Some(GIB / 2)), None, None);
+        let full = resources_outcome(&have(8 * GIB, Some(GIB / 2)), None, None);
         assert_eq!(full.status, Status::Error);
         assert!(full.summary.contains("no space left on device"));
     }

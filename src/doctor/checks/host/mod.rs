@@ -6,12 +6,10 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::doctor::check::{Check, Outcome, QUICK, Run, Status};
 use crate::doctor::facts::{Facts, is_wsl};
-use crate::model::units::format_bytes;
+use crate::model::units::{GIB, format_bytes};
 
 /// The family's checks, in report order.
 pub(super) const CHECKS: &[Check] = &[OS, DISK, MEMORY, WSL, DOCKER_DESKTOP_SETTINGS];
-
-const GIB: u64 = 1024 * 1024 * 1024;
 
 const OS: Check = Check {
     id: "host.os",

@@ -122,7 +122,7 @@ struct ComposeFound {
 
 #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
 fn compose(facts: &Facts) -> Result<Outcome, Outcome> {
-    let find = |program: &str| which::which_in(program, facts.var("PATH"), &facts.env.cwd).ok();
+    let find = |program: &str| tools::find_on_path(program, facts.var("PATH"));
     let version = |program: &Path, args: &[&str]| {
         output_of(program, args)
             .ok()
@@ -200,7 +200,7 @@ fn compose_outcome(found: &ComposeFound) -> Outcome {
 
 /// Finds `program` on the environment's PATH and reads its version.
 fn installed(facts: &Facts, program: &str, why: &str, install: &str) -> Outcome {
-    let Ok(path) = which::which_in(program, facts.var("PATH"), &facts.env.cwd) else {
+    let Some(path) = tools::find_on_path(program, facts.var("PATH")) else {
         return Outcome::warn(format!("`{program}` is not on PATH"))
             .detail(why)
             .fix(install);
@@ -357,7 +357,9 @@ fn with_pg_config(flags: &str) -> Option<&str> {
 /// Bundler's `build.pg` setting (`bundle config build.pg ...`) and where it is set, in
 /// Bundler's order: the app's `.bundle/config` (or `$BUNDLE_APP_CONFIG/config`),
 /// `BUNDLE_BUILD__PG`, then `~/.bundle/config` (or `$BUNDLE_USER_CONFIG`).
-fn build_pg_setting(facts: &Facts) -> Option<(String, String)> {
+/// Where `build.pg` is set and its value, and whether the setting is the developer's own (the
+/// environment or the user's Bundler config) rather than the repository's `.bundle/config`.
+fn build_pg_setting(facts: &Facts) -> Option<(String, String, bool)> {
     const KEY: &str = "BUNDLE_BUILD__PG";
     let app = facts.app_dir();
     let local = facts
@@ -368,14 +370,14 @@ fn build_pg_setting(facts: &Facts) -> Option<(String, String)> {
         .var("BUNDLE_USER_CONFIG")
         .map(std::path::PathBuf::from)
         .or_else(|| facts.home().map(|home| home.join(".bundle/config")));
-    let from_file = |path: &Path| {
+    let from_file = |path: &Path, own: bool| {
         let text = std::fs::read_to_string(path).ok()?;
         let value = bundle_config_value(&text, KEY)?.to_owned();
-        Some((facts.display(path), value))
+        Some((facts.display(path), value, own))
     };
-    from_file(&local)
-        .or_else(|| facts.var(KEY).map(|v| (KEY.to_owned(), v.to_owned())))
-        .or_else(|| global.as_deref().and_then(from_file))
+    from_file(&local, false)
+        .or_else(|| facts.var(KEY).map(|v| (KEY.to_owned(), v.to_owned(), true)))
+        .or_else(|| global.as_deref().and_then(|path| from_file(path, true)))
 }
 
 /// Where the pg gem's build would find `pg_config`, and what it printed.
@@ -445,16 +447,22 @@ fn libpq(facts: &Facts) -> Result<Outcome, Outcome> {
         output_of(path, &["--version"])
             .map(|text| text.lines().next().unwrap_or("").trim().to_owned())
     };
-    let config = if let Some((source, flags)) = build_pg_setting(facts)
+    let config = if let Some((source, flags, own)) = build_pg_setting(facts)
         && let Some(path) = with_pg_config(&flags)
     {
         let path = Path::new(path);
         let source = format!("`build.pg` in {source}");
         if path.is_file() {
+            // A program the repository names is never run on the host.
+            let version = if own {
+                version_of(path)
+            } else {
+                Err("not run: the repository's Bundler config names it".to_owned())
+            };
             PgConfig::Found {
                 shown: facts.display(path),
                 source,
-                version: version_of(path),
+                version,
             }
         } else {
             PgConfig::Dangling {
@@ -463,13 +471,13 @@ fn libpq(facts: &Facts) -> Result<Outcome, Outcome> {
             }
         }
     } else {
-        match which::which_in("pg_config", facts.var("PATH"), &facts.env.cwd) {
-            Ok(path) => PgConfig::Found {
+        match tools::find_on_path("pg_config", facts.var("PATH")) {
+            Some(path) => PgConfig::Found {
                 shown: facts.display(&path),
                 source: "PATH".to_owned(),
                 version: version_of(&path),
             },
-            Err(_) => PgConfig::Missing,
+            None => PgConfig::Missing,
         }
     };
     Ok(libpq_outcome(&pg, &config, cfg!(target_os = "macos")))
@@ -538,7 +546,7 @@ fn libpq_outcome(pg: &str, config: &PgConfig, macos: bool) -> Outcome {
 mod tests {
     use super::*;
     use crate::doctor::check::Status;
-    use crate::doctor::testing::{PROFILE, Sandbox, reported, script};
+    use crate::doctor::testing::{PROFILE, Sandbox, reported, script, write};
 
     fn with_bin(sandbox: &mut Sandbox) -> std::path::PathBuf {
         let bin = sandbox.dir.path().join("bin");
@@ -823,8 +831,8 @@ mod tests {
 
         // Bundler's build.pg wins over PATH (the macOS fix leaves pg_config off PATH).
         let keg = sandbox.dir.path().join("libpq/bin/pg_config");
-        sandbox.write(
-            ".bundle/config",
+        write(
+            &sandbox.home().join(".bundle/config"),
             &format!(
                 "---\nBUNDLE_BUILD__PG: \"--with-pg-config={}\"\n",
                 keg.display()
@@ -855,6 +863,21 @@ mod tests {
             "{}",
             outcome.summary
         );
+
+        // One the repository's own `.bundle/config` names is never run on the host.
+        let marker = sandbox.dir.path().join("ran");
+        let planted = sandbox.write("bin/pg_config", "");
+        script(&planted, &format!("touch '{}'", marker.display()));
+        sandbox.write(
+            ".bundle/config",
+            &format!(
+                "---\nBUNDLE_BUILD__PG: \"--with-pg-config={}\"\n",
+                planted.display()
+            ),
+        );
+        let outcome = reported(libpq(&sandbox.facts()));
+        assert!(outcome.summary.contains("not run"), "{outcome:?}");
+        assert!(!marker.exists(), "the repository's pg_config ran");
     }
 
     #[test]
