@@ -14,6 +14,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod detect;
+pub mod digest;
 pub mod doctor;
 pub mod engine;
 pub mod env;

@@ -17,11 +17,11 @@ use super::observe::{Observed, engine_error};
 use super::postgres;
 use super::progress::{Event, Phase, Reporter};
 use super::spec::{self, ContainerSpec};
+use crate::digest::Digest;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::model::{DependencyCondition, Stack};
 use crate::plan::{self, ContainerAction, ContainerStep, ImageAction, ImageStep};
-use crate::workspace::Digest;
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
 const MAX_WAIT: Duration = Duration::from_secs(600);

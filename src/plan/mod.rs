@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::digest::Digest;
 use crate::engine::observe::Observed;
 use crate::model::Stack;
 use crate::render::{Ownership, RenderedFile};
-use crate::workspace::Digest;
 
 /// Everything `up` would do.
 #[derive(Debug, Clone, Serialize)]

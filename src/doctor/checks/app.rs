@@ -26,7 +26,7 @@ use super::env::app_services;
 use super::rails::{is_local_host, url_host};
 use super::services::is_postgres;
 use super::stack::project_state;
-use crate::workspace::Digest;
+use crate::digest::Digest;
 
 pub(super) const PENDING_MIGRATIONS: Check = Check {
     id: "rails.pending_migrations",
