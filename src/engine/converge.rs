@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::build_context::{self, BuildContext};
 use super::containers::{self, Readiness};
 use super::images;
-use super::observe::{Observed, engine_error};
+use super::observe::engine_error;
 use super::postgres;
 use super::progress::{Event, Phase, Reporter};
 use super::spec::{self, ContainerSpec};
@@ -21,7 +21,7 @@ use crate::digest::Digest;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::model::{DependencyCondition, Stack};
-use crate::plan::{self, ContainerAction, ContainerStep, ImageAction, ImageStep};
+use crate::plan::{self, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed};
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
 const MAX_WAIT: Duration = Duration::from_secs(600);

@@ -2,14 +2,16 @@
 //! what is on disk, and what devboot recorded when it last wrote. `devboot plan` prints it;
 //! `up` carries it out. Pure: the caller gathers the facts.
 
+pub mod observed;
 pub mod ports;
+
+pub use observed::{Observed, ObservedContainer, ObservedImage};
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::digest::Digest;
-use crate::engine::observe::Observed;
 use crate::model::Stack;
 use crate::render::{Ownership, RenderedFile};
 
