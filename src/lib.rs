@@ -28,6 +28,7 @@ pub mod plan;
 pub mod profile;
 pub mod project;
 pub mod render;
+pub mod shell;
 pub mod workspace;
 
 use std::ffi::OsString;

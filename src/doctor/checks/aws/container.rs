@@ -28,6 +28,7 @@ use crate::aws::endpoint_process::EndpointFiles;
 use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
+use crate::shell::home_path_word;
 
 /// Where the relay answers, as the app container sees it.
 const RELAY: &str = "169.254.170.2:80";
@@ -575,7 +576,7 @@ impl Seen<'_> {
         match &self.host.log {
             Some(log) => outcome.fix_with(
                 "read the endpoint's log",
-                format!("tail -n 50 {}", super::shell_word(log)),
+                format!("tail -n 50 {}", home_path_word(log)),
             ),
             None => outcome,
         }

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use super::super::super::check::Outcome;
 use super::super::super::facts::Facts;
-use super::{Scope, Setup, shell_word};
+use super::{Scope, Setup};
 use crate::aws::config::AwsFiles;
+use crate::shell::home_path_word;
 
 /// Permission bits that let others than the owner in.
 const GROUP_OTHER: u32 = 0o077;
@@ -133,7 +134,7 @@ fn judge_modes(found: &[SecretFile], display: &dyn Fn(&Path) -> String) -> Outco
     }
     let paths: Vec<String> = exposed
         .iter()
-        .map(|f| shell_word(&display(&f.path)))
+        .map(|f| home_path_word(&display(&f.path)))
         .collect();
     let (subject, object) = if exposed.len() == 1 {
         ("it holds", "it")
