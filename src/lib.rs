@@ -27,6 +27,7 @@ pub mod output;
 pub mod plan;
 pub mod profile;
 pub mod project;
+pub mod redact;
 pub mod render;
 pub mod shell;
 pub mod workspace;

@@ -247,7 +247,7 @@ fn summary(
     if let Some((_, url)) = host_env.iter().find(|(k, _)| k == "DATABASE_URL") {
         out.push_str(&format!(
             "\nDatabase from this machine: {}\n",
-            mask_password(url)
+            crate::redact::mask_url_passwords(url)
         ));
     }
     if let Some(app_aws) = app_aws {
@@ -258,30 +258,4 @@ fn summary(
         render::HOST_ENV_FILE
     ));
     printer.data(&out);
-}
-
-/// `scheme://user:secret@host` → `scheme://user:***@host`.
-fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_masked() {
-        assert_eq!(
-            super::mask_password("postgres://u:pw@h:1/db"),
-            "postgres://u:***@h:1/db"
-        );
-        assert_eq!(super::mask_password("redis://h:6379/0"), "redis://h:6379/0");
-    }
 }

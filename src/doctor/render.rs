@@ -201,9 +201,9 @@ mod tests {
 
     use super::super::check::{Outcome, QUICK, Run};
     use super::super::facts::Facts;
-    use super::super::redact::Redactor;
     use super::super::runner::CheckResult;
     use super::*;
+    use crate::redact::Redactor;
 
     fn noop(_: &Facts) -> Outcome {
         Outcome::ok("")

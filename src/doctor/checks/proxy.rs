@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 
 use super::super::check::{Check, Outcome, Run, SLOW};
 use super::super::facts::Facts;
-use super::super::redact::url_passwords;
+use crate::redact::mask_url_passwords;
 
 pub(super) const PROXY: Check = Check {
     id: "docker.proxy",
@@ -111,13 +111,13 @@ impl ProxySettings {
     }
 }
 
-/// A proxy URL for messages, its password replaced by `***` ([`url_passwords`]); also in a
+/// A proxy URL for messages, its password replaced by `***` ([`mask_url_passwords`]); also in a
 /// value without a scheme (`bob:pw@proxy:3128`), which Go and curl read as `http://`.
 pub(super) fn shown(url: &str) -> String {
     if url.contains("://") {
-        return url_passwords(url);
+        return mask_url_passwords(url);
     }
-    let redacted = url_passwords(&format!("http://{url}"));
+    let redacted = mask_url_passwords(&format!("http://{url}"));
     redacted
         .strip_prefix("http://")
         .map_or(redacted.clone(), str::to_owned)
