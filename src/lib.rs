@@ -30,6 +30,7 @@ pub mod project;
 pub mod redact;
 pub mod render;
 pub mod shell;
+pub mod urls;
 pub mod workspace;
 
 use std::ffi::OsString;
