@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 use bollard::Docker;
 
 use crate::aws::{self, AppAws, Intent};
-use crate::engine::observe::{self, Observed};
+use crate::engine::observe;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::host::ports;
 use crate::model::{AwsMode, Stack};
+use crate::plan::Observed;
 use crate::plan::ports::RememberedPorts;
 use crate::project::Project;
 use crate::requirements;

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::aws::error::AwsError;
 use crate::profile::diagnostic::Diagnostics;
 
 /// How a command ended; `lib.rs` turns it into the process exit code.
@@ -141,7 +142,7 @@ pub enum Error {
 
     /// Resolving the developer's AWS identity or credentials failed.
     #[error(transparent)]
-    Aws(#[from] crate::aws::AwsError),
+    Aws(#[from] AwsError),
 
     /// A broken invariant: a bug in devboot, not the user's doing.
     #[error("internal error: {0}")]

@@ -10,13 +10,12 @@ use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 
 use crate::engine::connect::Connection;
-use crate::engine::observe::Observed;
 use crate::engine::spec::LABEL_PROJECT;
 use crate::env::Environment;
 use crate::error::{Error, Problem};
 use crate::host::ports;
 use crate::model::Stack;
-use crate::plan::{ContainerAction, ContainerStep};
+use crate::plan::{ContainerAction, ContainerStep, Observed};
 use crate::requirements::{self, EngineResources};
 
 /// Checks every prerequisite; `Err(Error::Prerequisites)` lists all that are not met.

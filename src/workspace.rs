@@ -3,12 +3,12 @@
 //! plan happens here: atomic writes, state recorded only after the files are in place.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
+// `State` records digests; `commands::up` still names `Digest` through here.
+use crate::digest::Digest;
 use crate::error::Error;
 use crate::fsio;
 use crate::plan::{FileAction, FileStep};
@@ -17,32 +17,6 @@ use crate::render::RenderedFile;
 /// devboot's own directory in the project (git-ignored).
 pub const STATE_DIR: &str = ".devboot";
 const STATE_FILE: &str = ".devboot/state.json";
-
-/// A SHA-256 content digest, hex encoded.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Digest(String);
-
-impl Digest {
-    pub fn of(bytes: &[u8]) -> Self {
-        let hash = Sha256::digest(bytes);
-        Self(
-            hash.iter()
-                .fold(String::with_capacity(64), |mut hex, byte| {
-                    let _ = write!(hex, "{byte:02x}");
-                    hex
-                }),
-        )
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
 
 /// What devboot remembers about a project between runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

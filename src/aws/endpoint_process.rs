@@ -23,9 +23,9 @@ use serde::{Deserialize, Serialize};
 
 use super::error::AwsError;
 use super::server::EndpointSecrets;
+use crate::digest::Digest;
 use crate::env::Environment;
 use crate::model::Stack;
-use crate::workspace::Digest;
 
 /// How long `up` waits for the first credentials (an SSO refresh or a `credential_process`
 /// may prompt or be slow); the endpoint itself gives up on one fetch after 120 s.

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 
 use super::config::{AwsFiles, BaseSource, Profiles};
 use super::error::AwsError;
+use crate::shell::shell_word;
 
 /// What the cache says about a profile's SSO login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,19 +224,6 @@ pub fn session_login_command(session: &str) -> String {
     format!("aws sso login --sso-session {}", shell_word(session))
 }
 
-/// `word`, single-quoted for a POSIX shell when it needs it.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -411,7 +399,13 @@ aws_secret_access_key = secret
 
     #[test]
     fn odd_profile_names_are_quoted() {
-        assert_eq!(shell_word("team/dev"), "team/dev");
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(
+            profile_login_command("team/dev"),
+            "aws sso login --profile team/dev"
+        );
+        assert_eq!(
+            session_login_command("it's"),
+            r"aws sso login --sso-session 'it'\''s'"
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::Context;
 use crate::aws::{AppAws, Intent};
 use crate::cli::UpArgs;
+use crate::digest::Digest;
 use crate::effective::{self, EffectiveStack};
 use crate::engine::connect::{self, Connection};
 use crate::engine::converge;
@@ -18,7 +19,6 @@ use crate::output::{Printer, Role};
 use crate::plan::{self, ContainerAction, FileAction, ImageAction};
 use crate::project::Project;
 use crate::render;
-use crate::workspace::Digest;
 
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
@@ -204,7 +204,7 @@ fn summary(
     if let Some((_, url)) = host_env.iter().find(|(k, _)| k == "DATABASE_URL") {
         out.push_str(&format!(
             "\nDatabase from this machine: {}\n",
-            mask_password(url)
+            crate::redact::mask_url_passwords(url)
         ));
     }
     if let Some(app_aws) = app_aws {
@@ -215,30 +215,4 @@ fn summary(
         render::HOST_ENV_FILE
     ));
     printer.data(&out);
-}
-
-/// `scheme://user:secret@host` → `scheme://user:***@host`.
-fn mask_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_masked() {
-        assert_eq!(
-            super::mask_password("postgres://u:pw@h:1/db"),
-            "postgres://u:***@h:1/db"
-        );
-        assert_eq!(super::mask_password("redis://h:6379/0"), "redis://h:6379/0");
-    }
 }

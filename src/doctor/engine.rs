@@ -17,9 +17,10 @@ use crate::aws::Intent;
 use crate::effective;
 use crate::engine::connect::{self, Connection};
 use crate::engine::containers;
-use crate::engine::observe::{self, ObservedContainer, engine_error};
+use crate::engine::observe::engine_error;
 use crate::error::Error;
 use crate::model::Stack;
+use crate::plan::{Observed, ObservedContainer};
 
 /// Lines of a command's output kept (the last ones); enough for any message, bounded for logs.
 const KEPT_LINES: usize = 200;
@@ -46,7 +47,7 @@ pub(super) struct ProjectState {
     /// The effective stack (`auto` host ports and the app's AWS wiring as `devboot up` would
     /// set them), so container definitions compare like for like.
     pub stack: Stack,
-    pub observed: observe::Observed,
+    pub observed: Observed,
     /// Each service's container, inspected, by service name.
     pub inspected: BTreeMap<String, ContainerInspectResponse>,
 }

@@ -17,7 +17,6 @@ mod check;
 mod checks;
 mod engine;
 mod facts;
-mod redact;
 mod render;
 mod report;
 mod runner;
@@ -54,7 +53,11 @@ pub async fn run(
     let started = Instant::now();
     let facts = Arc::new(facts::Facts::new(env.clone(), start.to_path_buf()));
     let results = runner::run(checks::CHECKS, &facts, selection, confirm).await;
-    Report::new(results, started.elapsed(), &redact::Redactor::new(env))
+    Report::new(
+        results,
+        started.elapsed(),
+        &crate::redact::Redactor::new(env),
+    )
 }
 
 impl Report {

@@ -202,8 +202,8 @@ mod tests {
     use super::*;
     use crate::doctor::check::{Outcome, QUICK, Run};
     use crate::doctor::facts::Facts;
-    use crate::doctor::redact::Redactor;
     use crate::doctor::runner::CheckResult;
+    use crate::redact::Redactor;
 
     #[expect(clippy::unnecessary_wraps, reason = "the signature of a check")]
     fn noop(_: &Facts) -> Result<Outcome, Outcome> {

@@ -9,11 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::check::{Fix, Status};
-use super::redact::Redactor;
 use super::render;
 use super::runner::CheckResult;
 use crate::error::{Error, ExitStatus};
 use crate::fsio;
+use crate::redact::Redactor;
 
 /// The version of the JSON document; bumped only for incompatible changes.
 pub(super) const SCHEMA_VERSION: u32 = 1;

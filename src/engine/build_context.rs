@@ -15,9 +15,9 @@ use std::path::Path;
 
 use tar::{EntryType, Header};
 
+use crate::digest::Digest;
 use crate::error::Error;
 use crate::fsio;
-use crate::workspace::Digest;
 
 const DOCKERIGNORE: &str = ".dockerignore";
 

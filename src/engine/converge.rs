@@ -13,15 +13,17 @@ use tokio::sync::watch;
 use super::build_context::{self, BuildContext};
 use super::containers::{self, Readiness};
 use super::images;
-use super::observe::{Observed, engine_error};
+use super::observe::engine_error;
 use super::postgres;
 use super::progress::{Event, Phase, Reporter};
 use super::spec::{self, ContainerSpec};
+use crate::digest::Digest;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::model::{DependencyCondition, Stack};
-use crate::plan::{self, ContainerAction, ContainerStep, ImageAction, ImageStep};
-use crate::workspace::Digest;
+use crate::plan::{
+    self, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed, ObservedContainer,
+};
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
 const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -121,28 +123,68 @@ pub async fn converge(
         containers: steps,
         mut contexts,
     } = engine_plan;
-    let image_ids = ensure_images(
-        docker,
-        env,
-        stack,
-        &observed,
-        &images,
-        &mut contexts,
-        reporter,
-    );
-    let infrastructure = async {
-        containers::ensure_network(docker, &stack.project, observed.network).await?;
-        let missing = stack
-            .volumes
-            .iter()
-            .filter(|v| !observed.volumes.contains(*v));
-        try_join_all(missing.map(|v| containers::ensure_volume(docker, &stack.project, v))).await?;
+    let (image_ids, ()) = try_join(
+        ensure_images(
+            docker,
+            env,
+            stack,
+            &observed,
+            &images,
+            &mut contexts,
+            reporter,
+        ),
+        ensure_network_and_volumes(docker, stack, &observed),
+    )
+    .await?;
+    let specs = container_specs(stack, &image_ids);
+    let steps = recheck_recreates(steps, &observed, &specs);
+    check_postgres_data(docker, stack, &observed, &steps).await?;
+    let services = Services::new(docker, stack, reporter);
+    let (app_may_start, app_gate) = watch::channel(false);
+    let before_app = async {
+        before_app.await?;
+        app_may_start.send_replace(true);
         Ok::<_, Error>(())
     };
-    let (image_ids, ()) = try_join(image_ids, infrastructure).await?;
+    let containers = steps.iter().map(|step| {
+        let existing = observed.containers.get(&step.service);
+        services.start(step, &specs[&step.service], existing, app_gate.clone())
+    });
+    futures_util::future::try_join3(
+        try_join_all(containers),
+        services.run_setup(run_setup),
+        before_app,
+    )
+    .await?;
+    let changed = steps
+        .iter()
+        .filter(|s| s.action != ContainerAction::Unchanged)
+        .map(|s| s.service.clone())
+        .collect();
+    Ok(Outcome { changed })
+}
 
-    // Recompute each service's definition now that every image ID is known.
-    let specs: BTreeMap<String, ContainerSpec> = stack
+/// The project's network, and the volumes the stack names that do not exist yet.
+async fn ensure_network_and_volumes(
+    docker: &Docker,
+    stack: &Stack,
+    observed: &Observed,
+) -> Result<(), Error> {
+    containers::ensure_network(docker, &stack.project, observed.network).await?;
+    let missing = stack
+        .volumes
+        .iter()
+        .filter(|v| !observed.volumes.contains(*v));
+    try_join_all(missing.map(|v| containers::ensure_volume(docker, &stack.project, v))).await?;
+    Ok(())
+}
+
+/// Each service's container definition, now that every image ID is known.
+fn container_specs(
+    stack: &Stack,
+    image_ids: &BTreeMap<String, String>,
+) -> BTreeMap<String, ContainerSpec> {
+    stack
         .services
         .values()
         .map(|s| {
@@ -151,12 +193,20 @@ pub async fn converge(
                 spec::container_spec(stack, s, &image_ids[&s.image.to_string()]),
             )
         })
-        .collect();
-    let steps: Vec<ContainerStep> = steps
+        .collect()
+}
+
+/// The steps with each planned recreate checked against the final definition: an image that
+/// changed may still have produced the same one, and then the container stays (or starts).
+fn recheck_recreates(
+    steps: Vec<ContainerStep>,
+    observed: &Observed,
+    specs: &BTreeMap<String, ContainerSpec>,
+) -> Vec<ContainerStep> {
+    steps
         .into_iter()
         .map(
             |step| match (&step.action, observed.containers.get(&step.service)) {
-                // An image that changed may still have produced the same definition.
                 (ContainerAction::Recreate, Some(c))
                     if c.config_hash.as_deref()
                         == Some(specs[&step.service].config_hash.as_str()) =>
@@ -171,9 +221,16 @@ pub async fn converge(
                 _ => step,
             },
         )
-        .collect();
+        .collect()
+}
 
-    // Postgres data written by another major version: stop before touching the container.
+/// Refuses Postgres data written by another major version, before any container is touched.
+async fn check_postgres_data(
+    docker: &Docker,
+    stack: &Stack,
+    observed: &Observed,
+    steps: &[ContainerStep],
+) -> Result<(), Error> {
     for step in steps.iter().filter(|s| {
         matches!(
             s.action,
@@ -185,138 +242,148 @@ pub async fn converge(
             postgres::check_major(docker, &stack.project, service).await?;
         }
     }
+    Ok(())
+}
 
-    let (app_may_start, app_gate) = watch::channel(false);
-    let before_app = async {
-        before_app.await?;
-        app_may_start.send_replace(true);
-        Ok::<_, Error>(())
-    };
-    let app_name = stack.app.as_ref().map(|a| a.service.as_str());
-    let readiness = readiness_targets(stack);
-    // Per service: ready (its dependents may start), and started (its container runs).
-    let channels: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> = stack
-        .services
-        .keys()
-        .map(|name| (name.as_str(), watch::channel(false)))
-        .collect();
-    let started: HashMap<&str, (watch::Sender<bool>, watch::Receiver<bool>)> = stack
-        .services
-        .keys()
-        .map(|name| (name.as_str(), watch::channel(false)))
-        .collect();
-    let tasks = steps.iter().map(|step| {
-        let service = &stack.services[&step.service];
-        let spec = &specs[&step.service];
-        let existing = observed.containers.get(&step.service);
-        let channels = &channels;
-        let started = &started;
-        let readiness = &readiness;
-        let mut app_gate = app_gate.clone();
-        async move {
-            for dependency in service.depends_on.keys() {
-                let mut ready = channels[dependency.as_str()].1.clone();
-                // A failed dependency fails the whole join, which drops this task.
-                let _ = ready.wait_for(|r| *r).await;
-            }
-            if app_name == Some(service.name.as_str()) {
-                let _ = app_gate.wait_for(|may| *may).await;
-            }
-            let until = readiness[service.name.as_str()];
-            let id = match step.action {
-                ContainerAction::Unchanged => {
-                    reporter.report(Event::Service {
-                        service: &service.name,
-                        phase: Phase::Unchanged,
-                    });
-                    existing.map(|c| c.id.clone()).unwrap_or_default()
-                }
-                ContainerAction::Start => existing.map(|c| c.id.clone()).unwrap_or_default(),
-                ContainerAction::Create => {
-                    reporter.report(Event::Service {
-                        service: &service.name,
-                        phase: Phase::Creating,
-                    });
-                    containers::create(docker, spec).await?
-                }
-                ContainerAction::Recreate => {
-                    reporter.report(Event::Service {
-                        service: &service.name,
-                        phase: Phase::Recreating,
-                    });
-                    if let Some(old) = existing {
-                        containers::remove(docker, &old.id).await?;
-                    }
-                    containers::create(docker, spec).await?
-                }
-            };
-            if step.action == ContainerAction::Unchanged {
-                reporter.report(Event::Service {
-                    service: &service.name,
-                    phase: Phase::Ready,
-                });
-            } else {
-                reporter.report(Event::Service {
-                    service: &service.name,
-                    phase: Phase::Starting,
-                });
-                let on_started = || {
-                    started[service.name.as_str()].0.send_replace(true);
-                };
-                let on_ready = || {
-                    reporter.report(Event::Service {
-                        service: &service.name,
-                        phase: Phase::Ready,
-                    });
-                    channels[service.name.as_str()].0.send_replace(true);
-                };
-                containers::start_and_wait(
-                    docker,
-                    service,
-                    &id,
-                    until,
-                    wait_limit(service),
-                    reporter,
-                    on_started,
-                    on_ready,
-                )
-                .await?;
-            }
-            started[service.name.as_str()].0.send_replace(true);
-            channels[service.name.as_str()].0.send_replace(true);
-            Ok::<_, Error>(())
+/// A flag one task raises and others wait for.
+type Signal = (watch::Sender<bool>, watch::Receiver<bool>);
+
+/// Starting the stack's services, each as soon as the services it depends on are ready.
+struct Services<'a> {
+    docker: &'a Docker,
+    stack: &'a Stack,
+    reporter: &'a dyn Reporter,
+    readiness: HashMap<&'a str, Readiness>,
+    /// Per service: ready, so its dependents may start.
+    ready: HashMap<&'a str, Signal>,
+    /// Per service: its container runs.
+    started: HashMap<&'a str, Signal>,
+}
+
+impl<'a> Services<'a> {
+    fn new(docker: &'a Docker, stack: &'a Stack, reporter: &'a dyn Reporter) -> Self {
+        let signals = || {
+            stack
+                .services
+                .keys()
+                .map(|name| (name.as_str(), watch::channel(false)))
+                .collect()
+        };
+        Self {
+            docker,
+            stack,
+            reporter,
+            readiness: readiness_targets(stack),
+            ready: signals(),
+            started: signals(),
         }
-    });
-    // Setup commands need the app's container and its dependencies, not the app's own server:
-    // they run while the app boots.
-    let setup = async {
-        let Some(app) = stack.app.as_ref().filter(|_| run_setup) else {
+    }
+
+    /// Carries out one container step once the service's dependencies are ready (and, for the
+    /// app, once `app_gate` opens), then starts the container and waits for its readiness.
+    async fn start(
+        &self,
+        step: &ContainerStep,
+        spec: &ContainerSpec,
+        existing: Option<&ObservedContainer>,
+        mut app_gate: watch::Receiver<bool>,
+    ) -> Result<(), Error> {
+        let service = &self.stack.services[&step.service];
+        for dependency in service.depends_on.keys() {
+            let mut ready = self.ready[dependency.as_str()].1.clone();
+            // A failed dependency fails the whole join, which drops this task.
+            let _ = ready.wait_for(|r| *r).await;
+        }
+        let app_name = self.stack.app.as_ref().map(|a| a.service.as_str());
+        if app_name == Some(service.name.as_str()) {
+            let _ = app_gate.wait_for(|may| *may).await;
+        }
+        let id = self.put_container(step, spec, existing).await?;
+        if step.action == ContainerAction::Unchanged {
+            self.report(&service.name, Phase::Ready);
+        } else {
+            self.report(&service.name, Phase::Starting);
+            let on_started = || {
+                self.started[service.name.as_str()].0.send_replace(true);
+            };
+            let on_ready = || {
+                self.report(&service.name, Phase::Ready);
+                self.ready[service.name.as_str()].0.send_replace(true);
+            };
+            containers::start_and_wait(
+                self.docker,
+                service,
+                &id,
+                self.readiness[service.name.as_str()],
+                wait_limit(service),
+                self.reporter,
+                on_started,
+                on_ready,
+            )
+            .await?;
+        }
+        self.started[service.name.as_str()].0.send_replace(true);
+        self.ready[service.name.as_str()].0.send_replace(true);
+        Ok(())
+    }
+
+    /// The step's container, created (or recreated) when the step says so: its ID.
+    async fn put_container(
+        &self,
+        step: &ContainerStep,
+        spec: &ContainerSpec,
+        existing: Option<&ObservedContainer>,
+    ) -> Result<String, Error> {
+        let existing_id = || existing.map(|c| c.id.clone()).unwrap_or_default();
+        Ok(match step.action {
+            ContainerAction::Unchanged => {
+                self.report(&step.service, Phase::Unchanged);
+                existing_id()
+            }
+            ContainerAction::Start => existing_id(),
+            ContainerAction::Create => {
+                self.report(&step.service, Phase::Creating);
+                containers::create(self.docker, spec).await?
+            }
+            ContainerAction::Recreate => {
+                self.report(&step.service, Phase::Recreating);
+                if let Some(old) = existing {
+                    containers::remove(self.docker, &old.id).await?;
+                }
+                containers::create(self.docker, spec).await?
+            }
+        })
+    }
+
+    /// The setup commands, when `run_setup` says so. They need the app's container and its
+    /// dependencies, not the app's own server: they run while the app boots.
+    async fn run_setup(&self, run_setup: bool) -> Result<(), Error> {
+        let Some(app) = self.stack.app.as_ref().filter(|_| run_setup) else {
             return Ok(());
         };
-        let _ = started[app.service.as_str()]
+        let _ = self.started[app.service.as_str()]
             .1
             .clone()
             .wait_for(|s| *s)
             .await;
-        let name = spec::container_name(&stack.project, &app.service);
+        let name = spec::container_name(&self.stack.project, &app.service);
         for command in &app.setup {
-            if let Err(error) = containers::run_setup(docker, &name, command, reporter).await {
+            if let Err(error) =
+                containers::run_setup(self.docker, &name, command, self.reporter).await
+            {
                 // The app container stopping is the cause worth reporting, not the failed exec.
-                let service = &stack.services[&app.service];
-                return Err(containers::stopped(docker, service, &name)
+                let service = &self.stack.services[&app.service];
+                return Err(containers::stopped(self.docker, service, &name)
                     .await
                     .unwrap_or(error));
             }
         }
-        Ok::<_, Error>(())
-    };
-    futures_util::future::try_join3(try_join_all(tasks), setup, before_app).await?;
-    let changed = steps
-        .iter()
-        .filter(|s| s.action != ContainerAction::Unchanged)
-        .map(|s| s.service.clone())
-        .collect();
-    Ok(Outcome { changed })
+        Ok(())
+    }
+
+    fn report(&self, service: &str, phase: Phase) {
+        self.reporter.report(Event::Service { service, phase });
+    }
 }
 
 /// Pulls and builds concurrently; returns the image ID of every image reference of the stack.

@@ -19,9 +19,9 @@ use super::containers;
 use super::observe::engine_error;
 use super::spec::{ContainerSpec, LABEL_MANAGED};
 use crate::aws::{CREDENTIAL_SUBNET, ENDPOINT_HOST_ADDRESS, RELAY_ADDRESS};
+use crate::digest::Digest;
 use crate::error::Error;
 use crate::model::ImageRef;
-use crate::workspace::Digest;
 
 /// Which project a devboot resource outside Compose's model belongs to.
 pub const LABEL_OWNER: &str = "dev.devboot.project";

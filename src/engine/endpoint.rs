@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::digest::Digest;
 use crate::env::Environment;
 use crate::error::Error;
-use crate::workspace::Digest;
 
 /// The engine's socket when nothing names another endpoint.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";

@@ -1,8 +1,9 @@
-//! What the engine holds for a project right now: its containers (found by Compose's project
-//! label), network, volumes and the images the stack names. Read-only; one round of
-//! concurrent requests.
+//! Reading what the engine holds for a project right now: its containers (found by Compose's
+//! project label), network, volumes and the images the stack names, into
+//! [`plan::observed`](crate::plan::observed)'s types. Read-only; one round of concurrent
+//! requests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
@@ -14,45 +15,8 @@ use super::spec::{
 };
 use crate::error::Error;
 use crate::model::Stack;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedContainer {
-    pub id: String,
-    pub name: String,
-    pub service: String,
-    pub config_hash: Option<String>,
-    /// `created`, `running`, `exited`, ...
-    pub state: String,
-    pub image_id: String,
-}
-
-impl ObservedContainer {
-    pub fn running(&self) -> bool {
-        self.state == "running"
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedImage {
-    pub id: String,
-    /// For images devboot built: the build context digest they were built from.
-    pub context_digest: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Observed {
-    /// The project's containers by service name.
-    pub containers: BTreeMap<String, ObservedContainer>,
-    /// Containers of the project whose service the profile no longer declares.
-    pub orphans: Vec<ObservedContainer>,
-    pub network: bool,
-    /// Logical names (as the profile writes them) of the project's volumes that exist.
-    pub volumes: BTreeSet<String>,
-    /// The stack's images that are present locally, by reference.
-    pub images: BTreeMap<String, ObservedImage>,
-    /// Host ports the project's containers publish now.
-    pub published: BTreeSet<u16>,
-}
+// The types live beside the planner that consumes them; doctor, gate and `up` name them here.
+use crate::plan::{Observed, ObservedContainer, ObservedImage};
 
 /// Reads the project's state from the engine.
 pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> {

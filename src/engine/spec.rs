@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::workspace::Digest;
+use crate::digest::Digest;
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
     Mount as DockerMount, MountType, NetworkingConfig, PortBinding,

@@ -2,16 +2,18 @@
 //! what is on disk, and what devboot recorded when it last wrote. `devboot plan` prints it;
 //! `up` carries it out. Pure: the caller gathers the facts.
 
+pub mod observed;
 pub mod ports;
+
+pub use observed::{Observed, ObservedContainer, ObservedImage};
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::engine::observe::Observed;
+use crate::digest::Digest;
 use crate::model::Stack;
 use crate::render::{Ownership, RenderedFile};
-use crate::workspace::Digest;
 
 /// Everything `up` would do.
 #[derive(Debug, Clone, Serialize)]

@@ -1,5 +1,6 @@
-//! Quoting for the formats devboot writes. Every value a template prints passes through one of
-//! these, so no value — quotes, `#`, newlines, `${VAR}`, unicode — can change a file's structure.
+//! Quoting for the YAML devboot writes. Every value a template prints passes through this or
+//! [`crate::shell::shell_word`], so no value — quotes, `#`, newlines, `${VAR}`, unicode — can
+//! change a file's structure.
 
 use std::fmt::Write as _;
 
@@ -37,12 +38,6 @@ fn push_escape(out: &mut String, c: char) {
     }
 }
 
-/// A POSIX shell word that expands to exactly `value` (which must not contain NUL): single
-/// quotes, with each `'` written `'\''`.
-pub fn shell_word(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,11 +49,5 @@ mod tests {
         assert_eq!(compose_yaml_string("x\ny\u{2028}"), "\"x\\ny\\u2028\"");
         assert_eq!(compose_yaml_string("é 😀"), "\"é 😀\"");
         assert_eq!(compose_yaml_string("\u{1}"), "\"\\u0001\"");
-    }
-
-    #[test]
-    fn shell_escapes() {
-        assert_eq!(shell_word("it's"), r"'it'\''s'");
-        assert_eq!(shell_word("$HOME `x`"), "'$HOME `x`'");
     }
 }

@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::model::{FileSource, Stack};
+use crate::shell::shell_word;
 
-pub use escape::{compose_yaml_string, shell_word};
+pub use escape::compose_yaml_string;
 pub use view::{ComposeView, host_environment};
 
 /// Where the generated compose file lives, relative to the project root.

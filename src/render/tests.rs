@@ -33,6 +33,21 @@ fn host_env_points_urls_at_published_ports() {
 }
 
 #[test]
+fn a_password_with_url_delimiters_still_points_at_the_published_port() {
+    let mut stack = stack("extends = \"rails\"\n[services.db]\nports = [\"15432:5432\"]\n");
+    let web = stack.services.get_mut("web").unwrap();
+    web.environment.insert(
+        "DATABASE_URL".into(),
+        "postgres://app:Zx9/k+Q#?@db:5432/app?sslmode=disable".into(),
+    );
+    let env: BTreeMap<_, _> = host_environment(&stack).into_iter().collect();
+    assert_eq!(
+        env["DATABASE_URL"],
+        "postgres://app:Zx9/k+Q#?@127.0.0.1:15432/app?sslmode=disable"
+    );
+}
+
+#[test]
 fn every_builtin_profile_renders() {
     for profile in crate::profile::source::BUILTIN_PROFILES {
         let stack = stack(&format!("extends = \"{}\"\n", profile.name));

@@ -166,18 +166,15 @@ pub fn host_environment(stack: &Stack) -> Vec<(String, String)> {
     environment
 }
 
-/// Rewrites `scheme://[user@]service[:port]/rest` to the service's published address.
+/// Rewrites `scheme://[user@]service[:port]/rest` to the service's published address, leaving
+/// the rest as written.
 fn url_for_host(value: &str, stack: &Stack) -> Option<String> {
-    let (scheme, rest) = value.split_once("://")?;
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
-        Some((userinfo, host_port)) => (Some(userinfo), host_port),
-        None => (None, authority),
-    };
-    let (host, port) = match host_port.rsplit_once(':') {
-        Some((host, port)) => (host, port.parse().ok()?),
-        None => (host_port, default_port(scheme)?),
+    let written = crate::urls::read(value)?;
+    let host = &value[written.host.clone()];
+    let port = if written.has_port() {
+        written.port?
+    } else {
+        default_port(written.url.scheme())?
     };
     let published = stack
         .services
@@ -190,10 +187,11 @@ fn url_for_host(value: &str, stack: &Stack) -> Option<String> {
         IpAddr::V6(ip) => format!("[{ip}]"),
         IpAddr::V4(ip) => ip.to_string(),
     };
-    let userinfo = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
     Some(format!(
-        "{scheme}://{userinfo}{address}:{}{tail}",
-        published.host
+        "{}{address}:{}{}",
+        &value[..written.host_port.start],
+        published.host,
+        &value[written.host_port.end..]
     ))
 }
 

@@ -74,27 +74,22 @@ pub(crate) fn dotenv_in(dir: &Path) -> Vec<(&'static str, String, String)> {
         .collect()
 }
 
-/// Where a URL's host is: its byte range in the value, and the port if one is written.
+/// Where a URL's host is: its byte range in the value, and the port if one is written. A value
+/// without a scheme is read as `host[:port]`.
 pub(crate) fn url_host(value: &str) -> Option<(std::ops::Range<usize>, Option<u16>)> {
-    let start = value.find("://").map_or(0, |i| i + 3);
-    let end = value[start..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| start + i);
-    let host_start = value[start..end]
-        .rfind('@')
-        .map_or(start, |i| start + i + 1);
-    let hostport = &value[host_start..end];
-    let (host_len, port) = if hostport.starts_with('[') {
-        let close = hostport.find(']')? + 1;
-        (close, hostport[close..].strip_prefix(':'))
+    const SCHEME: &str = "tcp://";
+    let (shift, written) = if value.contains("://") {
+        (0, crate::urls::read(value)?)
     } else {
-        match hostport.rsplit_once(':') {
-            Some((host, port)) => (host.len(), Some(port)),
-            None => (hostport.len(), None),
-        }
+        (
+            SCHEME.len(),
+            crate::urls::read(&format!("{SCHEME}{value}"))?,
+        )
     };
-    let port = port.and_then(|p| p.parse().ok());
-    (host_len > 0).then_some((host_start..host_start + host_len, port))
+    Some((
+        written.host.start - shift..written.host.end - shift,
+        written.port,
+    ))
 }
 
 /// Whether a URL's host is this machine (a loopback address, or all addresses): inside a
@@ -205,6 +200,14 @@ mod tests {
         );
         assert_eq!(host("127.0.0.1"), Some(("127.0.0.1".into(), None)));
         assert_eq!(host("db:5432"), Some(("db".into(), Some(5432))));
+        assert_eq!(
+            host("postgres://app:Zx9/k+Q@localhost:5432/app"),
+            Some(("localhost".into(), Some(5432)))
+        );
+        assert_eq!(
+            host("postgres://localhost:${DB_PORT}/app"),
+            Some(("localhost".into(), None))
+        );
         assert!(is_local_host("127.0.1.1") && !is_local_host("db"));
     }
 }

@@ -161,19 +161,6 @@ fn has_aws_setup(facts: &Facts, files: &AwsFiles) -> bool {
         || AWS_VARS.iter().any(|name| facts.var(name).is_some())
 }
 
-/// `word` quoted for a POSIX shell when it needs it (profile names, paths in fix commands).
-pub(crate) fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=~".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 /// A span of time for people: `45 s`, `23 min`, `7 h 10 min`, `3 days`.
 pub(crate) fn span(duration: Duration) -> String {
     let secs = duration.as_secs();
@@ -249,8 +236,5 @@ mod tests {
         assert_eq!(span(Duration::from_secs(7 * 3600 + 600)), "7 h 10 min");
         assert_eq!(span(Duration::from_secs(2 * 3600)), "2 h");
         assert_eq!(span(Duration::from_secs(3 * 86_400)), "3 days");
-        assert_eq!(shell_word("dev"), "dev");
-        assert_eq!(shell_word("~/.aws/credentials"), "~/.aws/credentials");
-        assert_eq!(shell_word("my profile"), "'my profile'");
     }
 }

@@ -3,7 +3,7 @@
 //! shown with their password replaced ([`shown`]).
 
 use crate::doctor::facts::Facts;
-use crate::doctor::redact::url_passwords;
+use crate::redact::mask_url_passwords;
 
 /// One proxy setting and the name it was read under (`HTTPS_PROXY`, `https_proxy`,
 /// `HttpsProxy`).
@@ -93,13 +93,13 @@ impl ProxySettings {
     }
 }
 
-/// A proxy URL for messages, its password replaced by `***` ([`url_passwords`]); also in a
+/// A proxy URL for messages, its password replaced by `***` ([`mask_url_passwords`]); also in a
 /// value without a scheme (`bob:pw@proxy:3128`), which Go and curl read as `http://`.
 pub(crate) fn shown(url: &str) -> String {
     if url.contains("://") {
-        return url_passwords(url);
+        return mask_url_passwords(url);
     }
-    let redacted = url_passwords(&format!("http://{url}"));
+    let redacted = mask_url_passwords(&format!("http://{url}"));
     redacted
         .strip_prefix("http://")
         .map_or(redacted.clone(), str::to_owned)

@@ -22,10 +22,11 @@ use crate::aws::{mask_key_id, parse_rfc3339, rfc3339};
 use crate::doctor::check::{Check, Fix, Outcome, Run, SLOW, Status};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::aws::{shell_word, span};
+use crate::doctor::facts::aws::span;
 use crate::doctor::facts::project::project_state;
 use crate::engine::credential_relay;
 use crate::model::AwsMode;
+use crate::shell::home_path_word;
 
 pub(super) const CONTAINER_ENDPOINT: Check = Check {
     id: "aws.container_endpoint",
@@ -578,7 +579,7 @@ impl Seen<'_> {
         match &self.host.log {
             Some(log) => outcome.fix_with(
                 "read the endpoint's log",
-                format!("tail -n 50 {}", shell_word(log)),
+                format!("tail -n 50 {}", home_path_word(log)),
             ),
             None => outcome,
         }

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::aws::config::AwsFiles;
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::aws::{Scope, Setup, shell_word};
+use crate::doctor::facts::aws::{Scope, Setup};
+use crate::shell::home_path_word;
 
 pub(super) const CREDENTIALS_FILE_MODE: Check = Check {
     id: "aws.credentials_file_mode",
@@ -142,7 +143,7 @@ fn judge_modes(found: &[SecretFile], display: &dyn Fn(&Path) -> String) -> Outco
     }
     let paths: Vec<String> = exposed
         .iter()
-        .map(|f| shell_word(&display(&f.path)))
+        .map(|f| home_path_word(&display(&f.path)))
         .collect();
     let (subject, object) = if exposed.len() == 1 {
         ("it holds", "it")

@@ -15,7 +15,8 @@ use crate::aws::config::ProfileOrigin;
 use crate::aws::{AwsError, Identity, rfc3339};
 use crate::doctor::check::{Check, Outcome, Run};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::aws::{Scope, Setup, origin_text, shell_word, span, sync_clock_command};
+use crate::doctor::facts::aws::{Scope, Setup, origin_text, span, sync_clock_command};
+use crate::shell::shell_word;
 
 /// The time limit of the checks that call STS: resolving credentials may run an SSO refresh
 /// or a `credential_process`, and STS may retry.

@@ -13,8 +13,9 @@ use crate::aws::config::{
 use crate::aws::mask_key_id;
 use crate::doctor::check::{Check, Outcome, QUICK, Run};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::aws::{Scope, Setup, shell_word};
+use crate::doctor::facts::aws::{Scope, Setup};
 use crate::model::AwsMode;
+use crate::shell::shell_word;
 
 pub(super) const PROFILE: Check = Check {
     id: "aws.profile",

@@ -9,7 +9,8 @@ use crate::aws::sso::{profile_login_command, session_login_command, sso_state};
 use crate::aws::{SsoState, rfc3339};
 use crate::doctor::check::{Check, Outcome, QUICK, Run};
 use crate::doctor::facts::Facts;
-use crate::doctor::facts::aws::{Scope, Setup, shell_word, span};
+use crate::doctor::facts::aws::{Scope, Setup, span};
+use crate::shell::shell_word;
 
 pub(super) const SSO_SESSION: Check = Check {
     id: "aws.sso_session",

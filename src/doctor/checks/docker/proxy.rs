@@ -27,12 +27,15 @@ pub(super) const PROXY: Check = Check {
 
 /// The host a proxy URL points at, lower case, without scheme, credentials, port or path.
 fn proxy_host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    let authority = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    split_host_port(authority).0
+    let url = url.trim();
+    let url = if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    };
+    crate::urls::read(&url).map_or_else(String::new, |written| {
+        split_host_port(&url[written.host_port]).0
+    })
 }
 
 /// `host:port`, `[v6]:port`, `host`, or a bare IPv6 address → the host (lower case, without
@@ -510,6 +513,7 @@ mod tests {
         assert_eq!(shown("proxy.corp:3128"), "proxy.corp:3128");
         assert_eq!(shown("http://proxy.corp:3128/"), "http://proxy.corp:3128/");
         assert_eq!(proxy_host("http://bob:pw@Proxy.Corp:3128/"), "proxy.corp");
+        assert_eq!(proxy_host("bob:p/w#1@proxy.corp:3128"), "proxy.corp");
         assert_eq!(
             proxy_host("http.docker.internal:3128"),
             "http.docker.internal"

@@ -52,33 +52,23 @@ enum Holder {
 /// The port of a Postgres URL whose host is this machine's loopback: `None` for other hosts or
 /// schemes.
 fn localhost_port(url: &str) -> Option<u16> {
-    let (scheme, rest) = url.trim().split_once("://")?;
-    if !matches!(
-        scheme.to_ascii_lowercase().as_str(),
-        "postgres" | "postgresql" | "postgis"
-    ) {
+    let url = url.trim();
+    let written = crate::urls::read(url)?;
+    if !matches!(written.url.scheme(), "postgres" | "postgresql" | "postgis") {
         return None;
     }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
-    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match host_port.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (host_port, None),
-        }
-    };
+    let host = url[written.host.clone()]
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let local = host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !local {
         return None;
     }
-    match port {
-        Some(port) => port.parse().ok(),
-        None => Some(5432),
+    if written.has_port() {
+        written.port
+    } else {
+        Some(5432)
     }
 }
 
@@ -343,6 +333,10 @@ mod tests {
         assert_eq!(localhost_port("postgres://u:p@db:5432/app"), None);
         assert_eq!(localhost_port("redis://127.0.0.1:6379/0"), None);
         assert_eq!(localhost_port("postgres://127.0.0.1:x/app"), None);
+        assert_eq!(
+            localhost_port("postgres://app:Zx9/k+Q@127.0.0.1:15432/app"),
+            Some(15432)
+        );
     }
 
     #[test]

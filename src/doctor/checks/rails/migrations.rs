@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
 use crate::doctor::check::{Check, Outcome, Run};
 use crate::doctor::engine::{ProjectState, exec};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::app::{rails_app, read_cache, url_host, write_cache};
 use crate::doctor::facts::project::{is_postgres, project_state, running_app};
-use crate::workspace::Digest;
 
 pub(super) const PENDING_MIGRATIONS: Check = Check {
     id: "rails.pending_migrations",

@@ -1,8 +1,9 @@
-//! Redaction: the one function every string of a doctor report passes through before it is
-//! rendered anywhere (text, JSON, report file). It removes the values of secret environment
-//! variables and anything that looks like an AWS secret, masks AWS access key ids to their
-//! last four characters, replaces passwords in URLs with `***`, and writes the home directory
-//! as `~`.
+//! Redaction: the one place secrets are taken out of text devboot shows. [`mask_url_passwords`]
+//! replaces URL passwords with `***` wherever a URL is shown (`up`'s summary, doctor's proxy
+//! messages); [`Redactor::redact`] is what every string of a doctor report passes through
+//! before it is rendered anywhere (text, JSON, report file): it also removes the values of
+//! secret environment variables and anything that looks like an AWS secret, masks AWS access
+//! key ids to their last four characters, and writes the home directory as `~`.
 
 use crate::env::Environment;
 
@@ -26,7 +27,7 @@ const SECRET_KEYS: &[&str] = &[
 const ACCESS_KEY_PREFIXES: &[&str] = &["AKIA", "ASIA"];
 
 /// What a removed secret is replaced with.
-pub(super) const REDACTED: &str = "[redacted]";
+const REDACTED: &str = "[redacted]";
 
 /// Values shorter than this are not treated as secrets (they would match everywhere).
 const MIN_SECRET_LEN: usize = 4;
@@ -65,7 +66,7 @@ impl Redactor {
         }
         let text = labelled_secrets(&text);
         let text = access_key_ids(&text);
-        let text = url_passwords(&text);
+        let text = mask_url_passwords(&text);
         match &self.home {
             Some(home) => home_as_tilde(&text, home),
             None => text,
@@ -140,50 +141,64 @@ fn access_key_ids(text: &str) -> String {
     out
 }
 
-/// `scheme://user:password@host` → `scheme://user:***@host`. A user part with no password
-/// that is long enough to be a token (`https://TOKEN@github.com`) is replaced whole.
-pub(super) fn url_passwords(text: &str) -> String {
-    let bytes = text.as_bytes();
+/// Every URL password in `text` — one URL, or free text holding any number of them — replaced
+/// by `***`: `scheme://user:password@host…` → `scheme://user:***@host…`. A user part with no
+/// password that is long enough to be a token (`https://TOKEN@github.com`) is replaced whole.
+///
+/// Passwords are often written unencoded, and then `/ ? # ' @ :` can all be part of one, while
+/// a URL parser (the `url` crate, libpq, Ruby's `URI`) ends the userinfo at the first `/ ? #`
+/// and would show the rest. So the password here is everything from after `scheme://user:` up
+/// to the last `@` before the next whitespace: when that is ambiguous (`http://h:80/p?to=a@b`),
+/// more is masked, never less.
+pub fn mask_url_passwords(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut search = 0;
     while let Some(found) = text[search..].find("://") {
         let sep = search + found;
-        let scheme_start = bytes[..sep]
-            .iter()
-            .rposition(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
-            .map_or(0, |i| i + 1);
-        let authority_start = sep + 3;
-        let authority_end = bytes[authority_start..]
-            .iter()
-            .position(|&b| {
-                b.is_ascii_whitespace()
-                    || matches!(b, b'/' | b'?' | b'#' | b'"' | b'\'' | b'`' | b'<' | b'>')
-            })
-            .map_or(bytes.len(), |i| authority_start + i);
-        search = authority_end.max(authority_start);
-        let has_scheme = bytes.get(scheme_start).is_some_and(u8::is_ascii_alphabetic);
-        let Some(at) = text[authority_start..authority_end].rfind('@') else {
-            continue;
-        };
-        if !has_scheme {
-            continue;
-        }
-        let userinfo_end = authority_start + at;
-        let userinfo = &text[authority_start..userinfo_end];
-        let secret_start = match userinfo.find(':') {
-            Some(colon) => authority_start + colon + 1,
-            None if userinfo.len() >= 20 => authority_start,
-            None => continue,
-        };
-        if secret_start < userinfo_end && &text[secret_start..userinfo_end] != "***" {
-            out.push_str(&text[copied..secret_start]);
-            out.push_str("***");
-            copied = userinfo_end;
+        let token_end = text[sep..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |i| sep + i);
+        search = token_end;
+        if let Some(secret) = userinfo_secret(text, sep, token_end)
+            && &text[secret.clone()] != MASK
+        {
+            out.push_str(&text[copied..secret.start]);
+            out.push_str(MASK);
+            copied = secret.end;
         }
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// What a URL password is replaced with.
+const MASK: &str = "***";
+
+/// The secret in the userinfo of the URL whose `://` is at `sep` and which ends at `end`: the
+/// password, or a user part long enough to be a token.
+fn userinfo_secret(text: &str, sep: usize, end: usize) -> Option<std::ops::Range<usize>> {
+    // Byte-wise: the byte after any non-ASCII character's last byte starts a character.
+    let scheme_start = text.as_bytes()[..sep]
+        .iter()
+        .rposition(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
+        .map_or(0, |i| i + 1);
+    if !text[scheme_start..sep].starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let start = sep + 3;
+    let at = start + text[start..end].rfind('@')?;
+    let userinfo = &text[start..at];
+    let (user, secret_start) = match userinfo.find(':') {
+        Some(colon) => (&userinfo[..colon], start + colon + 1),
+        None if userinfo.len() >= 20 => (userinfo, start),
+        None => return None,
+    };
+    // A user part never holds these; with them the `@` is in the path (`https://h/a:b@c`).
+    if user.contains(['/', '?', '#']) || secret_start == at {
+        return None;
+    }
+    Some(secret_start..at)
 }
 
 /// The home directory written as `~` where it starts a path.
@@ -293,6 +308,62 @@ mod tests {
             "mailto:a@b ://x@y",
         ] {
             assert_eq!(r.redact(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn passwords_with_url_delimiters_are_masked_whole() {
+        for (url, masked) in [
+            (
+                "postgres://app:Zx9/k+Q@localhost:5432/app",
+                "postgres://app:***@localhost:5432/app",
+            ),
+            ("redis://:pw@h:6379/0", "redis://:***@h:6379/0"),
+            ("postgres://u:a#b@db/x", "postgres://u:***@db/x"),
+            (
+                "postgres://u:a?b=c@db/x?sslmode=off",
+                "postgres://u:***@db/x?sslmode=off",
+            ),
+            ("postgres://u:it's@db", "postgres://u:***@db"),
+            ("postgres://u:p@ss:w0rd@db:5432", "postgres://u:***@db:5432"),
+            ("postgres://u:a/b?c#d'e@f:g@db/x", "postgres://u:***@db/x"),
+            ("ü postgres://u:p@h", "ü postgres://u:***@h"),
+        ] {
+            assert_eq!(mask_url_passwords(url), masked, "{url}");
+            assert_eq!(mask_url_passwords(masked), masked, "{masked}");
+        }
+        for unchanged in [
+            "http://user@h",
+            "http://h/a:b@c",
+            "redis://:@h",
+            "é://x:y@z",
+            "https://github.com/org/repo/commit/0123456789@abc",
+        ] {
+            assert_eq!(mask_url_passwords(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn every_url_of_free_text_is_masked() {
+        assert_eq!(
+            mask_url_passwords(
+                "DATABASE_URL = postgres://app:Zx9/k+Q@db/app (from .env), REDIS_URL=redis://:s#cr?t@redis:6379/0\nok"
+            ),
+            "DATABASE_URL = postgres://app:***@db/app (from .env), REDIS_URL=redis://:***@redis:6379/0\nok"
+        );
+        // Ambiguous: the `@` could end a password; more is masked, never less.
+        assert_eq!(
+            mask_url_passwords("`http://h:80/p?to=a@b`"),
+            "`http://h:***@b`"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_password_survives(password in "[!-~é😀]{1,24}") {
+            let text = format!("url postgres://app:{password}@db:5432/app, then more");
+            let masked = mask_url_passwords(&text);
+            proptest::prop_assert_eq!(masked, "url postgres://app:***@db:5432/app, then more");
         }
     }
 
