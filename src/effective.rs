@@ -48,6 +48,7 @@ pub async fn resolve(
         project.stack.select(services)?
     };
     let observed = observe::observe(docker, &stack).await?;
+    check_checkout(&observed, &stack)?;
     let ports = assign_ports(&mut stack, &project.workspace.state().ports, &observed);
     let env_mode = stack.aws.as_ref().is_some_and(|a| a.mode == AwsMode::Env);
     let app_env = if env_mode {
@@ -65,6 +66,32 @@ pub async fn resolve(
         ports,
         aws,
     })
+}
+
+/// Refuses to act on a project whose containers or volumes another checkout created: a second
+/// clone or `git worktree` with the same `[project] name` would otherwise recreate the first
+/// one's containers, run its setup against the first one's database, and `down --volumes`
+/// would delete that data. A checkout whose directory no longer exists is no one's: its stack
+/// is taken over.
+pub fn check_checkout(observed: &Observed, stack: &Stack) -> Result<(), Error> {
+    let here = std::fs::canonicalize(&stack.root).unwrap_or_else(|_| stack.root.clone());
+    let other = observed
+        .checkouts
+        .iter()
+        .find(|checkout| std::fs::canonicalize(checkout).is_ok_and(|real| real != here));
+    match other {
+        None => Ok(()),
+        Some(other) => Err(Error::Refused {
+            message: format!(
+                "project `{}` on this engine belongs to another checkout, {other}",
+                stack.project
+            ),
+            hint: Some(format!(
+                "give this checkout a name of its own in devboot.local.toml: `[project]` `name = \"{}-2\"` (or run devboot in {other})",
+                stack.project
+            )),
+        }),
+    }
 }
 
 /// Host ports for `auto` mappings: the remembered port while it is this project's own or free,

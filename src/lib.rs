@@ -1,14 +1,18 @@
 //! devboot: bootstrap and diagnose local Rails development stacks on Docker.
 //!
-//! Data flows through the modules in this order:
+//! Data flows through the modules in this order (`docs/architecture.md` is the full map):
 //!
 //! ```text
-//! profile (TOML layers) → model (validated Stack) → plan → render (files) → workspace (disk)
-//!                                                        ↘ engine actions → report
+//! profile (TOML layers) → model (validated Stack) → effective (+ engine state, ports, AWS)
+//!     → plan + render (files, engine actions) → gate → workspace (disk) / engine (Docker)
+//!     → output (report)
 //! ```
 //!
-//! `profile`, `model`, `plan` and `render` are pure; `fsio` and `workspace` touch the disk;
-//! `output` is the only module that prints; `commands` wires them together per command.
+//! Pure: `model`, `plan`, `render`, `requirements`, `redact`, `shell`, `urls` and profile
+//! parsing. I/O: `profile::source` and `fsio` read files, `workspace` writes `.devboot/`,
+//! `engine` is the only code that talks to Docker, `aws` to AWS, `host` reads the OS, and
+//! `env` is the only reader of the process environment. `output` is the only module that
+//! prints. `doctor` judges facts gathered by the others; `commands` wires them per command.
 
 pub mod aws;
 pub mod cli;

@@ -8,6 +8,7 @@ use futures_util::future::try_join_all;
 
 use super::Context;
 use crate::cli::DownArgs;
+use crate::effective;
 use crate::engine::observe::{self, engine_error};
 use crate::engine::spec::{LABEL_PROJECT, network_name};
 use crate::engine::{connect, containers};
@@ -25,6 +26,7 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         let connection = connect::connect(ctx.env).await?;
         let docker = &connection.docker;
         let observed = observe::observe(docker, stack).await?;
+        effective::check_checkout(&observed, stack)?;
         let all = observed.containers.values().chain(&observed.orphans);
         try_join_all(all.clone().map(|c| containers::remove(docker, &c.id))).await?;
         for container in all {

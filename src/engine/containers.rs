@@ -23,7 +23,7 @@ use super::spec::{
     ContainerSpec, LABEL_PROJECT, network_labels, network_name, volume_labels, volume_name,
 };
 use crate::error::Error;
-use crate::model::Service;
+use crate::model::{Service, Stack};
 
 /// Log lines shown under a failed service.
 const FAILURE_LOG_LINES: usize = 30;
@@ -59,10 +59,12 @@ pub async fn create_network(
     }
 }
 
-pub async fn ensure_volume(docker: &Docker, project: &str, volume: &str) -> Result<(), Error> {
+/// Creates the project's named volume `volume`, labelled with the checkout that owns it.
+pub async fn ensure_volume(docker: &Docker, stack: &Stack, volume: &str) -> Result<(), Error> {
+    let project = &stack.project;
     let request = VolumeCreateRequest {
         name: Some(volume_name(project, volume)),
-        labels: Some(volume_labels(project, volume)),
+        labels: Some(volume_labels(project, volume, &stack.root)),
         ..VolumeCreateRequest::default()
     };
     docker

@@ -175,7 +175,7 @@ async fn ensure_network_and_volumes(
         .volumes
         .iter()
         .filter(|v| !observed.volumes.contains(*v));
-    try_join_all(missing.map(|v| containers::ensure_volume(docker, &stack.project, v))).await?;
+    try_join_all(missing.map(|v| containers::ensure_volume(docker, stack, v))).await?;
     Ok(())
 }
 

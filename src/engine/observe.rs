@@ -10,8 +10,8 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptions
 use futures_util::future::join_all;
 
 use super::spec::{
-    LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME,
-    network_name,
+    LABEL_CHECKOUT, LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_PROJECT, LABEL_SERVICE,
+    LABEL_VOLUME, LABEL_WORKING_DIR, network_name,
 };
 use crate::error::Error;
 use crate::model::Stack;
@@ -66,7 +66,9 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
             state: summary.state.map(|s| s.to_string()).unwrap_or_default(),
             image_id: summary.image_id.unwrap_or_default(),
             service: service.clone(),
+            checkout: labels.get(LABEL_WORKING_DIR).cloned(),
         };
+        observed.checkouts.extend(container.checkout.clone());
         if stack.services.contains_key(&service) {
             observed.containers.insert(service, container);
         } else {
@@ -74,12 +76,14 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
         }
     }
     let volumes = volumes.map_err(|e| engine_error("listing volumes", &e))?;
-    observed.volumes = volumes
-        .volumes
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|v| v.labels.get(LABEL_VOLUME).cloned())
-        .collect();
+    for volume in volumes.volumes.unwrap_or_default() {
+        observed
+            .checkouts
+            .extend(volume.labels.get(LABEL_CHECKOUT).cloned());
+        observed
+            .volumes
+            .extend(volume.labels.get(LABEL_VOLUME).cloned());
+    }
     for (reference, inspected) in image_refs.into_iter().zip(images) {
         if let Ok(image) = inspected {
             let labels = image.config.and_then(|c| c.labels).unwrap_or_default();

@@ -4,6 +4,7 @@
 //! must be recreated. Pure: no engine calls.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::digest::Digest;
 use bollard::models::{
@@ -28,6 +29,9 @@ pub const LABEL_VOLUME: &str = "com.docker.compose.volume";
 pub const LABEL_MANAGED: &str = "dev.devboot.managed";
 /// On a built image: the digest of the build context and arguments it was built from.
 pub const LABEL_CONTEXT_DIGEST: &str = "dev.devboot.context-digest";
+/// On volumes: the checkout (project directory) that created them. Containers say the same
+/// with Compose's `project.working_dir`.
+pub const LABEL_CHECKOUT: &str = "dev.devboot.checkout";
 
 /// The Compose version devboot's labels follow (Compose v1 reads them as its own).
 const COMPOSE_LABEL_VERSION: &str = "1.29.2";
@@ -61,9 +65,10 @@ pub fn network_labels(project: &str) -> HashMap<String, String> {
     labels
 }
 
-pub fn volume_labels(project: &str, volume: &str) -> HashMap<String, String> {
+pub fn volume_labels(project: &str, volume: &str, checkout: &Path) -> HashMap<String, String> {
     let mut labels = project_labels(project);
     labels.insert(LABEL_VOLUME.to_owned(), volume.to_owned());
+    labels.insert(LABEL_CHECKOUT.to_owned(), checkout.display().to_string());
     labels
 }
 

@@ -13,6 +13,8 @@ pub struct ObservedContainer {
     /// `created`, `running`, `exited`, ...
     pub state: String,
     pub image_id: String,
+    /// The checkout (project directory) that created it.
+    pub checkout: Option<String>,
 }
 
 impl ObservedContainer {
@@ -37,6 +39,9 @@ pub struct Observed {
     pub network: bool,
     /// Logical names (as the profile writes them) of the project's volumes that exist.
     pub volumes: BTreeSet<String>,
+    /// The checkouts (project directories) that the project's containers and volumes say
+    /// created them; more than this one means another clone uses the same project name.
+    pub checkouts: BTreeSet<String>,
     /// The stack's images that are present locally, by reference.
     pub images: BTreeMap<String, ObservedImage>,
     /// Host ports the project's containers publish now.

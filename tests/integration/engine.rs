@@ -396,3 +396,59 @@ fn plan_lists_images_and_containers_without_changing_anything() {
     );
     assert!(stack.container_ids().is_empty());
 }
+
+#[test]
+fn a_second_checkout_with_the_same_project_name_never_touches_the_first() {
+    if !require_engine() {
+        return;
+    }
+    let first = EngineProject::new("checkout", AUTO_PORTS);
+    let up = first.devboot(&["up", "--yes", "redis"]);
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let before = first.container_ids();
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    // A second clone whose local file names the same project.
+    let second = TestProject::fixture("rails-app");
+    second.write(
+        "devboot.local.toml",
+        &format!("[project]\nname = \"{}\"\n\n{AUTO_PORTS}", first.name),
+    );
+    for args in [
+        &["up", "--yes", "redis"][..],
+        &["down", "--volumes", "--yes"],
+    ] {
+        let out = run(second.devboot().args(args));
+        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("belongs to another checkout"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("devboot.local.toml"),
+            "the fix: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(
+        first.container_ids(),
+        before,
+        "the first checkout's stack is untouched"
+    );
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={}", first.name),
+    ]);
+    assert!(!volumes.trim().is_empty(), "its data volume is kept");
+
+    // Once the first checkout is gone, its stack is no one's and the second takes it over.
+    let first_root = first.project.root();
+    std::fs::rename(&first_root, first_root.with_file_name("moved")).unwrap();
+    let taken = run(second.devboot().args(["down", "--yes"]));
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    std::fs::rename(first_root.with_file_name("moved"), &first_root).unwrap();
+}
