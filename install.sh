@@ -137,19 +137,34 @@ install_from_url() {
 	tar -xzf "$tmp/$name" -C "$tmp/x" || err "could not unpack $name"
 	bin=$(find "$tmp/x" -type f -name devboot | head -n 1)
 	[ -n "$bin" ] || err "$name holds no devboot binary"
+	replace_binary "$bin"
+}
 
-	# Copy next to the target, then rename: the binary is replaced in one step, never half-written.
+# replace_binary NEW : installs NEW as $bindir/devboot only if it runs here; the devboot already
+# installed stays until then. Copied next to the target, then renamed: replaced in one step.
+replace_binary() {
+	mkdir -p -- "$bindir" || err "cannot create $bindir"
 	staged="$bindir/.devboot.install.$$"
-	cp -- "$bin" "$staged" || err "cannot write to $bindir"
+	cp -- "$1" "$staged" || err "cannot write to $bindir"
 	chmod 0755 "$staged"
+	if ! "$staged" --version >/dev/null 2>&1; then
+		rm -f -- "$staged"
+		err "the new devboot does not run on this machine; the installed one is unchanged"
+	fi
 	mv -f -- "$staged" "$bindir/devboot" || { rm -f -- "$staged"; err "cannot install into $bindir"; }
 }
 
 install_from_checkout() {
 	need cargo "install Rust from https://rustup.rs, then run ./install.sh again"
+	tmp=$(mktemp -d 2>/dev/null || mktemp -d -t devboot-install)
+	trap 'rm -rf -- "$tmp"' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	say "building devboot from $src (cargo install --locked)"
-	cargo install --path "$src" --locked --root "$prefix" ||
+	# Built into a scratch root, test-run, then put in place.
+	cargo install --path "$src" --locked --root "$tmp/root" ||
 		err "cargo install failed (see the messages above)"
+	replace_binary "$tmp/root/bin/devboot"
 }
 
 if [ -n "$url" ]; then

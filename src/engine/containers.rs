@@ -29,6 +29,8 @@ use crate::model::{Service, Stack};
 const FAILURE_LOG_LINES: usize = 30;
 /// Pause between two readiness probes; each probe is itself a round trip to the engine.
 const PROBE_PAUSE: Duration = Duration::from_millis(20);
+/// Pause between two state reads once the engine's event stream is gone.
+const STATE_POLL: Duration = Duration::from_millis(250);
 
 pub async fn ensure_network(docker: &Docker, project: &str, exists: bool) -> Result<(), Error> {
     if exists {
@@ -262,15 +264,35 @@ async fn wait(
     };
     let mut next_probe = Instant::now();
     let mut listening: Option<SocketAddr> = None;
+    // Once the event stream ends or fails (the engine restarted, a proxy dropped it), the state
+    // is polled instead: an ended stream must never be read in a loop.
+    let mut streaming = true;
+    let mut next_poll = Instant::now();
     loop {
         tokio::select! {
-            event = events.next() => {
-                let action = event.and_then(Result::ok).and_then(|e| e.action).unwrap_or_default();
+            event = events.next(), if streaming => {
+                let action = match event {
+                    Some(Ok(event)) => event.action.unwrap_or_default(),
+                    Some(Err(_)) | None => {
+                        streaming = false;
+                        // The engine may be gone: this request says so, as an error.
+                        if let Some(outcome) = check_state(docker, service, id, until).await? {
+                            return ready(outcome);
+                        }
+                        continue;
+                    }
+                };
                 let relevant = action.starts_with("health_status")
                     || matches!(action.as_str(), "die" | "oom" | "start" | "kill");
                 if relevant && let Some(outcome) = check_state(docker, service, id, until).await? {
                     return ready(outcome);
                 }
+            }
+            () = tokio::time::sleep_until(next_poll), if !streaming => {
+                if let Some(outcome) = check_state(docker, service, id, until).await? {
+                    return ready(outcome);
+                }
+                next_poll = Instant::now() + STATE_POLL;
             }
             () = tokio::time::sleep_until(next_probe), if probe.is_some() => {
                 // A port that refuses connections means not ready: knowing that costs a

@@ -100,14 +100,29 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
 }
 
 /// An engine request failure, with the engine's own message.
+/// When the connection itself failed (the engine died, restarted or was stopped mid-way), it
+/// says so in words a user understands, with how to recover, instead of the HTTP client's.
 pub fn engine_error(action: &str, error: &bollard::errors::Error) -> Error {
-    let message = match error {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
+    use bollard::errors::Error as Bollard;
+    let (message, hint) = match error {
+        Bollard::DockerResponseServerError { message, .. } => (message.clone(), None),
+        Bollard::HyperLegacyError { .. }
+        | Bollard::HyperResponseError { .. }
+        | Bollard::HttpClientError { .. }
+        | Bollard::IOError { .. }
+        | Bollard::SocketNotFoundError(_)
+        | Bollard::RequestTimeoutError => (
+            "the Docker engine stopped answering".to_owned(),
+            Some(ENGINE_STOPPED_FIX.to_owned()),
+        ),
+        other => (other.to_string(), None),
     };
     Error::Engine {
         action: action.to_owned(),
         message,
-        hint: None,
+        hint,
     }
 }
+
+/// What to do when the engine went away in the middle of a command.
+pub const ENGINE_STOPPED_FIX: &str = "start the engine again (`sudo systemctl start docker`, or open Docker Desktop) and run `devboot up` again: it converges from where it stopped, and volumes are kept";

@@ -53,8 +53,11 @@ pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> R
                 read_only: Some(true),
                 ..Mount::default()
             }]),
+            // It reads a file: no network (and none of the engine's bridges need to exist).
+            network_mode: Some("none".to_owned()),
             ..HostConfig::default()
         }),
+        network_disabled: Some(true),
         ..ContainerCreateBody::default()
     };
     let created = docker

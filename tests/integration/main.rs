@@ -19,6 +19,7 @@ mod doctor;
 mod doctor_aws;
 mod doctor_tools;
 mod engine;
+mod faults;
 mod hostile;
 mod init;
 mod install;
