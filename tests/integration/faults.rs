@@ -98,10 +98,13 @@ fn the_engine_going_away_mid_up_fails_promptly_and_the_next_up_converges() {
             let _ = lines_tx.send(line);
         }
     });
-    let waiting = lines
+    let creating = lines
         .iter()
-        .find(|line| line.contains("Waiting") && line.contains("web"));
-    assert!(waiting.is_some(), "up never waited for web");
+        .find(|line| line.contains("Creating") && line.contains("web"));
+    assert!(creating.is_some(), "up never created web");
+    // web starts, then `up` waits for a healthcheck that never passes (until its 480 s
+    // deadline): a moment later, it is surely waiting.
+    std::thread::sleep(Duration::from_secs(3));
 
     let cut_at = Instant::now();
     relay.cut();
