@@ -1026,22 +1026,25 @@ mod tests {
         ))
     }
 
+    /// An endpoint at `/c` with token `t` serving static credentials, ready.
+    async fn static_server(options: ServerOptions) -> ServerHandle {
+        let server = start_with(local(), "/c".into(), "t".into(), static_provider(), options)
+            .await
+            .unwrap();
+        server.wait_ready(Duration::from_secs(5)).await.unwrap();
+        server
+    }
+
+    fn allowing(peer: &str) -> ServerOptions {
+        ServerOptions {
+            allowed_peers: Some(vec![peer.parse().unwrap()]),
+            ..ServerOptions::default()
+        }
+    }
+
     #[tokio::test]
     async fn connections_from_other_addresses_are_closed_unanswered() {
-        let elsewhere = ServerOptions {
-            allowed_peers: Some(vec!["169.254.170.2".parse().unwrap()]),
-            ..ServerOptions::default()
-        };
-        let server = start_with(
-            local(),
-            "/c".into(),
-            "t".into(),
-            static_provider(),
-            elsewhere,
-        )
-        .await
-        .unwrap();
-        server.wait_ready(Duration::from_secs(5)).await.unwrap();
+        let server = static_server(allowing("169.254.170.2")).await;
         let mut stream = TcpStream::connect(server.local_addr).await.unwrap();
         // The request may meet a closed connection already; either way nothing comes back.
         let _ = stream
@@ -1057,34 +1060,14 @@ mod tests {
         let status = server.status();
         assert_eq!((status.requests_served, status.requests_refused), (0, 1));
 
-        let loopback = ServerOptions {
-            allowed_peers: Some(vec!["127.0.0.1".parse().unwrap()]),
-            ..ServerOptions::default()
-        };
-        let server = start_with(
-            local(),
-            "/c".into(),
-            "t".into(),
-            static_provider(),
-            loopback,
-        )
-        .await
-        .unwrap();
-        server.wait_ready(Duration::from_secs(5)).await.unwrap();
-        assert_eq!(
-            http_request(server.local_addr, "GET", "/c", Some("t"))
-                .await
-                .0,
-            200
-        );
+        let server = static_server(allowing("127.0.0.1")).await;
+        let (status, _) = http_request(server.local_addr, "GET", "/c", Some("t")).await;
+        assert_eq!(status, 200);
     }
 
     #[tokio::test]
     async fn idle_connections_cannot_keep_a_request_out() {
-        let server = start(local(), "/c".into(), "t".into(), static_provider())
-            .await
-            .unwrap();
-        server.wait_ready(Duration::from_secs(5)).await.unwrap();
+        let server = static_server(ServerOptions::default()).await;
         let limit = ServerOptions::default().max_connections;
         // More idle clients than the endpoint takes at once, none sending a byte.
         let mut idle = Vec::new();
@@ -1106,13 +1089,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_sends_no_request_is_timed_out() {
-        let options = ServerOptions {
+        let server = static_server(ServerOptions {
             head_timeout: Duration::from_millis(100),
             ..ServerOptions::default()
-        };
-        let server = start_with(local(), "/c".into(), "t".into(), static_provider(), options)
-            .await
-            .unwrap();
+        })
+        .await;
         let mut stream = TcpStream::connect(server.local_addr).await.unwrap();
         let mut response = String::new();
         tokio::time::timeout(Duration::from_secs(1), stream.read_to_string(&mut response))
