@@ -1,27 +1,38 @@
 //! Redaction: the one place secrets are taken out of text devboot shows. [`mask_url_passwords`]
 //! replaces URL passwords with `***` wherever a URL is shown (`up`'s summary, doctor's proxy
 //! messages); [`Redactor::redact`] is what every string of a doctor report passes through
-//! before it is rendered anywhere (text, JSON, report file): it also removes the values of
-//! secret environment variables and anything that looks like an AWS secret, masks AWS access
-//! key ids to their last four characters, and writes the home directory as `~`.
+//! before it is rendered anywhere (text, JSON, report file), container log tails included.
+//!
+//! One rule says which variables hold secrets: [`is_secret_name`]. The redactor removes the
+//! values of every such variable of the host environment and of every layer of the project's
+//! profile (services' `environment` and build `args`), and the value after any such name written
+//! `NAME=value` (or `name: "value"`) in the text itself; it also removes anything that looks like
+//! an AWS secret, masks AWS access key ids to their last four characters, masks URL passwords,
+//! and writes the home directory as `~`.
+
+use std::collections::BTreeSet;
 
 use crate::env::Environment;
+use crate::profile::LoadedProfile;
+use crate::profile::document::parse_document;
+use crate::profile::source::LayerKind;
 
-/// Variables whose values are secrets wherever they show up.
-const SECRET_VARS: &[&str] = &[
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "RAILS_MASTER_KEY",
-    "SECRET_KEY_BASE",
+/// Parts of a variable name that make it a secret wherever they appear in it.
+const SECRET_PARTS: &[&str] = &[
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "CREDENTIAL",
+    "PRIVATE_KEY",
 ];
 
-/// Keys (as in `~/.aws/credentials` or `aws configure list`) whose values are secrets.
-const SECRET_KEYS: &[&str] = &[
-    "aws_secret_access_key",
-    "aws_session_token",
-    "aws_security_token",
-];
+/// Endings of names that say where a secret is kept, not what it is (`PGPASSFILE` aside, these
+/// hold paths): `POSTGRES_PASSWORD_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `PASSWORD_STORE_DIR`.
+const LOCATION_SUFFIXES: &[&str] = &["_FILE", "_PATH", "_DIR"];
+
+/// Bundler settings whose names hold dots (`build.pg` is `BUNDLE_BUILD__PG`) but no gem server.
+const BUNDLER_DOTTED_SETTINGS: &[&str] = &["BUILD", "LOCAL", "MIRROR", "GEM"];
 
 /// Access key id prefixes: long-term (`AKIA`) and temporary (`ASIA`) keys.
 const ACCESS_KEY_PREFIXES: &[&str] = &["AKIA", "ASIA"];
@@ -32,7 +43,64 @@ const REDACTED: &str = "[redacted]";
 /// Values shorter than this are not treated as secrets (they would match everywhere).
 const MIN_SECRET_LEN: usize = 4;
 
-/// Redacts text for one environment.
+/// Whether a variable (or a key like `aws_secret_access_key`, in any case) holds a secret:
+///
+/// * its name contains `SECRET`, `PASSWORD`, `PASSWD`, `PASSPHRASE`, `CREDENTIAL` or
+///   `PRIVATE_KEY` (`SECRET_KEY_BASE`, `PGPASSWORD`, `AWS_SECRET_ACCESS_KEY`);
+/// * one of its `_`-separated words ends in `TOKEN` or `TOKENS` (`GITHUB_TOKEN`, `NPM_TOKEN`,
+///   `AWS_SESSION_TOKEN`, `NGROK_AUTHTOKEN`; not `TOKENIZERS_PARALLELISM`);
+/// * it is `KEY` or ends in `_KEY` (`RAILS_MASTER_KEY`, `STRIPE_KEY`; not `KEYBOARD`, `MONKEY`,
+///   nor `AWS_ACCESS_KEY_ID`: key ids are identifiers, shown masked to their last four
+///   characters);
+/// * it is Bundler's credential for a gem server, `BUNDLE_<HOST>__<DOMAIN>`
+///   (`BUNDLE_GEMS__CONTRIBSYS__COM=user:pass`; not settings like `BUNDLE_BUILD__PG`);
+///
+/// unless it ends in `_FILE`, `_PATH` or `_DIR`: those say where a secret is kept.
+pub fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    if LOCATION_SUFFIXES
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+    {
+        return false;
+    }
+    SECRET_PARTS.iter().any(|part| name.contains(part))
+        || name
+            .split('_')
+            .any(|word| word.ends_with("TOKEN") || word.ends_with("TOKENS"))
+        || name == "KEY"
+        || name.ends_with("_KEY")
+        || is_bundler_credential(&name)
+}
+
+/// `BUNDLE_GEMS__CONTRIBSYS__COM`: a host name, its dots written `__`.
+fn is_bundler_credential(upper_name: &str) -> bool {
+    upper_name
+        .strip_prefix("BUNDLE_")
+        .and_then(|rest| rest.split_once("__"))
+        .is_some_and(|(first, _)| !first.is_empty() && !BUNDLER_DOTTED_SETTINGS.contains(&first))
+}
+
+/// The secrets in the value of variable `name`: none unless the name says secret; of a URL,
+/// its password alone (the rest of it is shown, password masked); of Bundler's `user:password`,
+/// the whole value and the password.
+fn secrets_of<'v>(name: &str, value: &'v str) -> Vec<&'v str> {
+    if !is_secret_name(name) {
+        return Vec::new();
+    }
+    if value.contains("://") {
+        return url_secrets(value).map(|range| &value[range]).collect();
+    }
+    let mut secrets = vec![value];
+    if is_bundler_credential(&name.to_ascii_uppercase())
+        && let Some((_, password)) = value.split_once(':')
+    {
+        secrets.push(password);
+    }
+    secrets
+}
+
+/// Redacts text for one environment and project.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// Secret values, longest first so a secret containing another is removed whole.
@@ -41,11 +109,52 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// The redactor of the host environment `env`.
     pub fn new(env: &Environment) -> Self {
-        let mut secrets: Vec<String> = SECRET_VARS
-            .iter()
-            .filter_map(|name| env.var(name))
-            .filter(|value| value.len() >= MIN_SECRET_LEN)
+        Self::for_project(env, None)
+    }
+
+    /// The redactor of `env` and of the project whose profile is `profile`: the secrets of
+    /// every non-built-in layer count (a value a later layer overrides may still show up in a
+    /// container's log). Built-in profiles are public, and so are the stack's service and image
+    /// names: a value equal to one (the `rails` profile's `POSTGRES_PASSWORD = "postgres"`) is
+    /// not removed, or every mention of the service would go.
+    pub fn for_project(env: &Environment, profile: Option<&LoadedProfile>) -> Self {
+        let mut found: BTreeSet<&str> = env
+            .vars()
+            .flat_map(|(name, value)| secrets_of(name, value))
+            .collect();
+        let documents: Vec<_> = profile
+            .into_iter()
+            .flat_map(|profile| {
+                profile.layers.iter().filter_map(|&id| {
+                    let layer = profile.sources.get(id);
+                    (layer.kind != LayerKind::Builtin)
+                        .then(|| parse_document(&layer.text, id).ok())
+                        .flatten()
+                })
+            })
+            .collect();
+        for service in documents.iter().flat_map(|doc| doc.services.values()) {
+            let environment = service
+                .environment
+                .iter()
+                .map(|(name, value)| (name.value.as_str(), value.value.0.as_str()));
+            let args = service
+                .build
+                .iter()
+                .flat_map(|build| build.value.args.iter())
+                .map(|(name, value)| (name.as_str(), value.as_str()));
+            found.extend(
+                environment
+                    .chain(args)
+                    .flat_map(|(name, value)| secrets_of(name, value)),
+            );
+        }
+        let public = profile.map(public_words).unwrap_or_default();
+        let mut secrets: Vec<String> = found
+            .into_iter()
+            .filter(|value| value.len() >= MIN_SECRET_LEN && !public.contains(*value))
             .map(str::to_owned)
             .collect();
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
@@ -74,38 +183,81 @@ impl Redactor {
     }
 }
 
+/// What the stack shows in the open: its service names and the parts of its image names.
+fn public_words(profile: &LoadedProfile) -> BTreeSet<String> {
+    let mut words = BTreeSet::new();
+    for (name, service) in &profile.merged.services {
+        words.insert(name.value.clone());
+        if let Some(image) = &service.image {
+            words.insert(image.value.clone());
+            words.extend(image.value.split(['/', ':', '@']).map(str::to_owned));
+        }
+    }
+    words
+}
+
 fn is_base64(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'+' | b'=')
 }
 
-/// `aws_secret_access_key = VALUE` (any case, `=` or `:`, optional quotes): VALUE removed.
+/// The value written after a secret's name (see [`is_secret_name`]) in `text`, removed:
+/// `NAME=value`, `NAME="value"`, `"name": "value"`, and `name: value` when the value looks like
+/// a key (16 or more base64 characters; shorter words after a colon are prose). Values of 4
+/// characters or more, not a reference (`$NAME`, `<token>`) and not a URL (whose password is
+/// masked on its own) are removed.
 fn labelled_secrets(text: &str) -> String {
-    let lower = text.to_ascii_lowercase();
     let bytes = text.as_bytes();
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let quote = |b: u8| matches!(b, b'"' | b'\'' | b'`');
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    let mut search = 0;
-    while let Some((at, key)) = SECRET_KEYS
-        .iter()
-        .filter_map(|key| lower[search..].find(key).map(|i| (search + i, *key)))
-        .min()
-    {
-        let mut i = at + key.len();
-        let mut separated = false;
-        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t' | b'"' | b'\'' | b'=' | b':') {
-            separated |= matches!(bytes[i], b'=' | b':');
+    let mut i = 0;
+    while i < bytes.len() {
+        if !name_byte(bytes[i]) || (i > 0 && name_byte(bytes[i - 1])) {
+            i += 1;
+            continue;
+        }
+        let name_start = i;
+        while i < bytes.len() && name_byte(bytes[i]) {
             i += 1;
         }
-        let value_start = i;
-        while i < bytes.len() && is_base64(bytes[i]) {
-            i += 1;
+        if !is_secret_name(&text[name_start..i]) {
+            continue;
         }
-        if separated && i - value_start >= 16 {
+        let mut j = i;
+        while j < bytes.len() && matches!(bytes[j], b' ' | b'\t' | b'"' | b'\'') {
+            j += 1;
+        }
+        let Some(&separator) = bytes.get(j).filter(|b| matches!(b, b'=' | b':')) else {
+            continue;
+        };
+        j += 1;
+        while j < bytes.len() && matches!(bytes[j], b' ' | b'\t') {
+            j += 1;
+        }
+        let quoted = bytes.get(j).copied().filter(|&b| quote(b));
+        let value_start = j + usize::from(quoted.is_some());
+        let value_end = match quoted {
+            Some(q) => text[value_start..]
+                .find(char::from(q))
+                .map_or(bytes.len(), |k| value_start + k),
+            None => text[value_start..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+                .map_or(bytes.len(), |k| value_start + k),
+        };
+        let value = &text[value_start..value_end];
+        let keylike = value.len() >= 16 && value.bytes().all(is_base64);
+        let secret = value.len() >= MIN_SECRET_LEN
+            && (quoted.is_some() || separator == b'=' || keylike)
+            && !value.starts_with(['$', '<', '*', '%', '{'])
+            && value != REDACTED
+            && !value.contains("://");
+        if secret {
             out.push_str(&text[copied..value_start]);
             out.push_str(REDACTED);
-            copied = i;
+            copied = value_end;
         }
-        search = i.max(at + key.len());
+        i = value_end.max(i);
     }
     out.push_str(&text[copied..]);
     out
@@ -153,23 +305,31 @@ fn access_key_ids(text: &str) -> String {
 pub fn mask_url_passwords(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    let mut search = 0;
-    while let Some(found) = text[search..].find("://") {
-        let sep = search + found;
-        let token_end = text[sep..]
-            .find(char::is_whitespace)
-            .map_or(text.len(), |i| sep + i);
-        search = token_end;
-        if let Some(secret) = userinfo_secret(text, sep, token_end)
-            && &text[secret.clone()] != MASK
-        {
-            out.push_str(&text[copied..secret.start]);
-            out.push_str(MASK);
-            copied = secret.end;
-        }
+    for secret in url_secrets(text).filter(|secret| &text[secret.clone()] != MASK) {
+        out.push_str(&text[copied..secret.start]);
+        out.push_str(MASK);
+        copied = secret.end;
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// Where the URL passwords (or token user parts) of `text` are, in order.
+fn url_secrets(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let mut search = 0;
+    std::iter::from_fn(move || {
+        while let Some(found) = text[search..].find("://") {
+            let sep = search + found;
+            let token_end = text[sep..]
+                .find(char::is_whitespace)
+                .map_or(text.len(), |i| sep + i);
+            search = token_end;
+            if let Some(secret) = userinfo_secret(text, sep, token_end) {
+                return Some(secret);
+            }
+        }
+        None
+    })
 }
 
 /// What a URL password is replaced with.
@@ -253,6 +413,139 @@ mod tests {
         assert!(!redacted.contains(TOKEN), "{redacted}");
         assert!(!redacted.contains("0123456789abcdef0123"), "{redacted}");
         assert_eq!(redacted.matches(REDACTED).count(), 3, "{redacted}");
+    }
+
+    #[test]
+    fn one_rule_says_which_names_are_secret() {
+        for secret in [
+            "GITHUB_TOKEN",
+            "NPM_TOKEN",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "NGROK_AUTHTOKEN",
+            "SLACK_BOT_TOKENS",
+            "AWS_SECRET_ACCESS_KEY",
+            "aws_secret_access_key",
+            "SECRET_KEY_BASE",
+            "CLIENT_SECRET",
+            "RAILS_MASTER_KEY",
+            "STRIPE_SECRET_KEY",
+            "STRIPE_KEY",
+            "KEY",
+            "DB_PASSWORD",
+            "PGPASSWORD",
+            "MYSQL_ROOT_PASSWD",
+            "GPG_PASSPHRASE",
+            "REGISTRY_CREDENTIALS",
+            "SSH_PRIVATE_KEY_PEM",
+            "BUNDLE_GEMS__CONTRIBSYS__COM",
+            "BUNDLE_RUBYGEMS__PKG__GITHUB__COM",
+        ] {
+            assert!(is_secret_name(secret), "{secret} is a secret");
+        }
+        for plain in [
+            "PATH",
+            "HOME",
+            "RAILS_ENV",
+            "KEYBOARD",
+            "MONKEY",
+            "AWS_ACCESS_KEY_ID",
+            "DATABASE_URL",
+            "TOKENIZERS_PARALLELISM",
+            "POSTGRES_PASSWORD_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "PASSWORD_STORE_DIR",
+            "BUNDLE_BUILD__PG",
+            "BUNDLE_LOCAL__RACK",
+            "BUNDLE_PATH",
+            "BUNDLE_WITHOUT",
+        ] {
+            assert!(!is_secret_name(plain), "{plain} is not a secret");
+        }
+    }
+
+    /// A project in a temporary directory with `devboot.toml` and `devboot.local.toml`.
+    fn project_profile(project: &str, local: &str) -> (tempfile::TempDir, LoadedProfile) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("devboot.toml"), project).unwrap();
+        std::fs::write(dir.path().join("devboot.local.toml"), local).unwrap();
+        let profile = crate::profile::load_project(dir.path()).unwrap();
+        (dir, profile)
+    }
+
+    #[test]
+    fn a_log_tail_loses_the_secrets_of_the_host_and_of_every_profile_layer() {
+        let (_dir, profile) = project_profile(
+            "schema = 1\nextends = \"rails\"\n[services.web.environment]\nSTRIPE_SECRET_KEY = \"sk_test_devboot_overridden\"\nAPP_HOST = \"shop.test\"\n\
+             [services.web.build]\ncontext = \".\"\nargs = { BUNDLE_GEMS__CONTRIBSYS__COM = \"cafe0123:babe4567\" }\n",
+            "[services.web.environment]\nSTRIPE_SECRET_KEY = \"sk_test_devboot_hidden_1234\"\nPOSTGRES_PASSWORD = \"postgres\"\n",
+        );
+        let env = Environment::from_vars(
+            [
+                ("HOME", "/home/alice"),
+                ("GITHUB_TOKEN", "ghp_devbootHostToken0123456789"),
+                ("TOKENIZERS_PARALLELISM", "false"),
+            ],
+            PathBuf::from("/home/alice/app"),
+        );
+        let redactor = Redactor::for_project(&env, Some(&profile));
+        let line = "  web | charge with sk_test_devboot_hidden_1234 (was sk_test_devboot_overridden) \
+                    via ghp_devbootHostToken0123456789 to postgres://u:p@h/db, gems babe4567; \
+                    host shop.test, postgres up, parallel false";
+        assert_eq!(
+            redactor.redact(line),
+            "  web | charge with [redacted] (was [redacted]) via [redacted] to postgres://u:***@h/db, \
+             gems [redacted]; host shop.test, postgres up, parallel false"
+        );
+        // Without the profile, only the host's secrets are known.
+        let host_only = Redactor::new(&env).redact(line);
+        assert!(
+            host_only.contains("sk_test_devboot_hidden_1234"),
+            "{host_only}"
+        );
+        assert!(!host_only.contains("ghp_devboot"), "{host_only}");
+    }
+
+    #[test]
+    fn a_secret_written_after_its_name_is_removed() {
+        let r = Redactor::default();
+        for (text, redacted) in [
+            (
+                "STRIPE_KEY=sk_live_abcd1234 next",
+                "STRIPE_KEY=[redacted] next",
+            ),
+            (
+                r#"{"password":"hunter22","user":"bob"}"#,
+                r#"{"password":"[redacted]","user":"bob"}"#,
+            ),
+            (
+                "export GITHUB_TOKEN='ghp x y'",
+                "export GITHUB_TOKEN='[redacted]'",
+            ),
+            (
+                "BUNDLE_GEMS__CONTRIBSYS__COM=cafe0123:babe4567",
+                "BUNDLE_GEMS__CONTRIBSYS__COM=[redacted]",
+            ),
+        ] {
+            assert_eq!(r.redact(text), redacted, "{text}");
+        }
+        for unchanged in [
+            "the configured POSTGRES_PASSWORD: its data volume was initialised before",
+            "password: hunter22",
+            "GITHUB_TOKEN=$GITHUB_TOKEN",
+            "RAILS_MASTER_KEY=<the key>",
+            "AWS_ACCESS_KEY_ID=AKIA",
+            "TOKENIZERS_PARALLELISM=false",
+            "POSTGRES_PASSWORD_FILE=/run/secrets/pg",
+            "MONKEY=banana",
+        ] {
+            assert_eq!(r.redact(unchanged), unchanged);
+        }
+        // A URL keeps all but its password.
+        assert_eq!(
+            r.redact("SECRET_DATABASE_URL=postgres://app:pw12@db/app"),
+            "SECRET_DATABASE_URL=postgres://app:***@db/app"
+        );
     }
 
     #[test]

@@ -159,3 +159,31 @@ async fn decide_inner(
         warnings: container_env.warnings,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use crate::engine::credential_relay::relay_spec;
+
+    /// A relay image pinned by digest (what docs/profiles.md recommends) is run exactly as
+    /// written: the engine pulls and starts that image, whatever its tag points at later.
+    #[test]
+    fn a_digest_pinned_relay_image_reaches_the_relay_container_unchanged() {
+        let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+        for written in [
+            format!("alpine/socat@{digest}"),
+            format!("alpine/socat:1.8.0.0@{digest}"),
+            format!("127.0.0.1:5000/devboot/socat@{digest}"),
+        ] {
+            let stack = crate::model::test_stack(&format!(
+                "extends = \"rails\"\n[aws]\nrelay_image = \"{written}\"\n"
+            ));
+            let image = &stack.aws.as_ref().unwrap().relay_image;
+            assert_eq!(image.digest.as_deref(), Some(digest.as_str()));
+            let target = SocketAddr::from((crate::aws::ENDPOINT_HOST_ADDRESS, 41234));
+            let spec = relay_spec(&stack.project, image, target);
+            assert_eq!(spec.body.image.as_deref(), Some(written.as_str()));
+        }
+    }
+}

@@ -296,8 +296,8 @@ fn spawn(env: &Environment, files: &EndpointFiles, root: &Path) -> Result<Socket
     }
 }
 
-/// Asks the endpoint at `addr` (the relay, or the host side itself) for credentials the way
-/// an SDK would, until it answers 200 or `within` has passed: the proof that the whole path
+/// Asks the endpoint through the relay at `addr` for credentials the way an SDK would (the
+/// endpoint itself answers only the relay's address), until it answers 200 or `within` has passed: the proof that the whole path
 /// from the app container's side to the host works. Connections refused or cut while the
 /// relay starts are retried every 20 ms.
 pub async fn probe(

@@ -16,12 +16,18 @@
 //! The HTTP side is a small hand-written HTTP/1.1 handler (one GET per connection) on tokio's
 //! `TcpListener`: hyper 1 is in the dependency tree only as a client, and its server side
 //! would add `hyper/server` + `hyper-util` server modules for a protocol of one request line
-//! and one header. Requests are capped at 8 KiB and 5 s.
+//! and one header. Requests are capped at 8 KiB and [`ServerOptions::head_timeout`] (2 s).
+//!
+//! Only the relay may connect ([`ServerOptions::allowed_peers`]): a connection from any other
+//! address is closed unanswered. At most [`ServerOptions::max_connections`] are open at once;
+//! when all are taken, the oldest one that has not yet sent its request is closed to make room,
+//! so idle or slow clients cannot keep the SDK (which gives up after 1 s) out.
 
+use std::collections::VecDeque;
 use std::fmt;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -30,7 +36,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore, watch};
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
 use super::chain::{aws_error_of, error_chain};
@@ -80,6 +86,15 @@ pub struct ServerOptions {
     /// aws-sdk-core < 3.171, e.g. Debian's 3.168, sends none. The path holds 256 random bits,
     /// as the token does. Off by default.
     pub allow_missing_token: bool,
+    /// The only peer addresses whose connections are served; others are closed unanswered
+    /// and counted as refused. `None` serves any (the tests on loopback); `devboot aws serve`
+    /// allows the relay alone.
+    pub allowed_peers: Option<Vec<IpAddr>>,
+    /// How long a client may take to send its request head.
+    pub head_timeout: Duration,
+    /// Connections open at once; a new one beyond this closes the oldest that has not sent
+    /// its request head yet (or, when every one has, is itself closed).
+    pub max_connections: usize,
 }
 
 impl Default for ServerOptions {
@@ -92,6 +107,9 @@ impl Default for ServerOptions {
             fetch_timeout: Duration::from_secs(120),
             request_wait: Duration::from_millis(700),
             allow_missing_token: false,
+            allowed_peers: None,
+            head_timeout: Duration::from_secs(2),
+            max_connections: 64,
         }
     }
 }
@@ -277,6 +295,15 @@ struct Shared {
     refused: AtomicU64,
 }
 
+impl Shared {
+    fn allows(&self, peer: IpAddr) -> bool {
+        self.options
+            .allowed_peers
+            .as_ref()
+            .is_none_or(|allowed| allowed.contains(&peer.to_canonical()))
+    }
+}
+
 /// What requests are answered from.
 #[derive(Clone, Default)]
 struct Cache {
@@ -417,28 +444,96 @@ async fn accept_loop(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let connections = Arc::new(Semaphore::new(64));
+    let connections = Arc::new(Semaphore::new(shared.options.max_connections));
+    let waiting: Arc<Mutex<Waiting>> = Arc::default();
+    let mut next_id: u64 = 0;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                // Over the limit: drop the connection rather than queue it.
-                let Ok(permit) = connections.clone().try_acquire_owned() else { continue };
-                let shared = shared.clone();
-                tokio::spawn(async move {
+                let Ok((stream, peer)) = accepted else { continue };
+                if !shared.allows(peer.ip()) {
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let Some(permit) = make_room(&connections, &waiting).await else {
+                    // Every connection is busy with a request: drop this one rather than queue.
+                    shared.refused.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                next_id += 1;
+                let id = next_id;
+                let (shared, headed) = (shared.clone(), waiting.clone());
+                // Registered under the lock, so the task cannot unregister before it is listed.
+                let mut queue = waiting.lock().expect("never poisoned: no panics while held");
+                let task = tokio::spawn(async move {
                     let _permit = permit;
-                    let _ = serve_connection(stream, &shared).await;
+                    let _unlisted = Unlist(id, headed.clone());
+                    let _ = serve_connection(stream, &shared, || unlist(&headed, id)).await;
                 });
+                queue.retain(|(_, task)| !task.is_finished());
+                queue.push_back((id, task.abort_handle()));
             }
             _ = shutdown.changed() => return,
         }
     }
 }
 
+/// Open connections that have not sent their request head yet, oldest first.
+type Waiting = VecDeque<(u64, AbortHandle)>;
+
+/// A permit for a new connection: a free one, or the one freed by closing the oldest
+/// connection still waiting for its request head. `None` when every connection is serving.
+async fn make_room(
+    connections: &Arc<Semaphore>,
+    waiting: &Mutex<Waiting>,
+) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    if let Ok(permit) = connections.clone().try_acquire_owned() {
+        return Some(permit);
+    }
+    let oldest = {
+        let mut queue = waiting
+            .lock()
+            .expect("never poisoned: no panics while held");
+        std::iter::from_fn(|| queue.pop_front()).find(|(_, task)| !task.is_finished())
+    };
+    let (_, task) = oldest?;
+    task.abort();
+    // The aborted task releases its permit as soon as the runtime drops it.
+    tokio::time::timeout(
+        Duration::from_millis(100),
+        connections.clone().acquire_owned(),
+    )
+    .await
+    .ok()?
+    .ok()
+}
+
+fn unlist(waiting: &Mutex<Waiting>, id: u64) {
+    if let Ok(mut queue) = waiting.lock() {
+        queue.retain(|(listed, _)| *listed != id);
+    }
+}
+
+/// Takes a connection off the waiting list when it ends, however it ends.
+struct Unlist(u64, Arc<Mutex<Waiting>>);
+
+impl Drop for Unlist {
+    fn drop(&mut self) {
+        unlist(&self.1, self.0);
+    }
+}
+
 const MAX_REQUEST: usize = 8 * 1024;
 
-async fn serve_connection(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
-    let head = tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await;
+/// Serves one request; `headed` runs once the request head is in (the connection is then no
+/// longer closed to make room).
+async fn serve_connection(
+    mut stream: TcpStream,
+    shared: &Shared,
+    headed: impl FnOnce(),
+) -> std::io::Result<()> {
+    let head = tokio::time::timeout(shared.options.head_timeout, read_head(&mut stream)).await;
+    headed();
     let (status, body) = match head {
         Ok(Ok(Some(head))) => respond(&head, shared).await,
         Ok(Ok(None)) => error_reply(400, "BadRequest", "malformed or oversized request"),
@@ -898,13 +993,7 @@ mod tests {
 
     #[tokio::test]
     async fn old_sdks_without_a_token_can_be_let_in_by_the_path_alone() {
-        let provider = SharedCredentialsProvider::new(Credentials::new(
-            "ASIAOLDSDK0000000001",
-            "s",
-            Some("t".into()),
-            None,
-            "test",
-        ));
+        let provider = static_provider();
         let options = ServerOptions {
             allow_missing_token: true,
             ..ServerOptions::default()
@@ -925,6 +1014,93 @@ mod tests {
         );
         // Without the token the path cannot be probed: a wrong one is refused, not "not found".
         assert_eq!(http_request(addr, "GET", "/other", None).await.0, 403);
+    }
+
+    fn static_provider() -> SharedCredentialsProvider {
+        SharedCredentialsProvider::new(Credentials::new(
+            "ASIASTATIC0000000001",
+            "s",
+            Some("t".into()),
+            None,
+            "test",
+        ))
+    }
+
+    /// An endpoint at `/c` with token `t` serving static credentials, ready.
+    async fn static_server(options: ServerOptions) -> ServerHandle {
+        let server = start_with(local(), "/c".into(), "t".into(), static_provider(), options)
+            .await
+            .unwrap();
+        server.wait_ready(Duration::from_secs(5)).await.unwrap();
+        server
+    }
+
+    fn allowing(peer: &str) -> ServerOptions {
+        ServerOptions {
+            allowed_peers: Some(vec![peer.parse().unwrap()]),
+            ..ServerOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_from_other_addresses_are_closed_unanswered() {
+        let server = static_server(allowing("169.254.170.2")).await;
+        let mut stream = TcpStream::connect(server.local_addr).await.unwrap();
+        // The request may meet a closed connection already; either way nothing comes back.
+        let _ = stream
+            .write_all(b"GET /c HTTP/1.1\r\nAuthorization: t\r\n\r\n")
+            .await;
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        assert!(
+            response.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&response)
+        );
+        let status = server.status();
+        assert_eq!((status.requests_served, status.requests_refused), (0, 1));
+
+        let server = static_server(allowing("127.0.0.1")).await;
+        let (status, _) = http_request(server.local_addr, "GET", "/c", Some("t")).await;
+        assert_eq!(status, 200);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_cannot_keep_a_request_out() {
+        let server = static_server(ServerOptions::default()).await;
+        let limit = ServerOptions::default().max_connections;
+        // More idle clients than the endpoint takes at once, none sending a byte.
+        let mut idle = Vec::new();
+        for _ in 0..limit + 16 {
+            idle.push(TcpStream::connect(server.local_addr).await.unwrap());
+        }
+        // The SDK gives up after 1 s.
+        let answered = tokio::time::timeout(
+            Duration::from_secs(1),
+            http_request(server.local_addr, "GET", "/c", Some("t")),
+        )
+        .await
+        .expect("the request is answered within the SDK's 1 s");
+        assert_eq!(answered.0, 200);
+        // The oldest idle connections were the ones closed to make room.
+        let mut byte = [0_u8; 1];
+        assert_eq!(idle[0].read(&mut byte).await.unwrap_or(0), 0);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_sends_no_request_is_timed_out() {
+        let server = static_server(ServerOptions {
+            head_timeout: Duration::from_millis(100),
+            ..ServerOptions::default()
+        })
+        .await;
+        let mut stream = TcpStream::connect(server.local_addr).await.unwrap();
+        let mut response = String::new();
+        tokio::time::timeout(Duration::from_secs(1), stream.read_to_string(&mut response))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(response.starts_with("HTTP/1.1 408 "), "{response}");
     }
 
     #[tokio::test]

@@ -212,6 +212,10 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
             // Ruby's aws-sdk-core before 3.171 (Debian's is 3.168) sends no token; the path
             // carries as many random bits.
             allow_missing_token: true,
+            // Only the relay connects: `up` probes through it, and the app container's SDK
+            // reaches the endpoint through it. Any other container on the credential network,
+            // and anything on the host, is turned away.
+            allowed_peers: Some(vec![aws::RELAY_ADDRESS.into()]),
             ..ServerOptions::default()
         };
         let start = |port: u16| {

@@ -1,7 +1,8 @@
 //! `devboot doctor`: diagnoses the machine, the engine, the project and the app, and says how
 //! to fix what it finds. This module owns the framework — checks as values in a registry
 //! ([`check`], `checks`), a runner that runs them concurrently along their dependencies under
-//! time limits ([`runner`]), selection by id or family ([`select`]), redaction ([`redact`]),
+//! time limits ([`runner`]), selection by id or family ([`select`]), redaction
+//! ([`crate::redact`], with the host's and the profile's secrets),
 //! the report every output is rendered from ([`report`], [`render`]) — and the checks.
 //!
 //! The command layer calls it like this:
@@ -35,6 +36,7 @@ pub use select::Selection;
 
 use crate::env::Environment;
 use crate::output::Printer;
+use crate::redact::Redactor;
 
 /// `doctor --list`: every check's id and title, one per line, in report order.
 pub fn list() -> String {
@@ -53,11 +55,22 @@ pub async fn run(
     let started = Instant::now();
     let facts = Arc::new(facts::Facts::new(env.clone(), start.to_path_buf()));
     let results = runner::run(checks::CHECKS, &facts, selection, confirm).await;
-    Report::new(
-        results,
-        started.elapsed(),
-        &crate::redact::Redactor::new(env),
-    )
+    Report::new(results, started.elapsed(), &redactor(&facts))
+}
+
+/// The redactor of a run: the secrets of the host environment and of every layer of the
+/// project's profile, also when the profile loads but does not validate.
+fn redactor(facts: &facts::Facts) -> Redactor {
+    let reloaded;
+    let profile = match facts.project() {
+        facts::ProjectLookup::Loaded(project) => Some(&project.profile),
+        facts::ProjectLookup::Invalid { root, .. } => {
+            reloaded = crate::profile::load_project(root).ok();
+            reloaded.as_ref()
+        }
+        facts::ProjectLookup::Missing => None,
+    };
+    Redactor::for_project(&facts.env, profile)
 }
 
 impl Report {
@@ -185,6 +198,35 @@ mod tests {
         assert!(!sandbox.project().join("tmp/pids/server.pid").exists());
         // A fix nobody confirmed changes nothing.
         assert_eq!(by_id(&report, "rails.master_key").status, Status::Error);
+    }
+
+    #[test]
+    fn the_report_is_redacted_with_the_hosts_and_the_profiles_secrets() {
+        const STRIPE: &str = "sk_test_devboot_hidden_1234";
+        const GITHUB: &str = "ghp_devbootHostToken0123456789";
+        let mut sandbox = Sandbox::new();
+        sandbox.var("GITHUB_TOKEN", GITHUB);
+        let profile = format!(
+            "schema = 1\n[project]\nname = \"shop\"\n[app]\nservice = \"web\"\n[services.web]\nimage = \"ruby:3.3\"\n[services.web.environment]\nSTRIPE_SECRET_KEY = \"{STRIPE}\"\n"
+        );
+        sandbox.write("devboot.toml", &profile);
+        let line = format!("web | {STRIPE} {GITHUB}");
+        let redacted = redactor(&sandbox.facts()).redact(&line);
+        assert_eq!(redacted, "web | [redacted] [redacted]");
+        // A profile that loads but does not validate still gives up its secrets.
+        sandbox.write(
+            "devboot.toml",
+            &profile.replace("[services.web]\n", "[services.web]\nports = [\"nope\"]\n"),
+        );
+        let facts = sandbox.facts();
+        assert!(matches!(
+            facts.project(),
+            facts::ProjectLookup::Invalid { .. }
+        ));
+        assert_eq!(
+            redactor(&facts).redact(&line),
+            "web | [redacted] [redacted]"
+        );
     }
 
     #[test]

@@ -40,7 +40,8 @@ printf '{"Version":1,"AccessKeyId":"ASIAROTATING%04d","SecretAccessKey":"rotatin
     .unwrap();
 }
 
-/// `GET path` to `addr` with an optional `Authorization` header; the status code.
+/// `GET path` to `addr` with an optional `Authorization` header; the status code, 0 when the
+/// connection is closed without an answer.
 fn endpoint_status(addr: &str, path: &str, token: Option<&str>) -> u16 {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
@@ -49,11 +50,11 @@ fn endpoint_status(addr: &str, path: &str, token: Option<&str>) -> u16 {
     let auth = token
         .map(|t| format!("Authorization: {t}\r\n"))
         .unwrap_or_default();
-    write!(
+    // A connection closed unanswered may refuse the write too: that is status 0 as well.
+    let _ = write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
+    );
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     response
@@ -80,12 +81,17 @@ fn stored_secrets(home: &Path) -> (String, String) {
     )
 }
 
-fn endpoint_pid(home: &Path) -> Option<u32> {
+/// The endpoint's pid file under the test HOME.
+fn endpoint_running(home: &Path) -> Option<serde_json::Value> {
     let projects = home.join(".local/state/devboot/projects");
     let dir = std::fs::read_dir(&projects).ok()?.next()?.ok()?.path();
-    let running: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("endpoint.pid")).ok()?).ok()?;
-    running["pid"].as_u64().and_then(|p| u32::try_from(p).ok())
+    serde_json::from_slice(&std::fs::read(dir.join("endpoint.pid")).ok()?).ok()
+}
+
+fn endpoint_pid(home: &Path) -> Option<u32> {
+    endpoint_running(home)?["pid"]
+        .as_u64()
+        .and_then(|p| u32::try_from(p).ok())
 }
 
 /// Whether `pid` runs (a zombie has exited: some sandboxes' init never reaps orphans).
@@ -110,17 +116,37 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// The fixture relay image pinned by digest, as docs/profiles.md recommends
+/// (`name:tag@sha256:…`): the digest it has in the local test registry.
+fn pinned_relay_image() -> String {
+    const TAGGED: &str = "127.0.0.1:5000/devboot/socat:1";
+    docker(&["pull", "-q", TAGGED]);
+    let digests = docker(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{range .RepoDigests}}{{println .}}{{end}}",
+        TAGGED,
+    ]);
+    let digest = digests
+        .lines()
+        .find_map(|line| line.strip_prefix("127.0.0.1:5000/devboot/socat@"))
+        .unwrap_or_else(|| panic!("no registry digest for {TAGGED}: {digests}"));
+    format!("{TAGGED}@{digest}")
+}
+
 #[test]
 fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     if !require_engine() || !require_tool("moto_server") {
         return;
     }
     let moto_port = free_port();
+    let relay_image = pinned_relay_image();
     let stack = EngineProject::new(
         "awssrv",
         &format!(
             "{AUTO_PORTS}[services.web.environment]\nAWS_ENDPOINT_URL_STS = \"http://169.254.170.1:{moto_port}\"\n\
-             [aws]\nprofile = \"dev\"\nrelay_image = \"127.0.0.1:5000/devboot/socat:1\"\n"
+             [aws]\nprofile = \"dev\"\nrelay_image = \"{relay_image}\"\n"
         ),
     );
     let home = stack.project.home();
@@ -174,6 +200,13 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         "rotation must not restart the app container"
     );
 
+    // The relay runs the image by the digest the profile pins.
+    let relay_container = format!("{}-aws-relay", stack.name);
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.Config.Image}}", &relay_container]).trim(),
+        relay_image
+    );
+
     // Requests without the secret are refused; with it, answered.
     let (path, token) = stored_secrets(&home);
     let relay = "169.254.170.2:80";
@@ -182,6 +215,11 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
         404
     );
     assert_eq!(endpoint_status(relay, &path, Some("wrong-token")), 403);
+    assert_eq!(endpoint_status(relay, &path, Some(&token)), 200);
+    // The endpoint answers the relay alone: from the host, even the right secret gets nothing.
+    let port = endpoint_running(&home).unwrap()["port"].as_u64().unwrap();
+    let direct = format!("169.254.170.1:{port}");
+    assert_eq!(endpoint_status(&direct, &path, Some(&token)), 0);
     assert_eq!(endpoint_status(relay, &path, Some(&token)), 200);
 
     // No AWS key in the container definition, only the endpoint's own path and token; no
