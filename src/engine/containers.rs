@@ -271,17 +271,15 @@ async fn wait(
     loop {
         tokio::select! {
             event = events.next(), if streaming => {
-                let action = match event {
-                    Some(Ok(event)) => event.action.unwrap_or_default(),
-                    Some(Err(_)) | None => {
-                        streaming = false;
-                        // The engine may be gone: this request says so, as an error.
-                        if let Some(outcome) = check_state(docker, service, id, until).await? {
-                            return ready(outcome);
-                        }
-                        continue;
+                let Some(Ok(event)) = event else {
+                    streaming = false;
+                    // The engine may be gone: this request says so, as an error.
+                    if let Some(outcome) = check_state(docker, service, id, until).await? {
+                        return ready(outcome);
                     }
+                    continue;
                 };
+                let action = event.action.unwrap_or_default();
                 let relevant = action.starts_with("health_status")
                     || matches!(action.as_str(), "die" | "oom" | "start" | "kill");
                 if relevant && let Some(outcome) = check_state(docker, service, id, until).await? {

@@ -94,7 +94,10 @@ fn the_engine_going_away_mid_up_fails_promptly_and_the_next_up_converges() {
     let (lines_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead as _;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = lines_tx.send(line);
         }
     });
@@ -115,7 +118,10 @@ fn the_engine_going_away_mid_up_fails_promptly_and_the_next_up_converges() {
     assert_eq!(status.code(), Some(1), "{said}");
     // Promptly: before, an ended event stream was read in a loop until the 480 s deadline.
     assert!(took < Duration::from_secs(30), "took {took:?}: {said}");
-    assert!(said.contains("the Docker engine stopped answering"), "{said}");
+    assert!(
+        said.contains("the Docker engine stopped answering"),
+        "{said}"
+    );
     assert!(said.contains("start the engine again"), "the fix: {said}");
     assert!(!said.contains("hyper"), "no HTTP client jargon: {said}");
 
