@@ -88,17 +88,20 @@ pub fn relay_spec(project: &str, image: &ImageRef, target: SocketAddr) -> Contai
     }
 }
 
-/// Creates the credential network unless it exists.
-pub async fn ensure_network(docker: &Docker, project: &str) -> Result<(), Error> {
-    let name = network_name(project);
-    if docker
+async fn network_exists(docker: &Docker, name: &str) -> bool {
+    docker
         .inspect_network(
-            &name,
+            name,
             None::<bollard::query_parameters::InspectNetworkOptions>,
         )
         .await
         .is_ok()
-    {
+}
+
+/// Creates the credential network unless it exists.
+pub async fn ensure_network(docker: &Docker, project: &str) -> Result<(), Error> {
+    let name = network_name(project);
+    if network_exists(docker, &name).await {
         return Ok(());
     }
     let request = NetworkCreateRequest {
@@ -132,14 +135,7 @@ pub async fn ensure_network(docker: &Docker, project: &str) -> Result<(), Error>
 /// through `up`).
 pub async fn check_subnet_free(docker: &Docker, project: &str) -> Result<(), Error> {
     let name = network_name(project);
-    if docker
-        .inspect_network(
-            &name,
-            None::<bollard::query_parameters::InspectNetworkOptions>,
-        )
-        .await
-        .is_ok()
-    {
+    if network_exists(docker, &name).await {
         return Ok(());
     }
     let networks = docker
