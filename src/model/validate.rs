@@ -125,7 +125,8 @@ impl Validator<'_> {
             .collect();
         if doc.services.is_empty() {
             self.diagnostics.push(
-                Diagnostic::new("the profile declares no services")
+                // Against the file being loaded: the project's, or the one profile validated.
+                Diagnostic::in_file(&self.sources.top().display, "the profile declares no services")
                     .with_hint("extend a built-in profile (`extends = \"rails\"`) or add `[services.NAME]` tables"),
             );
         }
@@ -790,6 +791,15 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("devboot.toml:1:11"), "{err}");
+    }
+
+    #[test]
+    fn a_problem_with_the_whole_profile_names_its_file() {
+        let err = validate("schema = 1\n").unwrap_err();
+        assert!(
+            err.starts_with("the profile declares no services\n --> devboot.toml\n"),
+            "{err}"
+        );
     }
 
     #[test]

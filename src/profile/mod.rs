@@ -13,7 +13,7 @@ pub mod source;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use diagnostic::{Diagnostic, Diagnostics, Location, closest};
+use diagnostic::{Diagnostic, Diagnostics, closest};
 use document::{LayerId, ProfileDocument, Sourced, parse_document};
 use source::{Builtin, Files, FoundProfile, Layer, LayerKind, ProfileSource, Sources};
 
@@ -121,7 +121,7 @@ impl Loader {
                     "this file outside the project is not a valid profile"
                         .clone_into(&mut diagnostic.message);
                     diagnostic.hint = None;
-                    diagnostic.location = diagnostic.location.map(Location::unquoted);
+                    diagnostic.location = diagnostic.location.unquoted();
                 }
                 self.diagnostics.push(diagnostic);
                 return;

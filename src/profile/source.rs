@@ -60,6 +60,11 @@ impl Sources {
         &self.layers[id.0]
     }
 
+    /// The first layer added: the one being resolved (a layer's bases are added after it).
+    pub fn top(&self) -> &Layer {
+        self.get(LayerId(0))
+    }
+
     pub fn locate(&self, origin: &Origin) -> Location {
         let layer = self.get(origin.layer);
         let location = Location::in_text(&layer.display, &layer.text, origin.span.clone());
