@@ -224,7 +224,12 @@ fn unknown_name_suggestion(message: &str) -> Option<String> {
         .strip_prefix("unknown field `")
         .or_else(|| message.strip_prefix("unknown variant `"))?;
     let (unknown, expected) = rest.split_once('`')?;
-    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    suggestion(unknown, expected.split('`').skip(1).step_by(2))
+}
+
+/// "did you mean `x`?" for the name closest to `unknown`, else the valid names, if any.
+pub fn suggestion<'a>(unknown: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let names: Vec<&str> = names.into_iter().collect();
     match closest(unknown, names.iter().copied()) {
         Some(best) => Some(format!("did you mean `{best}`?")),
         None if names.is_empty() => None,
