@@ -240,6 +240,8 @@ impl Loader {
                     .with_hint(hint),
                 );
             }
+            // A base that is not UTF-8, located in that file.
+            Some(Err(Error::InvalidProfile(found))) => self.diagnostics.extend(found.0),
             Some(Err(error)) => self.diagnostics.push(
                 Diagnostic::at(
                     &self.sources,
@@ -439,6 +441,29 @@ mod tests {
         .to_string();
         assert!(err.contains("unknown field `imgae`"), "{err}");
         assert!(err.contains("devboot.toml:2:9"), "{err}");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            b"schema = 1\ndescription = \"caf\xe9 au lait\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.toml"), "extends = \"./base.toml\"\n").unwrap();
+        let path = dir.path().join("a.toml");
+        let err = load_standalone(source::read_layer(&path, LayerKind::File, "a.toml").unwrap())
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidProfile(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "this file is not valid UTF-8\n --> base.toml:2:19\nhint: profiles are UTF-8 text; save the file as UTF-8\n"
+        );
+        let err = source::read_layer(&dir.path().join("base.toml"), LayerKind::Project, "x.toml")
+            .unwrap_err();
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Usage);
+        assert!(err.to_string().contains("x.toml:2:19"), "{err}");
     }
 
     #[test]
