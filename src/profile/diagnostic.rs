@@ -201,10 +201,18 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// Names longer than this are not compared: no name devboot knows is near it, and comparing
+/// costs the product of the lengths (a profile may hold a megabyte-long key).
+const LONGEST_COMPARED: usize = 64;
+
 /// The closest name among `candidates` to `name`, if any is close enough to be a likely typo.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if name.len() > LONGEST_COMPARED {
+        return None;
+    }
     candidates
         .into_iter()
+        .filter(|candidate| candidate.len() <= LONGEST_COMPARED)
         .map(|candidate| {
             // Damerau-Levenshtein catches transpositions in short names (`wbe` → `web`),
             // Jaro-Winkler shared prefixes in long ones (`helthcheck` → `healthcheck`).
@@ -254,6 +262,15 @@ mod tests {
             "unknown field `helthcheck`, expected one of `image`, `healthcheck`, `ports`",
         );
         assert_eq!(hint.as_deref(), Some("did you mean `healthcheck`?"));
+    }
+
+    #[test]
+    fn huge_names_are_not_compared() {
+        let huge = "web".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(closest(&huge, [huge.as_str(), "web"]), None);
+        assert_eq!(closest("web", [huge.as_str(), "wbe"]), Some("wbe"));
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 pub mod diagnostic;
 pub mod document;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod keys;
 pub mod resolve;
 pub mod schema;

@@ -193,8 +193,7 @@ impl ProfileSource for Files {
 /// Reads a profile file into a layer. A file that is not UTF-8 is an invalid profile, located
 /// at its first byte that is not.
 pub fn read_layer(path: &Path, kind: LayerKind, display: &str) -> Result<Layer, Error> {
-    let text = String::from_utf8(crate::fsio::read(path)?)
-        .map_err(|error| not_utf8(display, error.as_bytes(), error.utf8_error()))?;
+    let text = decode(crate::fsio::read(path)?, display)?;
     Ok(Layer {
         display: display.to_owned(),
         path: Some(path.to_owned()),
@@ -203,10 +202,15 @@ pub fn read_layer(path: &Path, kind: LayerKind, display: &str) -> Result<Layer, 
     })
 }
 
-fn not_utf8(display: &str, bytes: &[u8], error: std::str::Utf8Error) -> Error {
+/// A profile file's bytes as text, or where they stop being UTF-8 (in the file `display`).
+pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|error| not_utf8(display, &error))
+}
+
+fn not_utf8(display: &str, error: &std::string::FromUtf8Error) -> Error {
     // Up to the first invalid byte the lossy text is the file's own, so lines and columns hold.
-    let at = error.valid_up_to();
-    let text = String::from_utf8_lossy(bytes);
+    let at = error.utf8_error().valid_up_to();
+    let text = String::from_utf8_lossy(error.as_bytes());
     let span = at..at + char::REPLACEMENT_CHARACTER.len_utf8();
     // Not quoted: whether the file lies outside the project is not known yet.
     let location = Location::in_text(display, &text, span).unquoted();
