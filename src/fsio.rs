@@ -12,18 +12,22 @@ use crate::error::Error;
 pub const READ_LIMIT: u64 = 8 * 1024 * 1024;
 
 pub fn read_to_string(path: &Path) -> Result<String, Error> {
-    let bytes = read_optional(path)?.ok_or_else(|| {
-        Error::io(
-            "read",
-            path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        )
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
+    String::from_utf8(read(path)?).map_err(|e| {
         Error::io(
             "read",
             path,
             std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()),
+        )
+    })
+}
+
+/// The file's content; a missing file is an error. See [`read_optional`].
+pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    read_optional(path)?.ok_or_else(|| {
+        Error::io(
+            "read",
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
         )
     })
 }

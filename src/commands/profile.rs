@@ -118,22 +118,8 @@ fn show(
         // The project's resolution includes devboot.local.toml.
         (true, None, Some(path)) => profile::load_project(path.parent().unwrap_or(Path::new(".")))?,
         (true, _, _) => profile::load_standalone(layer)?,
-        (false, _, _) => {
-            // This layer alone: parse it without following `extends`.
-            let mut sources = source::Sources::default();
-            let id = sources.add(layer);
-            let layer = sources.get(id);
-            let document = parse_document(&layer.text, id).map_err(|e| {
-                Error::InvalidProfile(profile::diagnostic::Diagnostics(vec![
-                    profile::diagnostic::Diagnostic::from_toml(&layer.display, &layer.text, &e),
-                ]))
-            })?;
-            LoadedProfile {
-                sources,
-                layers: vec![id],
-                merged: document,
-            }
-        }
+        // This layer alone: parse it without following `extends`.
+        (false, _, _) => profile::load_alone(layer)?,
     };
     let entries = entries(&loaded.merged, &loaded.sources);
     if json {

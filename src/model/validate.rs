@@ -97,22 +97,14 @@ impl Validator<'_> {
                 self.parse(name, |n| valid_project_name(n).then(|| n.clone()).ok_or_else(|| {
                     format!("project name `{n}` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit")
                 }))
-                .unwrap_or_default()
+                // Reported; the directory's name stands in so the other checks still run.
+                .unwrap_or_else(|| project_name_from_dir(root))
             }
             None => project_name_from_dir(root),
         };
         let names: Vec<&str> = doc.services.keys().map(|k| k.value.as_str()).collect();
         let mut services = BTreeMap::new();
         for (name, service) in &doc.services {
-            if !valid_service_name(&name.value) {
-                self.error(
-                    &name.origin,
-                    format!(
-                        "service name `{}` must be lowercase letters, digits, `-` and `_`",
-                        name.value
-                    ),
-                );
-            }
             if let Some(service) = self.service(&project, name, service, &names) {
                 services.insert(name.value.clone(), service);
             }
@@ -133,7 +125,8 @@ impl Validator<'_> {
             .collect();
         if doc.services.is_empty() {
             self.diagnostics.push(
-                Diagnostic::new("the profile declares no services")
+                // Against the file being loaded: the project's, or the one profile validated.
+                Diagnostic::in_file(&self.sources.top().display, "the profile declares no services")
                     .with_hint("extend a built-in profile (`extends = \"rails\"`) or add `[services.NAME]` tables"),
             );
         }
@@ -158,6 +151,16 @@ impl Validator<'_> {
         names: &[&str],
     ) -> Option<Service> {
         let before = self.diagnostics.len();
+        let valid_name = valid_service_name(&name.value);
+        if !valid_name {
+            self.error(
+                &name.origin,
+                format!(
+                    "service name `{}` must be lowercase letters, digits, `-` and `_`",
+                    name.value
+                ),
+            );
+        }
         let build = doc.build.as_ref().and_then(|build| {
             let context = self.parse(build, |b| relative_in_project(&b.context))?;
             Some(Build {
@@ -173,7 +176,25 @@ impl Validator<'_> {
         let image = match (&doc.image, &build) {
             (Some(image), _) => self.parse(image, |text| ImageRef::parse(text)),
             // A built image is tagged like Compose v2 tags it: `<project>-<service>`.
-            (None, Some(_)) => ImageRef::parse(&format!("{project}-{}", name.value)).ok(),
+            (None, Some(_)) => {
+                let tag = format!("{project}-{}", name.value);
+                match ImageRef::parse(&tag) {
+                    Ok(image) => Some(image),
+                    // An invalid service name is reported above.
+                    Err(_) if !valid_name => None,
+                    Err(reason) => {
+                        self.error(
+                            &name.origin,
+                            format!(
+                                "the image built for service `{}` would be named `{tag}`, which is not a valid image name: {reason}",
+                                name.value
+                            ),
+                        )
+                        .hint = Some("end the service name with a letter or digit".into());
+                        None
+                    }
+                }
+            }
             (None, None) => {
                 self.error(
                     &name.origin,
@@ -256,9 +277,13 @@ impl Validator<'_> {
             }
             depends_on.insert(dependency.value.clone(), condition.value);
         }
-        (self.diagnostics.len() == before).then(|| Service {
+        if self.diagnostics.len() > before {
+            return None;
+        }
+        // Every way `image` ends up `None` reports a diagnostic, so this returns a service.
+        Some(Service {
             name: name.value.clone(),
-            image: image.expect("no diagnostics means the image parsed"),
+            image: image?,
             build,
             command,
             working_dir: doc.working_dir.as_ref().map(|d| d.value.clone()),
@@ -747,6 +772,34 @@ mod tests {
         ] {
             assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
         }
+    }
+
+    #[test]
+    fn names_that_cannot_name_a_built_image_are_reported_not_panicked_on() {
+        let err = validate("extends = \"rails\"\n[project]\nname = \"../../etc\"\n").unwrap_err();
+        assert!(err.contains("project name `../../etc` must be"), "{err}");
+        assert!(err.contains("devboot.toml:3:8"), "{err}");
+        let err = validate("[services.Web]\nbuild = \".\"\n").unwrap_err();
+        assert!(err.contains("service name `Web` must be"), "{err}");
+        assert!(
+            !err.contains("not a valid image name"),
+            "reported once: {err}"
+        );
+        let err = validate("[services.web_]\nbuild = \".\"\n").unwrap_err();
+        assert!(
+            err.contains("the image built for service `web_` would be named `my-app-web_`"),
+            "{err}"
+        );
+        assert!(err.contains("devboot.toml:1:11"), "{err}");
+    }
+
+    #[test]
+    fn a_problem_with_the_whole_profile_names_its_file() {
+        let err = validate("schema = 1\n").unwrap_err();
+        assert!(
+            err.starts_with("the profile declares no services\n --> devboot.toml\n"),
+            "{err}"
+        );
     }
 
     #[test]

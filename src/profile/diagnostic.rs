@@ -57,19 +57,59 @@ impl Location {
     }
 }
 
+/// Where a problem is: a position in a file, or a file as a whole. Every problem names its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Place {
+    At(Location),
+    /// The whole file, e.g. "the profile declares no services".
+    File {
+        file: String,
+    },
+}
+
+impl Place {
+    pub fn file(&self) -> &str {
+        match self {
+            Self::At(location) => &location.file,
+            Self::File { file } => file,
+        }
+    }
+
+    /// The place without the line's text; see [`Location::unquoted`].
+    #[must_use]
+    pub fn unquoted(self) -> Self {
+        match self {
+            Self::At(location) => Self::At(location.unquoted()),
+            file @ Self::File { .. } => file,
+        }
+    }
+
+    /// File, line, column; a whole file sorts before the positions in it.
+    fn sort_key(&self) -> (&str, usize, usize) {
+        match self {
+            Self::At(location) => (&location.file, location.line, location.column),
+            Self::File { file } => (file, 0, 0),
+        }
+    }
+}
+
 /// One problem in a profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub message: String,
-    pub location: Option<Location>,
+    pub location: Place,
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn new(message: impl Into<String>) -> Self {
+    /// A problem with the file named `file` as a whole.
+    pub fn in_file(file: &str, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            location: None,
+            location: Place::File {
+                file: file.to_owned(),
+            },
             hint: None,
         }
     }
@@ -77,8 +117,9 @@ impl Diagnostic {
     /// A problem with the value at `origin`.
     pub fn at(sources: &Sources, origin: &Origin, message: impl Into<String>) -> Self {
         Self {
-            location: Some(sources.locate(origin)),
-            ..Self::new(message)
+            message: message.into(),
+            location: Place::At(sources.locate(origin)),
+            hint: None,
         }
     }
 
@@ -93,10 +134,16 @@ impl Diagnostic {
     pub fn from_toml(file: &str, text: &str, error: &toml::de::Error) -> Self {
         let message = error.message().trim_end().to_owned();
         let hint = unknown_name_suggestion(&message);
+        let location = match error.span() {
+            Some(span) => Place::At(Location::in_text(file, text, span)),
+            None => Place::File {
+                file: file.to_owned(),
+            },
+        };
         Self {
-            location: error.span().map(|span| Location::in_text(file, text, span)),
-            hint,
             message,
+            location,
+            hint,
         }
     }
 }
@@ -104,19 +151,22 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.message)?;
-        if let Some(loc) = &self.location {
-            let gutter = loc.line.to_string().len();
-            let pad = " ".repeat(gutter);
-            writeln!(f, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column)?;
-            if !loc.line_text.is_empty() {
-                writeln!(f, "{pad} |")?;
-                writeln!(f, "{} | {}", loc.line, loc.line_text)?;
-                writeln!(
-                    f,
-                    "{pad} | {}{}",
-                    " ".repeat(loc.column - 1),
-                    "^".repeat(loc.width)
-                )?;
+        match &self.location {
+            Place::File { file } => writeln!(f, " --> {file}")?,
+            Place::At(loc) => {
+                let gutter = loc.line.to_string().len();
+                let pad = " ".repeat(gutter);
+                writeln!(f, "{pad}--> {}:{}:{}", loc.file, loc.line, loc.column)?;
+                if !loc.line_text.is_empty() {
+                    writeln!(f, "{pad} |")?;
+                    writeln!(f, "{} | {}", loc.line, loc.line_text)?;
+                    writeln!(
+                        f,
+                        "{pad} | {}{}",
+                        " ".repeat(loc.column - 1),
+                        "^".repeat(loc.width)
+                    )?;
+                }
             }
         }
         if let Some(hint) = &self.hint {
@@ -131,14 +181,9 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
-    /// The problems in reading order: by file, then position; unlocated ones last.
+    /// The problems in reading order: by file, then position (the file's own problems first).
     pub fn sorted(mut diagnostics: Vec<Diagnostic>) -> Self {
-        diagnostics.sort_by(|a, b| match (&a.location, &b.location) {
-            (Some(a), Some(b)) => (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        });
+        diagnostics.sort_by(|a, b| a.location.sort_key().cmp(&b.location.sort_key()));
         Self(diagnostics)
     }
 }
@@ -156,10 +201,18 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// Names longer than this are not compared: no name devboot knows is near it, and comparing
+/// costs the product of the lengths (a profile may hold a megabyte-long key).
+const LONGEST_COMPARED: usize = 64;
+
 /// The closest name among `candidates` to `name`, if any is close enough to be a likely typo.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if name.len() > LONGEST_COMPARED {
+        return None;
+    }
     candidates
         .into_iter()
+        .filter(|candidate| candidate.len() <= LONGEST_COMPARED)
         .map(|candidate| {
             // Damerau-Levenshtein catches transpositions in short names (`wbe` → `web`),
             // Jaro-Winkler shared prefixes in long ones (`helthcheck` → `healthcheck`).
@@ -179,7 +232,12 @@ fn unknown_name_suggestion(message: &str) -> Option<String> {
         .strip_prefix("unknown field `")
         .or_else(|| message.strip_prefix("unknown variant `"))?;
     let (unknown, expected) = rest.split_once('`')?;
-    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    suggestion(unknown, expected.split('`').skip(1).step_by(2))
+}
+
+/// "did you mean `x`?" for the name closest to `unknown`, else the valid names, if any.
+pub fn suggestion<'a>(unknown: &str, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let names: Vec<&str> = names.into_iter().collect();
     match closest(unknown, names.iter().copied()) {
         Some(best) => Some(format!("did you mean `{best}`?")),
         None if names.is_empty() => None,
@@ -207,6 +265,15 @@ mod tests {
     }
 
     #[test]
+    fn huge_names_are_not_compared() {
+        let huge = "web".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(closest(&huge, [huge.as_str(), "web"]), None);
+        assert_eq!(closest("web", [huge.as_str(), "wbe"]), Some("wbe"));
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+    }
+
+    #[test]
     fn lists_the_valid_names_when_nothing_is_close() {
         let hint = unknown_name_suggestion("unknown variant `zzz`, expected `fixed` or `auto`");
         assert_eq!(hint.as_deref(), Some("valid names here: `fixed`, `auto`"));
@@ -228,7 +295,7 @@ mod tests {
         let _ = err; // syntax errors render through the same path; shape checked below
         let diag = Diagnostic {
             message: "unknown field `helthcheck`".into(),
-            location: Some(Location::in_text("devboot.toml", text, 15..25)),
+            location: Place::At(Location::in_text("devboot.toml", text, 15..25)),
             hint: Some("did you mean `healthcheck`?".into()),
         };
         insta::assert_snapshot!(diag.to_string(), @r"
@@ -238,6 +305,11 @@ mod tests {
         2 | helthcheck = 1
           | ^^^^^^^^^^
         hint: did you mean `healthcheck`?
+        ");
+        let whole = Diagnostic::in_file("devboot.toml", "the profile declares no services");
+        insta::assert_snapshot!(whole.to_string(), @r"
+        the profile declares no services
+         --> devboot.toml
         ");
     }
 }

@@ -10,6 +10,7 @@ use std::ops::Range;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
+use toml::de::DeTable;
 
 /// Index of a layer in [`super::Sources`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -88,6 +89,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sourced<T> {
 /// Parses one layer's text. Errors carry toml's span and message; `diagnostic` turns them into
 /// `file:line:column` reports with suggestions.
 pub fn parse_document(text: &str, layer: LayerId) -> Result<ProfileDocument, toml::de::Error> {
+    document_from_table(DeTable::parse(text)?, layer)
+}
+
+/// Reads one layer's parsed TOML (see [`parse_document`]); the loader parses first to look
+/// for every unknown key, then reads the document from the same tree.
+pub fn document_from_table(
+    table: Spanned<DeTable<'_>>,
+    layer: LayerId,
+) -> Result<ProfileDocument, toml::de::Error> {
     struct Reset(LayerId);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -95,7 +105,7 @@ pub fn parse_document(text: &str, layer: LayerId) -> Result<ProfileDocument, tom
         }
     }
     let _reset = Reset(PARSING_LAYER.with(|cell| cell.replace(layer)));
-    toml::from_str(text)
+    ProfileDocument::deserialize(toml::de::Deserializer::from(table))
 }
 
 /// One profile file: a built-in profile, a catalog profile, `devboot.toml` or `devboot.local.toml`.

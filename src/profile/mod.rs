@@ -6,6 +6,9 @@
 
 pub mod diagnostic;
 pub mod document;
+#[cfg(test)]
+mod fuzz_tests;
+pub mod keys;
 pub mod resolve;
 pub mod schema;
 pub mod source;
@@ -13,9 +16,10 @@ pub mod source;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use diagnostic::{Diagnostic, Diagnostics, Location, closest};
-use document::{LayerId, ProfileDocument, Sourced, parse_document};
+use diagnostic::{Diagnostic, Diagnostics, closest};
+use document::{LayerId, Origin, ProfileDocument, Sourced, document_from_table};
 use source::{Builtin, Files, FoundProfile, Layer, LayerKind, ProfileSource, Sources};
+use toml::de::DeTable;
 
 use crate::error::Error;
 
@@ -57,6 +61,79 @@ pub fn load_standalone(layer: Layer) -> Result<LoadedProfile, Error> {
     let mut loader = Loader::default();
     loader.add_top(layer);
     loader.finish()
+}
+
+/// Parses one profile without following its `extends` (`profile show FILE`).
+pub fn load_alone(layer: Layer) -> Result<LoadedProfile, Error> {
+    let mut sources = Sources::default();
+    let id = sources.add(layer);
+    let merged = parse_layer(&sources, id)
+        .map_err(|diagnostics| Error::InvalidProfile(Diagnostics::sorted(diagnostics)))?;
+    Ok(LoadedProfile {
+        sources,
+        layers: vec![id],
+        merged,
+    })
+}
+
+/// Parses one layer of `sources`. A syntax error stops the parse; past it, every unknown key is
+/// reported, with the first error serde finds in the values when it is another one.
+fn parse_layer(sources: &Sources, id: LayerId) -> Result<ProfileDocument, Vec<Diagnostic>> {
+    let diagnostics = match layer_document(sources, id) {
+        Ok(document) => return Ok(document),
+        Err(diagnostics) => diagnostics,
+    };
+    if !sources.is_foreign(id) {
+        return Err(diagnostics);
+    }
+    // The messages may quote the file (a key, a value): say only where the first problem is.
+    let first = Diagnostics::sorted(diagnostics).0.swap_remove(0);
+    Err(vec![Diagnostic {
+        message: "this file outside the project is not a valid profile".to_owned(),
+        location: first.location.unquoted(),
+        hint: None,
+    }])
+}
+
+fn layer_document(sources: &Sources, id: LayerId) -> Result<ProfileDocument, Vec<Diagnostic>> {
+    let layer = sources.get(id);
+    let from_toml =
+        |error: &toml::de::Error| Diagnostic::from_toml(&layer.display, &layer.text, error);
+    let table = DeTable::parse(&layer.text).map_err(|error| vec![from_toml(&error)])?;
+    let unknown = keys::unknown_keys(table.get_ref());
+    let error = match document_from_table(table, id) {
+        Ok(document) => {
+            debug_assert!(unknown.is_empty(), "serde accepted {unknown:?}");
+            return Ok(document);
+        }
+        Err(error) => error,
+    };
+    // Serde's error is about the first unknown key, or the value holding one (an untagged
+    // form such as a port table): the keys' own diagnostics say it better.
+    let covered = error.span().is_some_and(|span| {
+        unknown
+            .iter()
+            .any(|key| span.start <= key.span.start && key.span.end <= span.end)
+    });
+    let mut diagnostics: Vec<Diagnostic> = unknown
+        .iter()
+        .map(|key| {
+            let origin = Origin {
+                layer: id,
+                span: key.span.clone(),
+            };
+            let names = key.expected.iter().map(String::as_str);
+            let diagnostic = Diagnostic::at(sources, &origin, key.message());
+            match diagnostic::suggestion(&key.name, names) {
+                Some(hint) => diagnostic.with_hint(hint),
+                None => diagnostic,
+            }
+        })
+        .collect();
+    if !covered {
+        diagnostics.push(from_toml(&error));
+    }
+    Err(diagnostics)
 }
 
 /// Builds the layer list depth-first: a layer's bases come before it, each base once.
@@ -111,19 +188,10 @@ impl Loader {
         if foreign {
             self.sources.mark_foreign(id);
         }
-        let layer = self.sources.get(id);
-        let document = match parse_document(&layer.text, id) {
+        let document = match parse_layer(&self.sources, id) {
             Ok(document) => document,
-            Err(error) => {
-                let mut diagnostic = Diagnostic::from_toml(&layer.display, &layer.text, &error);
-                if foreign {
-                    // The parser's message may quote the file (a key, a value): say only where.
-                    "this file outside the project is not a valid profile"
-                        .clone_into(&mut diagnostic.message);
-                    diagnostic.hint = None;
-                    diagnostic.location = diagnostic.location.map(Location::unquoted);
-                }
-                self.diagnostics.push(diagnostic);
+            Err(diagnostics) => {
+                self.diagnostics.extend(diagnostics);
                 return;
             }
         };
@@ -174,6 +242,8 @@ impl Loader {
                     .with_hint(hint),
                 );
             }
+            // A base that is not UTF-8, located in that file.
+            Some(Err(Error::InvalidProfile(found))) => self.diagnostics.extend(found.0),
             Some(Err(error)) => self.diagnostics.push(
                 Diagnostic::at(
                     &self.sources,
@@ -321,6 +391,81 @@ mod tests {
             .to_string();
         assert!(err.contains("`extends` forms a cycle"), "{err}");
         assert!(err.contains("b.toml:1:12"), "{err}");
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_once_with_a_suggestion() {
+        let err = load_standalone(layer(
+            "devboot.toml",
+            "extends = \"rails\"\n[project]\nnmae = \"x\"\n[services.web]\nhelthcheck = { test = \"true\" }\n\
+             ports = [{ container = 1, hots = 2 }]\n",
+        ))
+        .unwrap_err();
+        let Error::InvalidProfile(diagnostics) = &err else {
+            panic!("{err}");
+        };
+        let found: Vec<(&str, Option<&str>)> = diagnostics
+            .0
+            .iter()
+            .map(|d| (d.message.as_str(), d.hint.as_deref()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "unknown field `nmae`, expected `name`",
+                    Some("did you mean `name`?")
+                ),
+                (
+                    "unknown field `helthcheck`, expected one of `build`, `command`, `depends_on`, `environment`, `healthcheck`, `image`, `ports`, `volumes`, `working_dir`",
+                    Some("did you mean `healthcheck`?")
+                ),
+                (
+                    "unknown field `hots`, expected one of `container`, `host`, `host_ip`, `policy`",
+                    Some("did you mean `host`?")
+                ),
+            ],
+            "{err}"
+        );
+        let text = err.to_string();
+        for at in ["devboot.toml:3:1", "devboot.toml:5:1", "devboot.toml:6:27"] {
+            assert!(text.contains(at), "{at} in {text}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_value_is_reported_beside_the_unknown_keys() {
+        let err = load_standalone(layer(
+            "devboot.toml",
+            "[app]\nsetup = 1\n[services.web]\nimage = \"x\"\nimgae = \"y\"\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown field `imgae`"), "{err}");
+        assert!(err.contains("devboot.toml:2:9"), "{err}");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            b"schema = 1\ndescription = \"caf\xe9 au lait\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("a.toml"), "extends = \"./base.toml\"\n").unwrap();
+        let path = dir.path().join("a.toml");
+        let err = load_standalone(source::read_layer(&path, LayerKind::File, "a.toml").unwrap())
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidProfile(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "this file is not valid UTF-8\n --> base.toml:2:19\nhint: profiles are UTF-8 text; save the file as UTF-8\n"
+        );
+        let err = source::read_layer(&dir.path().join("base.toml"), LayerKind::Project, "x.toml")
+            .unwrap_err();
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Usage);
+        assert!(err.to_string().contains("x.toml:2:19"), "{err}");
     }
 
     #[test]

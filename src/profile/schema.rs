@@ -13,10 +13,14 @@ use super::document::{
 
 /// The schema of a profile file, as pretty JSON.
 pub fn profile_schema() -> String {
-    let schema = schemars::generate::SchemaSettings::draft2020_12()
+    serde_json::to_string_pretty(&schema()).expect("schemas serialize") + "\n"
+}
+
+/// The schema of a profile file; `keys` reads the known keys of every table from it.
+pub(super) fn schema() -> Schema {
+    schemars::generate::SchemaSettings::draft2020_12()
         .into_generator()
-        .into_root_schema_for::<ProfileDocument>();
-    serde_json::to_string_pretty(&schema).expect("schemas serialize") + "\n"
+        .into_root_schema_for::<ProfileDocument>()
 }
 
 impl<T: JsonSchema> JsonSchema for Sourced<T> {

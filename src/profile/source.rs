@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::diagnostic::Location;
+use super::diagnostic::{Diagnostic, Diagnostics, Location, Place};
 use super::document::{LayerId, Origin};
 use crate::error::Error;
 
@@ -58,6 +58,11 @@ impl Sources {
 
     pub fn get(&self, id: LayerId) -> &Layer {
         &self.layers[id.0]
+    }
+
+    /// The first layer added: the one being resolved (a layer's bases are added after it).
+    pub fn top(&self) -> &Layer {
+        self.get(LayerId(0))
     }
 
     pub fn locate(&self, origin: &Origin) -> Location {
@@ -185,15 +190,35 @@ impl ProfileSource for Files {
     }
 }
 
-/// Reads a profile file into a layer.
+/// Reads a profile file into a layer. A file that is not UTF-8 is an invalid profile, located
+/// at its first byte that is not.
 pub fn read_layer(path: &Path, kind: LayerKind, display: &str) -> Result<Layer, Error> {
-    let text = crate::fsio::read_to_string(path)?;
+    let text = decode(crate::fsio::read(path)?, display)?;
     Ok(Layer {
         display: display.to_owned(),
         path: Some(path.to_owned()),
         kind,
         text,
     })
+}
+
+/// A profile file's bytes as text, or where they stop being UTF-8 (in the file `display`).
+pub fn decode(bytes: Vec<u8>, display: &str) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|error| not_utf8(display, &error))
+}
+
+fn not_utf8(display: &str, error: &std::string::FromUtf8Error) -> Error {
+    // Up to the first invalid byte the lossy text is the file's own, so lines and columns hold.
+    let at = error.utf8_error().valid_up_to();
+    let text = String::from_utf8_lossy(error.as_bytes());
+    let span = at..at + char::REPLACEMENT_CHARACTER.len_utf8();
+    // Not quoted: whether the file lies outside the project is not known yet.
+    let location = Location::in_text(display, &text, span).unquoted();
+    Error::InvalidProfile(Diagnostics(vec![Diagnostic {
+        message: "this file is not valid UTF-8".to_owned(),
+        location: Place::At(location),
+        hint: Some("profiles are UTF-8 text; save the file as UTF-8".to_owned()),
+    }]))
 }
 
 /// `path` relative to `base` when it lies below it, else as given.

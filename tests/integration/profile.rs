@@ -123,3 +123,31 @@ fn schema_is_valid_json_and_matches_the_committed_copy() {
         std::fs::read_to_string(repo_root().join("docs/profile.schema.json")).unwrap()
     );
 }
+
+#[test]
+fn a_project_name_with_a_path_in_it_is_bad_input_not_a_crash() {
+    let project = TestProject::empty();
+    project.write(
+        "devboot.toml",
+        "extends = \"rails\"\n\n[project]\nname = \"../../etc\"\n",
+    );
+    let out = run(project.devboot().arg("plan"));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("devboot.toml:4:8"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_bad_input() {
+    let project = TestProject::empty();
+    let path = project.write("team.toml", "");
+    std::fs::write(
+        path,
+        b"extends = \"rails\"\n[project]\nname = \"caf\xe9\"\n",
+    )
+    .unwrap();
+    let out = run(project.devboot().args(["profile", "validate", "team.toml"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not valid UTF-8"), "{}", out.stderr);
+    assert!(out.stderr.contains("team.toml:3:12"), "{}", out.stderr);
+}
