@@ -57,3 +57,16 @@ fn completions_are_generated_for_each_shell() {
         .unwrap();
     assert!(check.status.success(), "bash completion script parses");
 }
+
+#[test]
+fn doctor_help_names_the_files_report_writes() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().args(["doctor", "--help"]));
+    assert_eq!(out.code, 0);
+    let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("`--report out.json` writes out.json and out.md"),
+        "{help}"
+    );
+    assert!(!help.contains("PATH.md"), "{help}");
+}
