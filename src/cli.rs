@@ -132,6 +132,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+
+    /// Print the man page (roff): `devboot man > ~/.local/share/man/man1/devboot.1`
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -70,3 +70,26 @@ fn doctor_help_names_the_files_report_writes() {
     );
     assert!(!help.contains("PATH.md"), "{help}");
 }
+
+#[test]
+fn the_man_page_is_roff_for_every_command() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().arg("man"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // roff's preamble (`.ie`/`.el` defining the apostrophe), then the title.
+    let title = out
+        .stdout
+        .lines()
+        .find(|line| !line.starts_with(".ie ") && !line.starts_with(".el "));
+    assert!(
+        title.is_some_and(|line| line.starts_with(".TH devboot 1 ")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("doctor"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Diagnose the machine"),
+        "{}",
+        out.stdout
+    );
+}
