@@ -132,6 +132,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+
+    /// Print the man page (roff): `devboot man > ~/.local/share/man/man1/devboot.1`
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -197,7 +200,8 @@ pub struct DoctorArgs {
     /// Print the report as one JSON document
     #[arg(long)]
     pub json: bool,
-    /// Also write the redacted report to PATH (JSON) and PATH.md (Markdown), for a mentor
+    /// Also write the redacted report, for a mentor: JSON to PATH and Markdown beside it with
+    /// the extension .md (`--report out.json` writes out.json and out.md; so does `out.md`)
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
     /// Apply safe fixes for failing checks, each after confirmation (`--yes` confirms all)

@@ -53,13 +53,25 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Status(args) => status::run(args, ctx),
         Command::Logs(args) => logs::run(args, ctx),
         Command::Completions { shell } => {
-            let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut command, "devboot", &mut out);
+            clap_complete::generate(*shell, &mut cli_command(), "devboot", &mut out);
+            ctx.printer.data(&String::from_utf8_lossy(&out));
+            Ok(ExitStatus::Success)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cli_command())
+                .render(&mut out)
+                .map_err(|e| Error::Internal(format!("rendering the man page: {e}")))?;
             ctx.printer.data(&String::from_utf8_lossy(&out));
             Ok(ExitStatus::Success)
         }
     }
+}
+
+/// The command line as clap describes it, for completions and the man page.
+fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Runs an engine operation on a single-threaded runtime (enough for I/O-bound work). The

@@ -57,3 +57,39 @@ fn completions_are_generated_for_each_shell() {
         .unwrap();
     assert!(check.status.success(), "bash completion script parses");
 }
+
+#[test]
+fn doctor_help_names_the_files_report_writes() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().args(["doctor", "--help"]));
+    assert_eq!(out.code, 0);
+    let help = out.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains("`--report out.json` writes out.json and out.md"),
+        "{help}"
+    );
+    assert!(!help.contains("PATH.md"), "{help}");
+}
+
+#[test]
+fn the_man_page_is_roff_for_every_command() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().arg("man"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // roff's preamble (`.ie`/`.el` defining the apostrophe), then the title.
+    let title = out
+        .stdout
+        .lines()
+        .find(|line| !line.starts_with(".ie ") && !line.starts_with(".el "));
+    assert!(
+        title.is_some_and(|line| line.starts_with(".TH devboot 1 ")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("doctor"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Diagnose the machine"),
+        "{}",
+        out.stdout
+    );
+}
