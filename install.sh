@@ -162,9 +162,9 @@ install_from_checkout() {
 	trap 'exit 143' TERM
 	say "building devboot from $src (cargo install --locked)"
 	# Built into a scratch root, test-run, then put in place.
-	cargo install --path "$src" --locked --root "$tmp/root" ||
+	cargo install --path "$src" --locked --root "$tmp/build" ||
 		err "cargo install failed (see the messages above)"
-	replace_binary "$tmp/root/bin/devboot"
+	replace_binary "$tmp/build/bin/devboot"
 }
 
 if [ -n "$url" ]; then
