@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{TestProject, require_engine, run};
+use crate::common::{TestProject, require_engine, run, stderr_lines};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, http, seed_postgres_volume};
 
 #[test]
@@ -241,17 +241,7 @@ fn a_second_up_is_refused_while_one_runs_and_ctrl_c_leaves_nothing_blocking() {
         .spawn()
         .unwrap();
     // Wait until the first run is changing the engine.
-    let stderr = first.stderr.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = stderr_lines(&mut first);
     let started = lines
         .iter()
         .find(|line| line.contains("Creating"))

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{require_engine, run};
+use crate::common::{require_engine, run, stderr_lines};
 use crate::stack::{AUTO_PORTS, EngineProject};
 
 /// A relay from a socket of its own to the engine's; `cut` closes every connection and stops
@@ -90,17 +90,7 @@ fn the_engine_going_away_mid_up_fails_promptly_and_the_next_up_converges() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = up.stderr.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = stderr_lines(&mut up);
     let creating = lines
         .iter()
         .find(|line| line.contains("Creating") && line.contains("web"));
