@@ -24,3 +24,4 @@ mod hostile;
 mod init;
 mod install;
 mod profile;
+mod rails72;
