@@ -16,7 +16,7 @@ use crate::gate;
 use crate::model::Stack;
 use crate::output::progress::TerminalReporter;
 use crate::output::{Printer, Role};
-use crate::plan::{self, ContainerAction, FileAction, ImageAction};
+use crate::plan::{self, ComposeFile, ContainerAction, FileAction, ImageAction};
 use crate::project::Project;
 use crate::render;
 
@@ -57,7 +57,11 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
         // Refuse before the engine is touched.
         project.workspace.apply(&file_steps, &files, &mut state)?;
     }
-    let engine_plan = converge::plan(&stack, observed)?;
+    let compose_file = ComposeFile::of(
+        &stack,
+        project.workspace.as_written(&state, render::COMPOSE_FILE)?,
+    );
+    let engine_plan = converge::plan(&stack, observed, compose_file)?;
     gate::check(
         &connection,
         ctx.env,
