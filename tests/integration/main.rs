@@ -14,6 +14,7 @@ mod stack;
 mod aws;
 mod aws_endpoint;
 mod cli;
+mod compose;
 mod config;
 mod doctor;
 mod doctor_aws;
