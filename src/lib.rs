@@ -21,6 +21,7 @@ pub mod consent;
 pub mod containment;
 pub mod detect;
 pub mod digest;
+pub mod dockerfile;
 pub mod doctor;
 pub mod effective;
 pub mod engine;
