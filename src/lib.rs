@@ -20,6 +20,7 @@ pub mod commands;
 pub mod consent;
 pub mod containment;
 pub mod detect;
+pub mod dev_image;
 pub mod digest;
 pub mod dockerfile;
 pub mod doctor;

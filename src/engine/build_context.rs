@@ -304,6 +304,14 @@ impl IgnoreRules {
     }
 }
 
+/// Why `pattern` is not a valid `.dockerignore`-style pattern, if it is not.
+pub fn pattern_problem(pattern: &str) -> Option<String> {
+    if pattern.trim().is_empty() {
+        return Some("is empty".to_owned());
+    }
+    Pattern::compile(&clean(pattern)).err()
+}
+
 /// Go's `filepath.Clean` for `/`-separated paths: no `.` or empty parts, `..` resolved.
 fn clean(path: &str) -> String {
     let rooted = path.starts_with('/');

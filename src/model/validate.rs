@@ -7,15 +7,15 @@ use std::path::{Component, Path};
 
 use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
-    App, AppWiring, Aws, AwsMode, Build, Command, DEFAULT_RELAY_IMAGE, DeclaredFile, FileSource,
-    Healthcheck, ImageRef, Mount, PortMapping, Requirements, Service, Stack,
+    App, AppWiring, Aws, AwsMode, Build, BuildSource, Command, DEFAULT_RELAY_IMAGE, DeclaredFile,
+    FileSource, Healthcheck, ImageRef, Mount, PortMapping, Requirements, Service, Stack,
 };
 use crate::error::Error;
 use crate::profile::LoadedProfile;
 use crate::profile::diagnostic::{Diagnostic, Diagnostics, closest};
 use crate::profile::document::{
-    CommandDocument, HealthcheckDocument, Origin, PortDocument, PortPolicy, ProfileDocument,
-    ServiceDocument, Sourced, VolumeDocument,
+    BuildDocument, CommandDocument, HealthcheckDocument, Origin, PortDocument, PortPolicy,
+    ProfileDocument, ServiceDocument, Sourced, VolumeDocument,
 };
 use crate::profile::source::Sources;
 
@@ -161,18 +161,7 @@ impl Validator<'_> {
                 ),
             );
         }
-        let build = doc.build.as_ref().and_then(|build| {
-            let context = self.parse(build, |b| relative_in_project(&b.context))?;
-            Some(Build {
-                context,
-                dockerfile: build
-                    .value
-                    .dockerfile
-                    .clone()
-                    .unwrap_or_else(|| "Dockerfile".into()),
-                args: build.value.args.clone(),
-            })
-        });
+        let build = doc.build.as_ref().and_then(|build| self.build(build));
         let image = match (&doc.image, &build) {
             (Some(image), _) => self.parse(image, |text| ImageRef::parse(text)),
             // A built image is tagged like Compose v2 tags it: `<project>-<service>`.
@@ -292,6 +281,90 @@ impl Validator<'_> {
             mounts,
             depends_on,
             healthcheck,
+        })
+    }
+
+    fn build(&mut self, build: &Sourced<BuildDocument>) -> Option<Build> {
+        let b = &build.value;
+        let context = self.parse(build, |b| relative_in_project(&b.context))?;
+        let source = match &b.source {
+            None => BuildSource::Auto,
+            Some(text) => {
+                let Some(source) = BuildSource::parse(text) else {
+                    let hint = closest(text, BuildSource::NAMES).map_or_else(
+                        || format!("one of: {}", BuildSource::NAMES.join(", ")),
+                        |b| format!("did you mean `{b}`?"),
+                    );
+                    self.error(
+                        &build.origin,
+                        format!("`source = \"{text}\"` is not a build source"),
+                    )
+                    .hint = Some(hint);
+                    return None;
+                };
+                source
+            }
+        };
+        let ignored = match source {
+            BuildSource::Devboot => [("dockerfile", &b.dockerfile), ("target", &b.target)]
+                .into_iter()
+                .find(|(_, value)| value.is_some()),
+            BuildSource::Devcontainer => {
+                Some(("dockerfile", &b.dockerfile)).filter(|(_, v)| v.is_some())
+            }
+            _ => None,
+        };
+        if let Some((key, _)) = ignored {
+            self.error(
+                &build.origin,
+                format!(
+                    "`{key}` means nothing with `source = \"{}\"`",
+                    b.source.as_deref().unwrap_or_default()
+                ),
+            )
+            .hint = Some(format!(
+                "remove `{key}`, or set `source = \"dockerfile\"` to build the Dockerfile you name"
+            ));
+            return None;
+        }
+        if b.target
+            .as_deref()
+            .is_some_and(|t| t.is_empty() || t.contains(char::is_whitespace))
+        {
+            self.error(
+                &build.origin,
+                "`target` must name a stage of the Dockerfile",
+            );
+            return None;
+        }
+        let rebuild_on = b.rebuild_on.clone().unwrap_or_default();
+        for pattern in &rebuild_on {
+            let problem = if pattern.starts_with('/') || pattern.split('/').any(|p| p == "..") {
+                Some("must be a path inside the build context".to_owned())
+            } else {
+                crate::engine::build_context::pattern_problem(pattern)
+            };
+            if let Some(problem) = problem {
+                self.error(
+                    &build.origin,
+                    format!("`rebuild_on` entry `{pattern}` {problem}"),
+                )
+                .hint = Some(
+                    "write paths relative to the build context, like `Gemfile.lock` or `vendor/**`"
+                        .into(),
+                );
+                return None;
+            }
+        }
+        Some(Build {
+            context,
+            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            target: b.target.clone(),
+            args: b.args.clone(),
+            source,
+            named: b.dockerfile.is_some() || b.target.is_some(),
+            rebuild_on,
+            choice: None,
         })
     }
 
