@@ -124,7 +124,7 @@ pub struct DevImage {
     /// From `.ruby-version` (or the Gemfile); `None` when the repository does not say or says
     /// something that is not a version.
     pub ruby_version: Option<String>,
-    /// Where the version was read.
+    /// Where the version was read (or found unusable).
     pub ruby_version_source: Option<String>,
     pub packages: Vec<String>,
     pub user: HostUser,
@@ -256,7 +256,7 @@ fn devboot(facts: &Facts<'_>, host: HostUser, replaces: Option<String>, reason: 
         replaces,
         image: Some(DevImage {
             ruby_version: ruby.map(|v| v.version.clone()),
-            ruby_version_source: ruby.map(|v| v.source.to_owned()),
+            ruby_version_source: facts.ruby_version.map(|v| v.source.to_owned()),
             packages: system_packages(facts.gems),
             user: host,
         }),
