@@ -74,7 +74,6 @@ pub fn analyze(text: &str, target: Option<&str>) -> Analysis {
                 }
                 stages.push(state);
             }
-            (_, None) => {}
             ("ARG", Some(stage)) => declare_args(&words, &mut stage.args),
             ("ENV", Some(stage)) => {
                 for (key, value) in env_pairs(&words) {
@@ -178,18 +177,13 @@ fn instructions(text: &str) -> Vec<Instruction> {
         if trimmed.starts_with('#') || trimmed.is_empty() {
             continue;
         }
-        match trimmed.strip_suffix('\\') {
-            Some(part) => {
-                current.push_str(part);
-                current.push(' ');
-            }
-            None => {
-                current.push_str(trimmed);
-                if let Some(instruction) = instruction(&current) {
-                    out.push(instruction);
-                }
-                current.clear();
-            }
+        if let Some(part) = trimmed.strip_suffix('\\') {
+            current.push_str(part);
+            current.push(' ');
+        } else {
+            current.push_str(trimmed);
+            out.extend(instruction(&current));
+            current.clear();
         }
     }
     out.extend(instruction(&current));
