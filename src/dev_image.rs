@@ -190,7 +190,7 @@ pub fn choose(build: &Build, mounts: &[Mount], facts: &Facts<'_>, host: HostUser
                 facts,
                 host,
                 None,
-                "the profile asks for devboot's development image (`source = \"devboot\"`)".into(),
+                "the profile asks for it (`source = \"devboot\"`)".into(),
             );
         }
         BuildSource::Auto => {}
@@ -214,7 +214,7 @@ pub fn choose(build: &Build, mounts: &[Mount], facts: &Facts<'_>, host: HostUser
             DEVCONTAINER_DOCKERFILE,
             facts.devcontainer,
             None,
-            format!("the repository's development container, `{DEVCONTAINER_DOCKERFILE}`"),
+            format!("the repository has a development container (`{DEVCONTAINER_DOCKERFILE}`)"),
         );
     }
     let Some(text) = facts.dockerfile else {
@@ -222,7 +222,7 @@ pub fn choose(build: &Build, mounts: &[Mount], facts: &Facts<'_>, host: HostUser
             facts,
             host,
             None,
-            format!("there is no `{dockerfile_path}`: devboot's development image"),
+            format!("there is no `{dockerfile_path}`"),
         );
     };
     let analysis = dockerfile::analyze(text, None);
@@ -242,7 +242,7 @@ pub fn choose(build: &Build, mounts: &[Mount], facts: &Facts<'_>, host: HostUser
         host,
         Some(dockerfile_path.clone()),
         format!(
-            "`{dockerfile_path}` is a production one ({}): devboot's development image instead",
+            "`{dockerfile_path}` is a production one ({})",
             analysis.production.join(", ")
         ),
     )
@@ -351,6 +351,57 @@ pub fn apply(stack: &mut Stack, host: HostUser) {
             }
         }
         build.choice = Some(choice);
+    }
+}
+
+/// The choice for one built service, as `plan`, `up` and `profile show --resolved` report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub service: String,
+    pub source: Chosen,
+    /// The Dockerfile built, relative to the project.
+    pub dockerfile: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// The choice of every built service of `stack` (settled by [`apply`]), in name order.
+pub fn reports(stack: &Stack) -> Vec<Report> {
+    stack
+        .services
+        .values()
+        .filter_map(|service| {
+            let build = service.build.as_ref()?;
+            let choice = build.choice.as_ref()?;
+            Some(Report {
+                service: service.name.clone(),
+                source: choice.chosen,
+                dockerfile: project_path(&build.context, &build.dockerfile),
+                target: build.target.clone(),
+                reason: choice.reason.clone(),
+                replaces: choice.replaces.clone(),
+                warning: choice.warning.clone(),
+            })
+        })
+        .collect()
+}
+
+impl Report {
+    /// One line: the service, what builds its image, and why.
+    pub fn line(&self) -> String {
+        let what = match self.source {
+            Chosen::Devboot => format!("devboot's development image ({})", self.dockerfile),
+            _ => match &self.target {
+                Some(target) => format!("{} (target `{target}`)", self.dockerfile),
+                None => self.dockerfile.clone(),
+            },
+        };
+        format!("{}: {what}, because {}", self.service, self.reason)
     }
 }
 
