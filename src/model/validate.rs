@@ -848,6 +848,68 @@ mod tests {
     }
 
     #[test]
+    fn build_tables_are_checked_at_the_build() {
+        let stack = validate(
+            "extends = \"rails\"\n[services.web.build]\ntarget = \"dev\"\nrebuild_on = [\"Gemfile.lock\", \"vendor/**\"]\n",
+        )
+        .unwrap();
+        let build = stack.services["web"].build.as_ref().unwrap();
+        assert_eq!(
+            (build.context.as_str(), build.dockerfile.as_str()),
+            (".", "Dockerfile"),
+            "the table's context defaults to the project root"
+        );
+        assert_eq!(build.target.as_deref(), Some("dev"));
+        assert!(build.named);
+        assert_eq!(build.source, BuildSource::Auto);
+        assert_eq!(build.rebuild_on, ["Gemfile.lock", "vendor/**"]);
+        assert!(
+            !validate("extends = \"rails\"\n").unwrap().services["web"]
+                .build
+                .as_ref()
+                .unwrap()
+                .named
+        );
+
+        for (table, expected) in [
+            (
+                "source = \"devbot\"",
+                "`source = \"devbot\"` is not a build source",
+            ),
+            (
+                "source = \"devboot\"\ntarget = \"dev\"",
+                "`target` means nothing with `source = \"devboot\"`",
+            ),
+            (
+                "source = \"devcontainer\"\ndockerfile = \"D\"",
+                "`dockerfile` means nothing with `source = \"devcontainer\"`",
+            ),
+            (
+                "rebuild_on = [\"../Gemfile.lock\"]",
+                "`rebuild_on` entry `../Gemfile.lock` must be a path inside the build context",
+            ),
+            (
+                "rebuild_on = [\"[oops\"]",
+                "`rebuild_on` entry `[oops` has a `[` without its `]`",
+            ),
+            ("target = \"\"", "`target` must name a stage"),
+        ] {
+            let err = validate(&format!(
+                "extends = \"rails\"\n[services.web.build]\n{table}\n"
+            ))
+            .unwrap_err();
+            assert!(err.contains(expected), "{table}: {err}");
+            assert!(
+                err.contains("devboot.toml:2:1"),
+                "located at the build table: {err}"
+            );
+        }
+        let err = validate("extends = \"rails\"\n[services.web.build]\nsource = \"devbot\"\n")
+            .unwrap_err();
+        assert!(err.contains("did you mean `devboot`?"), "{err}");
+    }
+
+    #[test]
     fn names_that_cannot_name_a_built_image_are_reported_not_panicked_on() {
         let err = validate("extends = \"rails\"\n[project]\nname = \"../../etc\"\n").unwrap_err();
         assert!(err.contains("project name `../../etc` must be"), "{err}");
