@@ -443,3 +443,61 @@ fn a_second_checkout_with_the_same_project_name_never_touches_the_first() {
     assert_eq!(taken.code, 0, "{}", taken.stderr);
     std::fs::rename(first_root.with_file_name("moved"), &first_root).unwrap();
 }
+
+#[test]
+fn editing_the_bind_mounted_app_rebuilds_nothing_but_the_dockerfile_does() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("edit", AUTO_PORTS);
+    // The fixture's Dockerfile is a development one: built as it is, and `plan` says why.
+    let plan = stack.devboot(&["plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["builds"][0]["service"], "web", "{json}");
+    assert_eq!(json["builds"][0]["source"], "dockerfile", "{json}");
+    assert_eq!(json["builds"][0]["dockerfile"], "Dockerfile", "{json}");
+    let first = stack.up();
+    assert!(first.stderr.contains("Built web"), "{}", first.stderr);
+    let before = stack.container_ids();
+
+    // A controller (and the Gemfile.lock) the Dockerfile copies, but `.:/app` mounts.
+    let controller = "app/controllers/pages_controller.rb";
+    let text = stack.project.read(controller);
+    stack.project.write(
+        controller,
+        &text.replace("notes=#{Note.count}", "notes: #{Note.count}"),
+    );
+    let lock = stack.project.read("Gemfile.lock");
+    stack.project.write("Gemfile.lock", &format!("{lock}\n"));
+    let plan = stack.devboot(&["plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let web_image = json["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["services"][0] == "web")
+        .unwrap();
+    assert_eq!(web_image["action"], "present", "{json}");
+    let again = stack.up();
+    assert!(!again.stderr.contains("Built web"), "{}", again.stderr);
+    assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+    assert_eq!(stack.container_ids(), before);
+    // The running app serves the edit through the mount.
+    let web = stack.host_port("web");
+    let (code, body) = http("GET", web, "/");
+    assert_eq!(code, 200);
+    assert!(body.starts_with("notes: 0"), "{body}");
+
+    // The Dockerfile itself is what the image is made of: it rebuilds and recreates web.
+    let dockerfile = stack.project.read("Dockerfile");
+    stack.project.write(
+        "Dockerfile",
+        &format!("{dockerfile}ENV DEVBOOT_TEST_EDIT=1\n"),
+    );
+    let rebuilt = stack.up();
+    assert!(rebuilt.stderr.contains("Built web"), "{}", rebuilt.stderr);
+    let after = stack.container_ids();
+    for ((service, old), (_, new)) in before.iter().zip(&after) {
+        assert_eq!(old == new, service != "web", "{service}: {old} -> {new}");
+    }
+}
