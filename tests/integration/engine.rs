@@ -501,3 +501,115 @@ fn editing_the_bind_mounted_app_rebuilds_nothing_but_the_dockerfile_does() {
         assert_eq!(old == new, service != "web", "{service}: {old} -> {new}");
     }
 }
+
+/// The Ruby image devboot's development image starts from (`.ruby-version` 3.3.8); the test
+/// environment provides a stand-in, as it does for the Rails 7.2 fixture.
+const RUBY_IMAGE: &str = "docker.io/library/ruby:3.3.8-slim";
+
+#[test]
+fn a_production_dockerfile_is_replaced_by_devboots_image_running_as_the_developer() {
+    if !require_engine() {
+        return;
+    }
+    let present = Command::new("docker")
+        .args(["image", "inspect", RUBY_IMAGE])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            !crate::common::parts_required(),
+            "{RUBY_IMAGE} is missing (run `scripts/test-env up`)"
+        );
+        eprintln!("skipping: no {RUBY_IMAGE}");
+        return;
+    }
+    // The fixture with Rails 7.2's production Dockerfile; web only sleeps (the 6.1 app does
+    // not run on Ruby 3.3): this is about the image.
+    let stack = EngineProject::new(
+        "devimage",
+        &AUTO_PORTS.replacen(
+            "[services.db]",
+            "command = [\"sleep\", \"600\"]\ndepends_on = []\nhealthcheck = { disable = true }\n\
+             [app]\nsetup = []\n[services.db]",
+            1,
+        ),
+    );
+    stack.project.write(
+        "Dockerfile",
+        include_str!("../data/dockerfiles/rails-7.2.Dockerfile"),
+    );
+    stack.project.write(".ruby-version", "ruby-3.3.8\n");
+
+    let plan = stack.devboot(&["plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let build = &json["builds"][0];
+    assert_eq!(build["source"], "devboot", "{json}");
+    assert_eq!(build["replaces"], "Dockerfile", "{json}");
+    assert_eq!(
+        build["dockerfile"], ".devboot/images/web/Dockerfile",
+        "{json}"
+    );
+
+    let up = stack.devboot(&["up", "--yes", "web"]);
+    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    assert!(
+        up.stderr.contains("web: devboot's development image"),
+        "{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("Built web"), "{}", up.stderr);
+    let written = stack.project.read(".devboot/images/web/Dockerfile");
+    assert!(
+        written.contains("FROM docker.io/library/ruby:3.3.8-slim"),
+        "{written}"
+    );
+    assert!(
+        written.contains("libpq-dev"),
+        "pg is in Gemfile.lock: {written}"
+    );
+
+    // The container runs as the developer, with a writable home; the production image's
+    // `USER 1000:1000` would not.
+    let me = |flag: &str| {
+        let out = Command::new("id").arg(flag).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let container = format!("{}-web-1", stack.name);
+    let inside = docker(&[
+        "exec",
+        &container,
+        "sh",
+        "-c",
+        "echo \"$(id -u):$(id -g)\" && touch \"$HOME/.probe\" && touch /usr/local/bundle/.probe && echo writable",
+    ]);
+    assert_eq!(
+        inside.trim(),
+        format!("{}:{}\nwritable", me("-u"), me("-g"))
+    );
+
+    // Nothing the image is made of changed: nothing is rebuilt.
+    stack.project.write("README.md", "edited\n");
+    let again = stack.devboot(&["up", "--yes", "web"]);
+    assert!(!again.stderr.contains("Built web"), "{}", again.stderr);
+
+    // Forced as it is, the production image runs as uid 1000: plan says what goes wrong.
+    let local = stack.project.read("devboot.local.toml");
+    stack.project.write(
+        "devboot.local.toml",
+        &format!("{local}\n[services.web.build]\nsource = \"dockerfile\"\n"),
+    );
+    let plan = stack.devboot(&["plan"]);
+    if me("-u") != "1000" {
+        assert!(
+            plan.stdout.contains("runs as `USER 1000:1000` (uid 1000)"),
+            "{}",
+            plan.stdout
+        );
+    }
+    assert!(
+        plan.stdout
+            .contains("web: Dockerfile, because the profile asks for `Dockerfile` as it is"),
+        "{}",
+        plan.stdout
+    );
+}
