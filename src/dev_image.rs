@@ -354,6 +354,19 @@ pub fn apply(stack: &mut Stack, host: HostUser) {
     }
 }
 
+/// What `up` would build for the app of built-in profile `profile` (e.g. `rails`) in the
+/// repository at `root`, before any `devboot.toml` exists: for `init` to report with
+/// [`Report::line`]. `None` when the profile's app has no build.
+pub fn for_builtin_profile(profile: &str, root: &std::path::Path) -> Option<Report> {
+    let builtin = crate::profile::source::Builtin::get(profile)?;
+    let loaded =
+        crate::profile::load_standalone(crate::profile::source::Builtin::layer(builtin)).ok()?;
+    let mut stack = crate::model::validate::stack(&loaded, root).ok()?;
+    apply(&mut stack, HostUser::current());
+    let app = stack.app.as_ref()?.service.clone();
+    reports(&stack).into_iter().find(|r| r.service == app)
+}
+
 /// The choice for one built service, as `plan`, `up` and `profile show --resolved` report it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -616,6 +629,26 @@ mod tests {
         assert_eq!(choose(&build, &mounts, &facts, me).warning, None);
         // No bind mount: nothing to say either.
         assert_eq!(choose(&build, &[], &facts, HOST).warning, None);
+    }
+
+    #[test]
+    fn init_can_ask_before_a_profile_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), RAILS_72).unwrap();
+        std::fs::write(dir.path().join(".ruby-version"), "3.3.8\n").unwrap();
+        let report = for_builtin_profile("rails", dir.path()).unwrap();
+        assert_eq!(report.source, Chosen::Devboot);
+        assert!(
+            report.line().starts_with("web: devboot's development image (.devboot/images/web/Dockerfile), because `Dockerfile` is a production one"),
+            "{}",
+            report.line()
+        );
+        std::fs::write(dir.path().join("Dockerfile"), DEV).unwrap();
+        assert_eq!(
+            for_builtin_profile("rails", dir.path()).unwrap().source,
+            Chosen::Dockerfile
+        );
+        assert_eq!(for_builtin_profile("nope", dir.path()), None);
     }
 
     #[test]
