@@ -33,6 +33,10 @@ pub struct Stage {
     pub from: String,
 }
 
+/// Instructions read at most: real Dockerfiles have a few dozen; a hostile one cannot make the
+/// reading (stages inherit their parent's environment) slow.
+const MAX_INSTRUCTIONS: usize = 2000;
+
 /// One instruction: its keyword (uppercase) and the rest of its logical line.
 struct Instruction {
     keyword: String,
@@ -45,7 +49,8 @@ pub fn analyze(text: &str, target: Option<&str>) -> Analysis {
     let instructions = instructions(text);
     let mut global_args: BTreeMap<String, String> = BTreeMap::new();
     let mut stages: Vec<StageState> = Vec::new();
-    for instruction in instructions {
+    let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for instruction in instructions.into_iter().take(MAX_INSTRUCTIONS) {
         let words = words(&instruction.rest);
         match (instruction.keyword.as_str(), stages.last_mut()) {
             ("ARG", None) => declare_args(&words, &mut global_args),
@@ -57,11 +62,12 @@ pub fn analyze(text: &str, target: Option<&str>) -> Analysis {
                     [from, ..] => (from.clone(), None),
                     [] => continue,
                 };
-                let from = substitute(&from, &global_args);
+                let from = substitute(&from, &|name| global_args.get(name).map(String::as_str));
                 // A stage built on an earlier one starts with its environment and user.
-                let parent = stages
-                    .iter()
-                    .position(|s| s.stage.name.as_deref() == Some(from.to_lowercase().as_str()));
+                let parent = names.get(&from.to_lowercase()).copied();
+                if let Some(name) = &name {
+                    names.insert(name.clone(), stages.len());
+                }
                 let mut state = StageState {
                     stage: Stage { name, from },
                     parent,
@@ -77,12 +83,14 @@ pub fn analyze(text: &str, target: Option<&str>) -> Analysis {
             ("ARG", Some(stage)) => declare_args(&words, &mut stage.args),
             ("ENV", Some(stage)) => {
                 for (key, value) in env_pairs(&words) {
-                    let value = substitute(&value, &stage.vars());
+                    let value = substitute(&value, &|name| stage.var(name));
                     stage.env.insert(key, value);
                 }
             }
             ("USER", Some(stage)) => {
-                stage.user = words.first().map(|u| substitute(u, &stage.vars()));
+                stage.user = words
+                    .first()
+                    .map(|u| substitute(u, &|name| stage.var(name)));
             }
             ("RUN", Some(stage)) => stage.runs.push(instruction.rest.clone()),
             ("COPY" | "ADD", Some(stage)) => stage.copied.extend(copy_sources(&words)),
@@ -131,11 +139,12 @@ struct StageState {
 }
 
 impl StageState {
-    /// What `$NAME` expands to here: arguments' defaults, then the environment.
-    fn vars(&self) -> BTreeMap<String, String> {
-        let mut vars = self.args.clone();
-        vars.extend(self.env.clone());
-        vars
+    /// What `$NAME` expands to here: the environment, else an argument's default.
+    fn var(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .or_else(|| self.args.get(name))
+            .map(String::as_str)
     }
 }
 
@@ -246,7 +255,7 @@ fn declare_args(words: &[String], args: &mut BTreeMap<String, String>) {
     for word in words {
         match word.split_once('=') {
             Some((name, default)) => {
-                let default = substitute(default, args);
+                let default = substitute(default, &|name| args.get(name).map(String::as_str));
                 args.insert(name.to_owned(), default);
             }
             None => {
@@ -270,7 +279,7 @@ fn env_pairs(words: &[String]) -> Vec<(String, String)> {
 }
 
 /// `$NAME` and `${NAME}` replaced by their values (unknown names by nothing, as Docker does).
-fn substitute(text: &str, vars: &BTreeMap<String, String>) -> String {
+fn substitute<'v>(text: &str, var: &dyn Fn(&str) -> Option<&'v str>) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find('$') {
@@ -294,7 +303,7 @@ fn substitute(text: &str, vars: &BTreeMap<String, String>) -> String {
         }
         // `${NAME:-default}` and friends: the name is before the `:`.
         let bare = name.split(':').next().unwrap_or(name);
-        out.push_str(vars.get(bare).map_or("", String::as_str));
+        out.push_str(var(bare).unwrap_or_default());
         rest = &after[consumed..];
     }
     out.push_str(rest);
@@ -448,6 +457,24 @@ mod tests {
             ]
         );
         assert_eq!(analysis.uid, Some(1234));
+    }
+
+    #[test]
+    fn a_hostile_dockerfile_is_read_quickly() {
+        let mut text = String::from("FROM ruby AS s0\n");
+        for i in 0..2000 {
+            text.push_str(&format!("ENV K{i}=${{K{i}}}$K0\n"));
+        }
+        for i in 1..100_000 {
+            text.push_str(&format!("FROM s{} AS s{i}\nUSER u\n", i - 1));
+        }
+        let cpu_time = crate::profile::fuzz_tests::cpu_time;
+        let started = cpu_time();
+        let analysis = analyze(&text, None);
+        assert!(analysis.stages.len() < 2000);
+        // Thread CPU time, so a busy machine cannot fail it; far above a debug build's need.
+        let spent = cpu_time() - started;
+        assert!(spent < std::time::Duration::from_secs(5), "{spent:?}");
     }
 
     #[test]
