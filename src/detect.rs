@@ -22,6 +22,8 @@ pub struct Repository {
     pub dockerfile: bool,
     /// The Dockerfile declares `ARG RUBY_VERSION` (Rails 7.1+ generates this).
     pub dockerfile_takes_ruby_version: bool,
+    /// Every gem `Gemfile.lock` resolves, dependencies included, in its order.
+    pub locked_gems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +53,7 @@ pub fn inspect(root: &Path) -> Repository {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
     let gemfile = read("Gemfile").unwrap_or_default();
-    let gemfile_lock = read("Gemfile.lock").unwrap_or_default();
+    let locked_gems = locked_gem_names(&read("Gemfile.lock").unwrap_or_default());
     let dockerfile = read("Dockerfile");
     let gems = gem_names(&gemfile);
     let has = |gem: &str| gems.iter().any(|g| g == gem);
@@ -70,14 +72,27 @@ pub fn inspect(root: &Path) -> Repository {
                     source: "Gemfile",
                 })
             }),
-        adapter: adapter(&gems, &database_yml, &gemfile_lock),
+        adapter: adapter(&gems, &database_yml, &locked_gems),
         sidekiq: has("sidekiq"),
         dockerfile_takes_ruby_version: dockerfile.as_deref().is_some_and(|d| {
             d.lines()
                 .any(|l| l.trim_start().starts_with("ARG RUBY_VERSION"))
         }),
         dockerfile: dockerfile.is_some(),
+        locked_gems,
     }
+}
+
+/// The gems a `Gemfile.lock` resolves: the entries of its `specs:` lists (`GEM`, `GIT`,
+/// `PATH`), written four spaces in as `name (version)`; their own dependencies sit deeper.
+pub fn locked_gem_names(lock: &str) -> Vec<String> {
+    lock.lines()
+        .filter_map(|line| {
+            let entry = line.strip_prefix("    ")?;
+            let name = entry.split([' ', '(']).next()?;
+            (!name.is_empty() && !entry.starts_with(' ')).then(|| name.to_owned())
+        })
+        .collect()
 }
 
 /// Gem names declared with `gem "name"` or `gem 'name'`, ignoring comments.
@@ -115,13 +130,13 @@ fn gemfile_ruby_version(gemfile: &str) -> Option<String> {
     })
 }
 
-fn adapter(gems: &[String], database_yml: &str, gemfile_lock: &str) -> Option<Adapter> {
+fn adapter(gems: &[String], database_yml: &str, locked: &[String]) -> Option<Adapter> {
     let has = |gem: &str| gems.iter().any(|g| g == gem);
     if has("pg") || database_yml.contains("adapter: postgresql") {
         Some(Adapter::Postgres)
     } else if has("mysql2") || has("trilogy") || database_yml.contains("adapter: mysql2") {
         Some(Adapter::Mysql)
-    } else if has("sqlite3") || gemfile_lock.contains("    sqlite3 ") {
+    } else if has("sqlite3") || locked.iter().any(|g| g == "sqlite3") {
         Some(Adapter::Sqlite)
     } else {
         None
@@ -138,9 +153,26 @@ mod tests {
         assert_eq!(gem_names(gemfile), ["rails", "pg", "sidekiq"]);
         assert_eq!(gemfile_ruby_version(gemfile).as_deref(), Some("3.2.2"));
         assert_eq!(
-            adapter(&gem_names(gemfile), "", ""),
+            adapter(&gem_names(gemfile), "", &[]),
             Some(Adapter::Postgres)
         );
+    }
+
+    #[test]
+    fn reads_the_gems_a_lock_file_resolves() {
+        let lock = "GIT\n  remote: https://github.com/x/y.git\n  specs:\n    y (0.1.0)\n\n\
+                    GEM\n  remote: https://rubygems.org/\n  specs:\n    actionpack (7.2.2)\n      \
+                    rack (>= 2.2.4)\n    nokogiri (1.16.7-x86_64-linux)\n    pg (1.5.9)\n    \
+                    ruby-vips (2.2.2)\n\nPLATFORMS\n  x86_64-linux\n\nDEPENDENCIES\n  pg (~> 1.1)\n\n\
+                    BUNDLED WITH\n   2.5.22\n";
+        assert_eq!(
+            locked_gem_names(lock),
+            ["y", "actionpack", "nokogiri", "pg", "ruby-vips"]
+        );
+        let fixture = include_str!("../tests/fixtures/rails-app/Gemfile.lock");
+        let gems = locked_gem_names(fixture);
+        assert!(gems.iter().any(|g| g == "pg") && gems.iter().any(|g| g == "rails"));
+        assert!(!gems.iter().any(|g| g.starts_with(['(', ' '])));
     }
 
     #[test]

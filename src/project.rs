@@ -28,7 +28,10 @@ impl Project {
 
     pub fn load(root: PathBuf) -> Result<Self, Error> {
         let profile = profile::load_project(&root)?;
-        let stack = validate::stack(&profile, &root)?;
+        let mut stack = validate::stack(&profile, &root)?;
+        crate::containment::check(&stack)?;
+        // Which Dockerfile each build uses; then its paths are checked like the profile's.
+        crate::dev_image::apply(&mut stack, crate::dev_image::HostUser::current());
         crate::containment::check(&stack)?;
         Ok(Self {
             workspace: Workspace::new(root),

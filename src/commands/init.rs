@@ -64,6 +64,9 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         printer.status("Ignored", format!("{} in .gitignore", added.join(", ")));
     }
     describe(&repo, ctx);
+    if let Some(image) = crate::dev_image::for_builtin_profile(profile_name, &root) {
+        printer.status("Image", image.line());
+    }
     printer.note("\nNext: `devboot plan` to see what `devboot up` will do.");
     Ok(ExitStatus::Success)
 }
@@ -170,11 +173,6 @@ fn describe(repo: &Repository, ctx: &Context<'_>) {
         ),
         Some(adapter) => printer.status("Detected", format!("database adapter {adapter:?}").to_lowercase()),
         None => {}
-    }
-    if !repo.dockerfile {
-        printer.warn(
-            "no Dockerfile: the `web` service builds one from the repository; add one (Rails 7.1+ generates it) or set `image` under [services.web]",
-        );
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::Context;
 use crate::aws::Intent;
 use crate::cli::PlanArgs;
+use crate::dev_image;
 use crate::effective;
 use crate::engine::{connect, converge};
 use crate::error::{Error, ExitStatus, Problem};
@@ -25,6 +26,8 @@ struct PlanReport<'a> {
     /// `None` when the engine could not be asked.
     images: Option<&'a [ImageStep]>,
     containers: Option<&'a [ContainerStep]>,
+    /// Which Dockerfile builds each built service's image, and why.
+    builds: &'a [dev_image::Report],
     setup: &'a [String],
     /// What would stop `up` before it changes anything (the gate's problems).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
@@ -77,11 +80,13 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         .as_ref()
         .map(|a| a.setup.clone())
         .unwrap_or_default();
+    let builds = dev_image::reports(&stack);
     let report = PlanReport {
         project: &stack.project,
         files: &file_steps,
         images: engine_plan.as_ref().map(|p| p.images.as_slice()),
         containers: engine_plan.as_ref().map(|p| p.containers.as_slice()),
+        builds: &builds,
         setup: &setup,
         blocked_by: &blocked_by,
         engine_error: engine_error.as_ref().map(ToString::to_string),
@@ -136,6 +141,18 @@ fn render_text(report: &PlanReport<'_>, project: &Project, printer: &Printer) ->
                 step.image,
                 step.services.join(", ")
             ));
+        }
+    }
+    if !report.builds.is_empty() {
+        out.push_str("\nBuilds:\n");
+        for build in report.builds {
+            out.push_str(&format!("  {}\n", build.line()));
+            if let Some(warning) = &build.warning {
+                out.push_str(&format!(
+                    "  {} {warning}\n",
+                    printer.style(Role::Warn).for_stdout().apply_to("warning:")
+                ));
+            }
         }
     }
     if let Some(containers) = report.containers {

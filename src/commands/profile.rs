@@ -10,7 +10,7 @@ use crate::error::{Error, ExitStatus};
 use crate::model::validate;
 use crate::output::Role;
 use crate::profile::document::{LayerId, parse_document};
-use crate::profile::resolve::{annotated_toml, entries};
+use crate::profile::resolve::{Entry, annotated_toml, entries};
 use crate::profile::source::{self, BUILTIN_PROFILES, Builtin, Layer, LayerKind};
 use crate::profile::{self, LoadedProfile, schema};
 
@@ -114,6 +114,10 @@ fn show(
         ctx.printer.data(&layer.text);
         return Ok(ExitStatus::Success);
     }
+    let project_root = match (resolved, name, &layer.path) {
+        (true, None, Some(path)) => Some(path.parent().unwrap_or(Path::new(".")).to_path_buf()),
+        _ => None,
+    };
     let loaded: LoadedProfile = match (resolved, name, &layer.path) {
         // The project's resolution includes devboot.local.toml.
         (true, None, Some(path)) => profile::load_project(path.parent().unwrap_or(Path::new(".")))?,
@@ -121,13 +125,52 @@ fn show(
         // This layer alone: parse it without following `extends`.
         (false, _, _) => profile::load_alone(layer)?,
     };
-    let entries = entries(&loaded.merged, &loaded.sources);
+    let mut entries = entries(&loaded.merged, &loaded.sources);
+    // What the repository's files decide: which Dockerfile each build uses.
+    if let Some(project) = project_root.and_then(|root| crate::project::Project::load(root).ok()) {
+        entries.extend(chosen_entries(&project.stack));
+    }
     if json {
         ctx.printer.json(&entries)?;
     } else {
         ctx.printer.data(&annotated_toml(&entries));
     }
     Ok(ExitStatus::Success)
+}
+
+/// The choice of each build's Dockerfile as resolved entries of
+/// `[services.NAME.build.chosen]`, written by no layer (devboot decides them).
+fn chosen_entries(stack: &crate::model::Stack) -> Vec<Entry> {
+    crate::dev_image::reports(stack)
+        .into_iter()
+        .flat_map(|report| {
+            let table = vec![
+                "services".to_owned(),
+                report.service.clone(),
+                "build".to_owned(),
+                "chosen".to_owned(),
+            ];
+            let source = serde_json::to_value(report.source)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            [
+                Some(("source", source)),
+                Some(("dockerfile", report.dockerfile)),
+                report.target.map(|t| ("target", t)),
+                Some(("reason", report.reason)),
+                report.warning.map(|w| ("warning", w)),
+            ]
+            .into_iter()
+            .flatten()
+            .map(move |(key, value)| Entry {
+                table: table.clone(),
+                key: key.to_owned(),
+                value: toml::Value::String(value),
+                from: None,
+            })
+        })
+        .collect()
 }
 
 fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus {

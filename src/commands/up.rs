@@ -57,6 +57,14 @@ async fn up(
     for warning in app_aws.iter().flat_map(|a| &a.warnings) {
         printer.warn(warning);
     }
+    for build in crate::dev_image::reports(&stack) {
+        if build.replaces.is_some() {
+            printer.status("Image", build.line());
+        }
+        if let Some(warning) = &build.warning {
+            printer.warn(warning);
+        }
+    }
     let mut state = project.workspace.state();
     state.ports = ports;
 

@@ -31,6 +31,87 @@ pub struct BuildContext {
 
 /// Packs `context_dir` for a build with `dockerfile` (a path relative to the context).
 pub fn build_context(context_dir: &Path, dockerfile: &str) -> Result<BuildContext, Error> {
+    pack(context_dir, dockerfile, None)
+}
+
+/// The digest of what an image built from `context_dir` depends on: the Dockerfile and the
+/// files of the context that `selection` picks (among those `.dockerignore` lets through).
+/// Reads only those: a context whose files are all bind-mounted costs one file read.
+pub fn digest(
+    context_dir: &Path,
+    dockerfile: &str,
+    selection: &Selection,
+) -> Result<String, Error> {
+    Ok(pack(context_dir, dockerfile, Some(selection))?.digest)
+}
+
+/// A context holding only `dockerfile` (as `Dockerfile`): devboot's own images.
+pub fn from_dockerfile(dockerfile: &str) -> BuildContext {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = Header::new_gnu();
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_entry_type(EntryType::Regular);
+    header.set_size(dockerfile.len() as u64);
+    tar.append_data(&mut header, "Dockerfile", dockerfile.as_bytes())
+        .expect("writing to memory cannot fail");
+    let tar = tar.into_inner().expect("writing to memory cannot fail");
+    let digest = Digest::of(&tar).as_str().to_owned();
+    BuildContext { tar, digest }
+}
+
+/// Which files of a context an image depends on: those matching `include` (`.dockerignore`
+/// patterns; `.` for all; a directory covers its contents) and under none of `exclude`
+/// (context paths; `.` for all).
+#[derive(Debug)]
+pub struct Selection {
+    include: Vec<Pattern>,
+    everything: bool,
+    exclude: Vec<String>,
+}
+
+impl Selection {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
+        let include: Vec<String> = include.iter().map(|p| clean(p)).collect();
+        Ok(Self {
+            everything: include.iter().any(|p| p == "."),
+            include: include
+                .iter()
+                .filter(|p| *p != ".")
+                .map(|p| Pattern::compile(p).map_err(|problem| format!("`{p}` {problem}")))
+                .collect::<Result<_, _>>()?,
+            exclude: exclude.iter().map(|p| clean(p)).collect(),
+        })
+    }
+
+    /// Whether `path` (or a directory above it) is excluded.
+    fn excludes(&self, path: &str) -> bool {
+        self.exclude
+            .iter()
+            .any(|e| e == "." || path == e || path.starts_with(&format!("{e}/")))
+    }
+
+    fn selects(&self, path: &str) -> bool {
+        if self.excludes(path) {
+            return false;
+        }
+        self.everything
+            || self.include.iter().any(|pattern| {
+                pattern.matches(path)
+                    || path
+                        .match_indices('/')
+                        .any(|(end, _)| pattern.matches(&path[..end]))
+            })
+    }
+}
+
+fn pack(
+    context_dir: &Path,
+    dockerfile: &str,
+    selection: Option<&Selection>,
+) -> Result<BuildContext, Error> {
     let problem = match std::fs::metadata(context_dir) {
         Ok(meta) if meta.is_dir() => None,
         Ok(_) => Some("is not a directory"),
@@ -64,8 +145,17 @@ pub fn build_context(context_dir: &Path, dockerfile: &str) -> Result<BuildContex
     let mut packer = Packer {
         root: context_dir,
         rules: &rules,
+        selection,
+        dockerfile: &dockerfile,
         tar: tar::Builder::new(Vec::new()),
     };
+    if selection.is_some() {
+        // The Dockerfile always counts, wherever it is.
+        let path = Path::new(&dockerfile);
+        let meta = std::fs::symlink_metadata(context_dir.join(path))
+            .map_err(|e| Error::io("read", context_dir.join(path), e))?;
+        packer.add_file(path, &meta)?;
+    }
     packer.add_children(Path::new(""))?;
     let tar = packer
         .tar
@@ -117,10 +207,14 @@ fn dockerfile_in(context_dir: &Path, dockerfile: &str) -> Result<String, Error> 
     }
 }
 
-/// Walks the context in sorted order, appending what the rules let through.
+/// Walks the context in sorted order, appending what the rules (and the selection, when
+/// there is one) let through.
 struct Packer<'a> {
     root: &'a Path,
     rules: &'a IgnoreRules,
+    selection: Option<&'a Selection>,
+    /// Packed first when there is a selection, so skipped in the walk.
+    dockerfile: &'a str,
     tar: tar::Builder<Vec<u8>>,
 }
 
@@ -140,15 +234,24 @@ impl Packer<'_> {
             let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io("read", &path, e))?;
             let text = relative.to_string_lossy();
             let excluded = self.rules.excludes(&text);
+            let selected = self.selection.is_none_or(|s| s.selects(&text));
             if meta.is_dir() {
+                if self.selection.is_some_and(|s| s.excludes(&text)) {
+                    continue;
+                }
                 if !excluded {
-                    self.append(&relative, &meta, Content::Directory)?;
+                    if selected {
+                        self.append(&relative, &meta, Content::Directory)?;
+                    }
                     self.add_children(&relative)?;
                 } else if self.rules.may_reinclude_under(&text) {
                     // Like Docker: look for re-included files, but leave the directory out.
                     self.add_children(&relative)?;
                 }
-            } else if !excluded {
+            } else if !excluded
+                && selected
+                && !(self.selection.is_some() && text == self.dockerfile)
+            {
                 self.add_file(&relative, &meta)?;
             }
         }
@@ -302,6 +405,14 @@ impl IgnoreRules {
             .iter()
             .any(|rule| rule.exception && format!("{}/", rule.pattern.text).starts_with(&dir))
     }
+}
+
+/// Why `pattern` is not a valid `.dockerignore`-style pattern, if it is not.
+pub fn pattern_problem(pattern: &str) -> Option<String> {
+    if pattern.trim().is_empty() {
+        return Some("is empty".to_owned());
+    }
+    Pattern::compile(&clean(pattern)).err()
 }
 
 /// Go's `filepath.Clean` for `/`-separated paths: no `.` or empty parts, `..` resolved.
@@ -721,6 +832,59 @@ mod tests {
         write(dir.path(), ".dockerignore", "[oops\n");
         let error = build_context(dir.path(), "Dockerfile").unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn the_digest_covers_the_dockerfile_and_the_selected_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "Dockerfile",
+            "FROM ruby\nCOPY Gemfile Gemfile.lock ./\nCOPY . .\n",
+        );
+        write(root, "Gemfile", "gems");
+        write(root, "Gemfile.lock", "locked");
+        write(root, "app/controllers/home.rb", "class Home; end");
+        write(root, "vendor/gem/x.rb", "x");
+        let digest = |include: &[&str], exclude: &[&str]| {
+            let own = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+            let selection = Selection::new(&own(include), &own(exclude)).unwrap();
+            digest(root, "Dockerfile", &selection).unwrap()
+        };
+        // All bind-mounted: only the Dockerfile counts.
+        let mounted = digest(&["Gemfile", "Gemfile.lock", "."], &["."]);
+        let gems = digest(&["Gemfile.lock"], &[]);
+        let vendored = digest(&["vendor/"], &["app"]);
+        write(
+            root,
+            "app/controllers/home.rb",
+            "class Home; def index; end; end",
+        );
+        assert_eq!(digest(&["Gemfile", "Gemfile.lock", "."], &["."]), mounted);
+        assert_eq!(digest(&["Gemfile.lock"], &[]), gems);
+        assert_eq!(digest(&["vendor/"], &["app"]), vendored);
+        write(root, "vendor/gem/x.rb", "y");
+        assert_ne!(
+            digest(&["vendor/"], &["app"]),
+            vendored,
+            "a directory covers its files"
+        );
+        write(root, "Gemfile.lock", "relocked");
+        assert_ne!(digest(&["Gemfile.lock"], &[]), gems);
+        write(root, "Dockerfile", "FROM ruby:3.3\n");
+        assert_ne!(digest(&["Gemfile", "Gemfile.lock", "."], &["."]), mounted);
+        // Without a selection, everything is sent (and counted).
+        let full = build_context(root, "Dockerfile").unwrap();
+        assert!(paths(&full).contains(&"app/controllers/home.rb".to_owned()));
+    }
+
+    #[test]
+    fn a_dockerfile_alone_is_a_context() {
+        let context = from_dockerfile("FROM ruby\n");
+        assert_eq!(paths(&context), ["Dockerfile"]);
+        assert_eq!(from_dockerfile("FROM ruby\n"), context);
+        assert_ne!(from_dockerfile("FROM ruby:3\n").digest, context.digest);
     }
 
     #[test]

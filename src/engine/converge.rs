@@ -17,14 +17,16 @@ use super::observe::engine_error;
 use super::postgres;
 use super::progress::{Event, Phase, Reporter};
 use super::spec::{self, ContainerSpec};
+use crate::dev_image;
 use crate::digest::Digest;
 use crate::env::Environment;
 use crate::error::Error;
-use crate::model::{DependencyCondition, Stack};
+use crate::model::{DependencyCondition, Service, Stack};
 use crate::plan::{
     self, ComposeFile, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed,
     ObservedContainer,
 };
+use crate::render;
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
 const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -34,35 +36,24 @@ pub struct EnginePlan {
     pub observed: Observed,
     pub images: Vec<ImageStep>,
     pub containers: Vec<ContainerStep>,
-    /// Build contexts of the services whose image must be built.
-    contexts: BTreeMap<String, BuildContext>,
+    /// For each built service, the digest of what its image depends on.
+    digests: BTreeMap<String, String>,
     compose_file: ComposeFile,
 }
 
-/// Plans images and containers against what the engine holds (`observed`). Reads the build
-/// contexts from disk to know whether a build is needed.
+/// Plans images and containers against what the engine holds (`observed`). Reads what each
+/// built image depends on from disk to know whether a build is needed.
 pub fn plan(
     stack: &Stack,
     observed: Observed,
     compose_file: ComposeFile,
 ) -> Result<EnginePlan, Error> {
-    // Each built service's context, its digest covering the build arguments too, so a changed
-    // argument rebuilds like a changed file does.
-    let mut contexts = BTreeMap::new();
+    let mut digests = BTreeMap::new();
     for service in stack.services.values() {
-        if let Some(build) = &service.build {
-            let dir = stack.root.join(&build.context);
-            let mut context = build_context::build_context(&dir, &build.dockerfile)?;
-            let args = serde_json::to_string(&build.args).unwrap_or_default();
-            let with_args = Digest::of(format!("{}\0{args}", context.digest).as_bytes());
-            context.digest = with_args.into_string();
-            contexts.insert(service.name.clone(), context);
+        if service.build.is_some() {
+            digests.insert(service.name.clone(), image_digest(stack, service)?);
         }
     }
-    let digests: BTreeMap<String, String> = contexts
-        .iter()
-        .map(|(service, context)| (service.clone(), context.digest.clone()))
-        .collect();
     let images = plan::images(stack, &observed, &digests);
     let desired = known_specs(stack, &observed, &images)
         .into_iter()
@@ -73,9 +64,51 @@ pub fn plan(
         observed,
         images,
         containers,
-        contexts,
+        digests,
         compose_file,
     })
+}
+
+/// The digest of what `service`'s image depends on (see [`dev_image::watched`]): its
+/// Dockerfile, the context files that count, the build arguments and the target. A changed
+/// argument rebuilds like a changed file does; an edit of a bind-mounted file does not.
+fn image_digest(stack: &Stack, service: &Service) -> Result<String, Error> {
+    let build = service.build.as_ref().expect("called for built services");
+    let content = if let Some(dockerfile) = render::dev_dockerfile(service)? {
+        build_context::from_dockerfile(&dockerfile).digest
+    } else {
+        let watched = dev_image::watched(build, &service.mounts);
+        let selection = build_context::Selection::new(&watched.include, &watched.exclude).map_err(
+            |problem| Error::Usage {
+                message: format!(
+                    "service `{}`: a path its image depends on, {problem}",
+                    service.name
+                ),
+                hint: Some(
+                    "fix `rebuild_on` under the service's build, or the Dockerfile's COPY".into(),
+                ),
+            },
+        )?;
+        build_context::digest(
+            &stack.host_path(&build.context),
+            &build.dockerfile,
+            &selection,
+        )?
+    };
+    let args = serde_json::to_string(&build.args).unwrap_or_default();
+    let target = build.target.as_deref().unwrap_or_default();
+    Ok(Digest::of(format!("{content}\0{args}\0{target}").as_bytes()).into_string())
+}
+
+/// The whole context `service`'s image is built from, labelled with `digest`.
+fn full_context(stack: &Stack, service: &Service, digest: String) -> Result<BuildContext, Error> {
+    let build = service.build.as_ref().expect("called for built services");
+    let mut context = match render::dev_dockerfile(service)? {
+        Some(dockerfile) => build_context::from_dockerfile(&dockerfile),
+        None => build_context::build_context(&stack.host_path(&build.context), &build.dockerfile)?,
+    };
+    context.digest = digest;
+    Ok(context)
 }
 
 /// Container definitions of the services whose image is already in place.
@@ -128,19 +161,11 @@ pub async fn converge(
         observed,
         images,
         containers: steps,
-        mut contexts,
+        digests,
         compose_file,
     } = engine_plan;
     let (image_ids, ()) = try_join(
-        ensure_images(
-            docker,
-            env,
-            stack,
-            &observed,
-            &images,
-            &mut contexts,
-            reporter,
-        ),
+        ensure_images(docker, env, stack, &observed, &images, &digests, reporter),
         ensure_network_and_volumes(docker, stack, &observed),
     )
     .await?;
@@ -401,12 +426,11 @@ async fn ensure_images(
     stack: &Stack,
     observed: &Observed,
     steps: &[ImageStep],
-    contexts: &mut BTreeMap<String, BuildContext>,
+    digests: &BTreeMap<String, String>,
     reporter: &dyn Reporter,
 ) -> Result<BTreeMap<String, String>, Error> {
     let work = steps.iter().map(|step| {
         let service = &stack.services[&step.services[0]];
-        let context = contexts.remove(&service.name);
         async move {
             let id = match step.action {
                 ImageAction::Present => observed.images[&step.image].id.clone(),
@@ -423,7 +447,8 @@ async fn ensure_images(
                         .build
                         .as_ref()
                         .expect("build steps come from services with a build");
-                    let context = context.expect("build contexts are made for every built service");
+                    let digest = digests[&service.name].clone();
+                    let context = full_context(stack, service, digest)?;
                     images::build(
                         docker,
                         &service.name,
@@ -464,7 +489,7 @@ fn readiness_targets(stack: &Stack) -> HashMap<&str, Readiness> {
 }
 
 /// How long to wait for a service: what its healthcheck allows, within bounds.
-fn wait_limit(service: &crate::model::Service) -> Duration {
+fn wait_limit(service: &Service) -> Duration {
     service
         .healthcheck
         .as_ref()

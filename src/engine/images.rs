@@ -121,8 +121,8 @@ fn pull_error(image: &str, message: &str) -> Error {
     }
 }
 
-/// Builds `image` for `service` from `context`, labelled with the context's digest so an
-/// unchanged context is never rebuilt. Returns the new image ID.
+/// Builds `image` for `service` from `context`, labelled with the digest of what the image
+/// depends on, so it is rebuilt only when that changes. Returns the new image ID.
 pub async fn build(
     docker: &Docker,
     service: &str,
@@ -134,7 +134,11 @@ pub async fn build(
     reporter.report(Event::BuildStarted { service });
     let tag = image.to_string();
     let labels = HashMap::from([(LABEL_CONTEXT_DIGEST, context.digest.as_str())]);
-    let options = BuildImageOptionsBuilder::default()
+    let mut options = BuildImageOptionsBuilder::default();
+    if let Some(target) = &build.target {
+        options = options.target(target);
+    }
+    let options = options
         .dockerfile(&build.dockerfile)
         .t(&tag)
         .rm(true)

@@ -28,7 +28,8 @@ pub const LABEL_NETWORK: &str = "com.docker.compose.network";
 pub const LABEL_VOLUME: &str = "com.docker.compose.volume";
 /// Marks resources devboot created, beside Compose's labels.
 pub const LABEL_MANAGED: &str = "dev.devboot.managed";
-/// On a built image: the digest of the build context and arguments it was built from.
+/// On a built image: the digest of what it depends on (its Dockerfile, the context files that
+/// count, build arguments and target) when it was built.
 pub const LABEL_CONTEXT_DIGEST: &str = "dev.devboot.context-digest";
 /// In the compose file devboot writes, on each service it describes completely: the digest of
 /// the container definition the file says (image ID aside), so a container Compose creates from

@@ -105,14 +105,55 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
 }
 
-/// A build of the project's own image.
+/// A build of the project's own image. Validation fills it from the profile;
+/// [`crate::dev_image::apply`] then settles which Dockerfile builds it (`context`,
+/// `dockerfile`, `target` and `args` become the ones the engine gets) and records why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Build {
     /// Relative to the project root, normalised (`.` for the root itself).
     pub context: String,
     /// Relative to the context.
     pub dockerfile: String,
+    /// The stage to build; the last one when `None`.
+    pub target: Option<String>,
     pub args: BTreeMap<String, String>,
+    /// Which Dockerfile the profile asks for.
+    pub source: BuildSource,
+    /// The profile names the Dockerfile or the target itself.
+    pub named: bool,
+    /// Context paths (`.dockerignore` patterns) whose change rebuilds the image; empty: what
+    /// the Dockerfile copies that the service does not bind-mount.
+    pub rebuild_on: Vec<String>,
+    /// What was chosen, and why.
+    pub choice: Option<crate::dev_image::Choice>,
+}
+
+/// `[services.X.build] source`: where the image's Dockerfile comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildSource {
+    /// The Dockerfile or target the profile names; else `.devcontainer/Dockerfile`; else the
+    /// repository's Dockerfile unless it is a production one; else devboot's own.
+    #[default]
+    Auto,
+    /// The Dockerfile as it is.
+    Dockerfile,
+    /// `.devcontainer/Dockerfile`.
+    Devcontainer,
+    /// devboot's development image.
+    Devboot,
+}
+
+impl BuildSource {
+    /// The word a profile writes for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Dockerfile => "dockerfile",
+            Self::Devcontainer => "devcontainer",
+            Self::Devboot => "devboot",
+        }
+    }
 }
 
 /// What a container runs: a shell string (`sh -c`) or an argument vector.

@@ -7,15 +7,15 @@ use std::path::{Component, Path};
 
 use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
-    App, AppWiring, Aws, AwsMode, Build, Command, DEFAULT_RELAY_IMAGE, DeclaredFile, FileSource,
-    Healthcheck, ImageRef, Mount, PortMapping, Requirements, Service, Stack,
+    App, AppWiring, Aws, AwsMode, Build, BuildSource, Command, DEFAULT_RELAY_IMAGE, DeclaredFile,
+    FileSource, Healthcheck, ImageRef, Mount, PortMapping, Requirements, Service, Stack,
 };
 use crate::error::Error;
 use crate::profile::LoadedProfile;
 use crate::profile::diagnostic::{Diagnostic, Diagnostics, closest};
 use crate::profile::document::{
-    CommandDocument, HealthcheckDocument, Origin, PortDocument, PortPolicy, ProfileDocument,
-    ServiceDocument, Sourced, VolumeDocument,
+    BuildDocument, CommandDocument, HealthcheckDocument, Origin, PortDocument, PortPolicy,
+    ProfileDocument, ServiceDocument, Sourced, VolumeDocument,
 };
 use crate::profile::source::Sources;
 
@@ -161,18 +161,7 @@ impl Validator<'_> {
                 ),
             );
         }
-        let build = doc.build.as_ref().and_then(|build| {
-            let context = self.parse(build, |b| relative_in_project(&b.context))?;
-            Some(Build {
-                context,
-                dockerfile: build
-                    .value
-                    .dockerfile
-                    .clone()
-                    .unwrap_or_else(|| "Dockerfile".into()),
-                args: build.value.args.clone(),
-            })
-        });
+        let build = doc.build.as_ref().and_then(|build| self.build(build));
         let image = match (&doc.image, &build) {
             (Some(image), _) => self.parse(image, |text| ImageRef::parse(text)),
             // A built image is tagged like Compose v2 tags it: `<project>-<service>`.
@@ -292,6 +281,73 @@ impl Validator<'_> {
             mounts,
             depends_on,
             healthcheck,
+        })
+    }
+
+    fn build(&mut self, build: &Sourced<BuildDocument>) -> Option<Build> {
+        let b = &build.value;
+        let context = self.parse(build, |b| relative_in_project(&b.context))?;
+        let source = b.source.unwrap_or_default();
+        let ignored = match source {
+            BuildSource::Devboot => [("dockerfile", &b.dockerfile), ("target", &b.target)]
+                .into_iter()
+                .find(|(_, value)| value.is_some()),
+            BuildSource::Devcontainer => {
+                Some(("dockerfile", &b.dockerfile)).filter(|(_, v)| v.is_some())
+            }
+            _ => None,
+        };
+        if let Some((key, _)) = ignored {
+            self.error(
+                &build.origin,
+                format!(
+                    "`{key}` means nothing with `source = \"{}\"`",
+                    source.name()
+                ),
+            )
+            .hint = Some(format!(
+                "remove `{key}`, or set `source = \"dockerfile\"` to build the Dockerfile you name"
+            ));
+            return None;
+        }
+        if b.target
+            .as_deref()
+            .is_some_and(|t| t.is_empty() || t.contains(char::is_whitespace))
+        {
+            self.error(
+                &build.origin,
+                "`target` must name a stage of the Dockerfile",
+            );
+            return None;
+        }
+        let rebuild_on = b.rebuild_on.clone().unwrap_or_default();
+        for pattern in &rebuild_on {
+            let problem = if pattern.starts_with('/') || pattern.split('/').any(|p| p == "..") {
+                Some("must be a path inside the build context".to_owned())
+            } else {
+                crate::engine::build_context::pattern_problem(pattern)
+            };
+            if let Some(problem) = problem {
+                self.error(
+                    &build.origin,
+                    format!("`rebuild_on` entry `{pattern}` {problem}"),
+                )
+                .hint = Some(
+                    "write paths relative to the build context, like `Gemfile.lock` or `vendor/**`"
+                        .into(),
+                );
+                return None;
+            }
+        }
+        Some(Build {
+            context,
+            dockerfile: b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into()),
+            target: b.target.clone(),
+            args: b.args.clone(),
+            source,
+            named: b.dockerfile.is_some() || b.target.is_some(),
+            rebuild_on,
+            choice: None,
         })
     }
 
@@ -772,6 +828,68 @@ mod tests {
         ] {
             assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
         }
+    }
+
+    #[test]
+    fn build_tables_are_checked_at_the_build() {
+        let stack = validate(
+            "extends = \"rails\"\n[services.web.build]\ntarget = \"dev\"\nrebuild_on = [\"Gemfile.lock\", \"vendor/**\"]\n",
+        )
+        .unwrap();
+        let build = stack.services["web"].build.as_ref().unwrap();
+        assert_eq!(
+            (build.context.as_str(), build.dockerfile.as_str()),
+            (".", "Dockerfile"),
+            "the table's context defaults to the project root"
+        );
+        assert_eq!(build.target.as_deref(), Some("dev"));
+        assert!(build.named);
+        assert_eq!(build.source, BuildSource::Auto);
+        assert_eq!(build.rebuild_on, ["Gemfile.lock", "vendor/**"]);
+        assert!(
+            !validate("extends = \"rails\"\n").unwrap().services["web"]
+                .build
+                .as_ref()
+                .unwrap()
+                .named
+        );
+
+        for (table, expected) in [
+            (
+                "source = \"devboot\"\ntarget = \"dev\"",
+                "`target` means nothing with `source = \"devboot\"`",
+            ),
+            (
+                "source = \"devcontainer\"\ndockerfile = \"D\"",
+                "`dockerfile` means nothing with `source = \"devcontainer\"`",
+            ),
+            (
+                "rebuild_on = [\"../Gemfile.lock\"]",
+                "`rebuild_on` entry `../Gemfile.lock` must be a path inside the build context",
+            ),
+            (
+                "rebuild_on = [\"[oops\"]",
+                "`rebuild_on` entry `[oops` has a `[` without its `]`",
+            ),
+            ("target = \"\"", "`target` must name a stage"),
+        ] {
+            let err = validate(&format!(
+                "extends = \"rails\"\n[services.web.build]\n{table}\n"
+            ))
+            .unwrap_err();
+            assert!(err.contains(expected), "{table}: {err}");
+            assert!(
+                err.contains("devboot.toml:2:1"),
+                "located at the build table: {err}"
+            );
+        }
+        let err = validate("extends = \"rails\"\n[services.web.build]\nsource = \"devbot\"\n")
+            .unwrap_err();
+        assert!(
+            err.contains("unknown variant `devbot`, expected one of `auto`, `dockerfile`"),
+            "{err}"
+        );
+        assert!(err.contains("devboot.toml:3:10"), "at the value: {err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ use toml::Spanned;
 use toml::de::DeTable;
 
 /// Index of a layer in [`super::Sources`].
+use crate::model::BuildSource;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 pub struct LayerId(pub usize);
 
@@ -212,14 +213,21 @@ pub struct ServiceDocument {
     pub healthcheck: Option<Sourced<HealthcheckDocument>>,
 }
 
-/// `build = "."` or `build = { context = ".", dockerfile = "Dockerfile.dev", args = { ... } }`.
+/// `build = "."` or a table: `build = { context = ".", dockerfile = "Dockerfile.dev",
+/// target = "dev", args = { ... }, source = "auto", rebuild_on = ["Gemfile.lock"] }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildDocument {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub args: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<BuildSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild_on: Option<Vec<String>>,
 }
 
 impl<'de> Deserialize<'de> for BuildDocument {
@@ -227,13 +235,16 @@ impl<'de> Deserialize<'de> for BuildDocument {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Table {
-            context: String,
+            context: Option<String>,
             dockerfile: Option<String>,
+            target: Option<String>,
             #[serde(default)]
             args: BTreeMap<String, String>,
+            source: Option<BuildSource>,
+            rebuild_on: Option<Vec<String>>,
         }
         #[derive(Deserialize)]
-        #[serde(untagged, expecting = "a build context path or a table with `context`")]
+        #[serde(untagged, expecting = "a build context path or a build table")]
         enum Form {
             Context(String),
             Table(Table),
@@ -242,12 +253,18 @@ impl<'de> Deserialize<'de> for BuildDocument {
             Form::Context(context) => Self {
                 context,
                 dockerfile: None,
+                target: None,
                 args: BTreeMap::new(),
+                source: None,
+                rebuild_on: None,
             },
             Form::Table(t) => Self {
-                context: t.context,
+                context: t.context.unwrap_or_else(|| ".".to_owned()),
                 dockerfile: t.dockerfile,
+                target: t.target,
                 args: t.args,
+                source: t.source,
+                rebuild_on: t.rebuild_on,
             },
         })
     }

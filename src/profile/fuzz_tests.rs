@@ -22,7 +22,7 @@ const TIME_LIMIT: Duration = Duration::from_millis(500);
 const FILE: &str = "devboot.toml";
 
 /// The CPU time this thread has used.
-fn cpu_time() -> Duration {
+pub(crate) fn cpu_time() -> Duration {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     Duration::new(
         now.tv_sec.try_into().unwrap_or_default(),

@@ -7,7 +7,7 @@
 pub mod diagnostic;
 pub mod document;
 #[cfg(test)]
-mod fuzz_tests;
+pub(crate) mod fuzz_tests;
 pub mod keys;
 pub mod resolve;
 pub mod schema;

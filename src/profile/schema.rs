@@ -67,11 +67,20 @@ hand_written_schema!(BuildDocument, "Build", {
         {
             "type": "object",
             "additionalProperties": false,
-            "required": ["context"],
             "properties": {
-                "context": { "type": "string" },
-                "dockerfile": { "type": "string" },
-                "args": { "type": "object", "additionalProperties": { "type": "string" } }
+                "context": { "type": "string", "description": "Relative to the project root (default `.`)." },
+                "dockerfile": { "type": "string", "description": "Relative to the context; naming it builds it as it is." },
+                "target": { "type": "string", "description": "The stage to build; naming it builds the Dockerfile as it is." },
+                "args": { "type": "object", "additionalProperties": { "type": "string" } },
+                "source": {
+                    "enum": ["auto", "dockerfile", "devcontainer", "devboot"],
+                    "description": "Which Dockerfile builds the image: `auto` (default) picks the Dockerfile or target the profile names, else `.devcontainer/Dockerfile`, else the repository's Dockerfile unless it is a production one, in which case devboot's development image."
+                },
+                "rebuild_on": {
+                    "type": "array",
+                    "items": { "type": "string" },
+                    "description": "Context paths (`.dockerignore` patterns) whose change rebuilds the image, instead of what the Dockerfile copies and the service does not mount."
+                }
             }
         }
     ]

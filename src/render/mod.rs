@@ -13,7 +13,7 @@ use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::model::{FileSource, Stack};
+use crate::model::{FileSource, Service, Stack};
 use crate::shell::shell_word;
 
 pub use escape::compose_yaml_string;
@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "compose.env.sh.j2",
         include_str!("../../templates/compose.env.sh.j2"),
+    ),
+    (
+        "dev.Dockerfile.j2",
+        include_str!("../../templates/dev.Dockerfile.j2"),
     ),
 ];
 
@@ -94,6 +98,18 @@ pub fn render_all(stack: &Stack) -> Result<Vec<RenderedFile>, Error> {
             ownership: Ownership::Generated,
         },
     ];
+    for service in stack.services.values() {
+        if let Some(content) = dev_dockerfile(service)? {
+            files.push(RenderedFile {
+                path: format!(
+                    "{}/Dockerfile",
+                    crate::dev_image::devboot_context(&service.name)
+                ),
+                content,
+                ownership: Ownership::Generated,
+            });
+        }
+    }
     for declared in &stack.files {
         let content = match &declared.source {
             FileSource::Content(content) => content.clone(),
@@ -125,6 +141,44 @@ pub fn compose_file(stack: &Stack) -> Result<String, Error> {
         "compose.yaml.j2",
         Value::from(minijinja::value::Serde(ComposeView::new(stack))),
     )
+}
+
+/// devboot's development Dockerfile for `service`, when its build uses one. Every value in it
+/// is one devboot checked: a version of letters, digits and `.-_`, package names from its
+/// own table, a service name.
+pub fn dev_dockerfile(service: &Service) -> Result<Option<String>, Error> {
+    let Some(choice) = service.build.as_ref().and_then(|b| b.choice.as_ref()) else {
+        return Ok(None);
+    };
+    let Some(image) = &choice.image else {
+        return Ok(None);
+    };
+    let Some(ruby_version) = &image.ruby_version else {
+        return Err(Error::Usage {
+            message: format!(
+                "devboot's development image for service `{}` needs the app's Ruby version, and the repository does not say it{}",
+                service.name,
+                image
+                    .ruby_version_source
+                    .as_ref()
+                    .map(|s| format!(" (`{s}` holds no usable version)"))
+                    .unwrap_or_default()
+            ),
+            hint: Some(
+                "write it to `.ruby-version` (e.g. `3.3.8`), or build your own Dockerfile with `source = \"dockerfile\"` under [services.NAME.build]".into(),
+            ),
+        });
+    };
+    render(
+        "dev.Dockerfile.j2",
+        minijinja::context! {
+            service => service.name.clone(),
+            replaces => choice.replaces.clone(),
+            ruby_version => ruby_version.clone(),
+            packages => image.packages.clone(),
+        },
+    )
+    .map(Some)
 }
 
 /// The app's environment for tools run on the host.

@@ -157,3 +157,69 @@ proptest! {
         prop_assert_eq!(from_shell, environment.values().cloned().collect::<Vec<_>>());
     }
 }
+
+/// The rails stack with `web`'s image chosen from `dockerfile` and the repository's facts.
+fn with_dev_image(dockerfile: Option<&str>, gems: &[&str], ruby: Option<&str>) -> Stack {
+    let mut stack = stack("extends = \"rails\"\n");
+    let gems: Vec<String> = gems.iter().map(|g| (*g).to_owned()).collect();
+    let version = ruby.map(|v| crate::detect::RubyVersion {
+        version: v.into(),
+        source: ".ruby-version",
+    });
+    let facts = crate::dev_image::Facts {
+        dockerfile,
+        ruby_version: version.as_ref(),
+        gems: &gems,
+        ..crate::dev_image::Facts::default()
+    };
+    let web = stack.services.get_mut("web").unwrap();
+    let host = crate::dev_image::HostUser {
+        uid: 1234,
+        gid: 100,
+    };
+    let build = web.build.as_mut().unwrap();
+    build.choice = Some(crate::dev_image::choose(build, &web.mounts, &facts, host));
+    stack
+}
+
+#[test]
+fn devboots_development_dockerfile_replaces_a_production_one() {
+    let stack = with_dev_image(
+        Some(include_str!(
+            "../../tests/data/dockerfiles/rails-7.2.Dockerfile"
+        )),
+        &["rails", "pg", "image_processing", "psych", "nokogiri"],
+        Some("3.3.8"),
+    );
+    let dockerfile = dev_dockerfile(&stack.services["web"]).unwrap().unwrap();
+    insta::assert_snapshot!(dockerfile);
+    let files = render_all(&stack).unwrap();
+    let written = files
+        .iter()
+        .find(|f| f.path == ".devboot/images/web/Dockerfile")
+        .unwrap();
+    assert_eq!(written.content, dockerfile);
+    assert_eq!(written.ownership, Ownership::Generated);
+}
+
+#[test]
+fn devboots_development_dockerfile_without_a_dockerfile() {
+    let stack = with_dev_image(None, &["mysql2", "sqlite3"], Some("3.2.2"));
+    insta::assert_snapshot!(dev_dockerfile(&stack.services["web"]).unwrap().unwrap());
+}
+
+#[test]
+fn devboots_development_dockerfile_needs_a_ruby_version() {
+    let stack = with_dev_image(None, &[], Some("latest\nRUN evil"));
+    let error = dev_dockerfile(&stack.services["web"]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`.ruby-version` holds no usable version"),
+        "{error}"
+    );
+    assert!(matches!(error, Error::Usage { .. }));
+    // A development Dockerfile is built as it is: nothing to render.
+    let stack = with_dev_image(Some("FROM ruby:3.3\n"), &[], Some("3.3.8"));
+    assert_eq!(dev_dockerfile(&stack.services["web"]).unwrap(), None);
+}

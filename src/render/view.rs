@@ -40,6 +40,7 @@ struct ServiceView {
 struct BuildView {
     context: String,
     dockerfile: String,
+    target: Option<String>,
     args: Vec<(String, String)>,
 }
 
@@ -78,6 +79,7 @@ impl ComposeView {
                 build: s.build.as_ref().map(|b| BuildView {
                     context: project_path(&b.context),
                     dockerfile: b.dockerfile.clone(),
+                    target: b.target.clone(),
                     args: b.args.clone().into_iter().collect(),
                 }),
                 command: s.command.as_ref().map(crate::model::Command::argv),

@@ -443,3 +443,173 @@ fn a_second_checkout_with_the_same_project_name_never_touches_the_first() {
     assert_eq!(taken.code, 0, "{}", taken.stderr);
     std::fs::rename(first_root.with_file_name("moved"), &first_root).unwrap();
 }
+
+#[test]
+fn editing_the_bind_mounted_app_rebuilds_nothing_but_the_dockerfile_does() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("edit", AUTO_PORTS);
+    // The fixture's Dockerfile is a development one: built as it is, and `plan` says why.
+    let plan = stack.devboot(&["plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(json["builds"][0]["service"], "web", "{json}");
+    assert_eq!(json["builds"][0]["source"], "dockerfile", "{json}");
+    assert_eq!(json["builds"][0]["dockerfile"], "Dockerfile", "{json}");
+    let first = stack.up();
+    assert!(first.stderr.contains("Built web"), "{}", first.stderr);
+    let before = stack.container_ids();
+
+    // A controller (and the Gemfile.lock) the Dockerfile copies, but `.:/app` mounts.
+    let controller = "app/controllers/pages_controller.rb";
+    let text = stack.project.read(controller);
+    stack.project.write(
+        controller,
+        &text.replace("notes=#{Note.count}", "notes: #{Note.count}"),
+    );
+    let lock = stack.project.read("Gemfile.lock");
+    stack.project.write("Gemfile.lock", &format!("{lock}\n"));
+    let plan = stack.devboot(&["plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let web_image = json["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["services"][0] == "web")
+        .unwrap();
+    assert_eq!(web_image["action"], "present", "{json}");
+    let again = stack.up();
+    assert!(!again.stderr.contains("Built web"), "{}", again.stderr);
+    assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+    assert_eq!(stack.container_ids(), before);
+    // The running app serves the edit through the mount.
+    let web = stack.host_port("web");
+    let (code, body) = http("GET", web, "/");
+    assert_eq!(code, 200);
+    assert!(body.starts_with("notes: 0"), "{body}");
+
+    // The Dockerfile itself is what the image is made of: it rebuilds and recreates web.
+    let dockerfile = stack.project.read("Dockerfile");
+    stack.project.write(
+        "Dockerfile",
+        &format!("{dockerfile}ENV DEVBOOT_TEST_EDIT=1\n"),
+    );
+    let rebuilt = stack.up();
+    assert!(rebuilt.stderr.contains("Built web"), "{}", rebuilt.stderr);
+    let after = stack.container_ids();
+    for ((service, old), (_, new)) in before.iter().zip(&after) {
+        assert_eq!(old == new, service != "web", "{service}: {old} -> {new}");
+    }
+}
+
+/// The Ruby image devboot's development image starts from (`.ruby-version` 3.3.8); the test
+/// environment provides a stand-in, as it does for the Rails 7.2 fixture.
+const RUBY_IMAGE: &str = "docker.io/library/ruby:3.3.8-slim";
+
+#[test]
+fn a_production_dockerfile_is_replaced_by_devboots_image_running_as_the_developer() {
+    if !require_engine() {
+        return;
+    }
+    let present = Command::new("docker")
+        .args(["image", "inspect", RUBY_IMAGE])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            !crate::common::parts_required(),
+            "{RUBY_IMAGE} is missing (run `scripts/test-env up`)"
+        );
+        eprintln!("skipping: no {RUBY_IMAGE}");
+        return;
+    }
+    // The fixture with Rails 7.2's production Dockerfile; web only sleeps (the 6.1 app does
+    // not run on Ruby 3.3): this is about the image.
+    let stack = EngineProject::new(
+        "devimage",
+        &AUTO_PORTS.replacen(
+            "[services.db]",
+            "command = [\"sleep\", \"600\"]\ndepends_on = []\nhealthcheck = { disable = true }\n\
+             [app]\nsetup = []\n[services.db]",
+            1,
+        ),
+    );
+    stack.project.write(
+        "Dockerfile",
+        include_str!("../data/dockerfiles/rails-7.2.Dockerfile"),
+    );
+    stack.project.write(".ruby-version", "ruby-3.3.8\n");
+
+    let plan = stack.devboot(&["plan", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let build = &json["builds"][0];
+    assert_eq!(build["source"], "devboot", "{json}");
+    assert_eq!(build["replaces"], "Dockerfile", "{json}");
+    assert_eq!(
+        build["dockerfile"], ".devboot/images/web/Dockerfile",
+        "{json}"
+    );
+
+    let up = stack.devboot(&["up", "--yes", "web"]);
+    assert_eq!(up.code, 0, "{}\n{}", up.stdout, up.stderr);
+    assert!(
+        up.stderr.contains("web: devboot's development image"),
+        "{}",
+        up.stderr
+    );
+    assert!(up.stderr.contains("Built web"), "{}", up.stderr);
+    let written = stack.project.read(".devboot/images/web/Dockerfile");
+    assert!(
+        written.contains("FROM docker.io/library/ruby:3.3.8-slim"),
+        "{written}"
+    );
+    assert!(
+        written.contains("libpq-dev"),
+        "pg is in Gemfile.lock: {written}"
+    );
+
+    // The container runs as the developer, with a writable home; the production image's
+    // `USER 1000:1000` would not.
+    let me = |flag: &str| {
+        let out = Command::new("id").arg(flag).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let container = format!("{}-web-1", stack.name);
+    let inside = docker(&[
+        "exec",
+        &container,
+        "sh",
+        "-c",
+        "echo \"$(id -u):$(id -g)\" && touch \"$HOME/.probe\" && touch /usr/local/bundle/.probe && echo writable",
+    ]);
+    assert_eq!(
+        inside.trim(),
+        format!("{}:{}\nwritable", me("-u"), me("-g"))
+    );
+
+    // Nothing the image is made of changed: nothing is rebuilt.
+    stack.project.write("README.md", "edited\n");
+    let again = stack.devboot(&["up", "--yes", "web"]);
+    assert!(!again.stderr.contains("Built web"), "{}", again.stderr);
+
+    // Forced as it is, the production image runs as uid 1000: plan says what goes wrong.
+    let local = stack.project.read("devboot.local.toml");
+    stack.project.write(
+        "devboot.local.toml",
+        &format!("{local}\n[services.web.build]\nsource = \"dockerfile\"\n"),
+    );
+    let plan = stack.devboot(&["plan"]);
+    if me("-u") != "1000" {
+        assert!(
+            plan.stdout.contains("runs as `USER 1000:1000` (uid 1000)"),
+            "{}",
+            plan.stdout
+        );
+    }
+    assert!(
+        plan.stdout
+            .contains("web: Dockerfile, because the profile asks for `Dockerfile` as it is"),
+        "{}",
+        plan.stdout
+    );
+}
