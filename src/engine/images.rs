@@ -10,6 +10,7 @@ use futures_util::StreamExt as _;
 
 use super::auth;
 use super::build_context::BuildContext;
+use super::observe::{disk_full, disk_full_error, engine_error};
 use super::progress::{Event, Reporter};
 use super::spec::LABEL_CONTEXT_DIGEST;
 use crate::env::Environment;
@@ -40,7 +41,12 @@ pub async fn pull(
     let mut stream = docker.create_image(Some(options), None, credentials);
     let mut layers: BTreeMap<String, LayerProgress> = BTreeMap::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| pull_error(&reference, &e.to_string()))?;
+        let info = item.map_err(|error| match error {
+            bollard::errors::Error::DockerResponseServerError { message, .. } => {
+                pull_error(&reference, &message)
+            }
+            other => engine_error(&format!("pulling `{reference}`"), &other),
+        })?;
         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
             return Err(pull_error(&reference, &detail));
         }
@@ -48,6 +54,13 @@ pub async fn pull(
             continue;
         };
         let layer = layers.entry(id).or_default();
+        // The engine retries a layer whose download broke ("Retrying in 5 seconds", counting
+        // down each second): say so once per retry, or the wait looks like a hang.
+        let retrying = status.starts_with("Retrying in");
+        if retrying && !layer.retrying {
+            reporter.report(Event::PullRetrying { image: &reference });
+        }
+        layer.retrying = retrying;
         match status.as_str() {
             "Downloading" => {
                 if let Some(progress) = info.progress_detail {
@@ -79,6 +92,7 @@ pub async fn pull(
             layers_total: real.len(),
             bytes_done: real.iter().map(|l| l.done).sum(),
             bytes_total: real.iter().map(|l| l.total).sum(),
+            retrying: layers.values().any(|l| l.retrying),
         });
     }
     reporter.report(Event::PullDone { image: &reference });
@@ -90,10 +104,14 @@ struct LayerProgress {
     done: u64,
     total: u64,
     complete: bool,
+    retrying: bool,
 }
 
 /// Classifies a registry failure by the engine's message.
 fn pull_error(image: &str, message: &str) -> Error {
+    if disk_full(message) {
+        return disk_full_error(&format!("pulling `{image}`"), message, Vec::new());
+    }
     let lower = message.to_lowercase();
     let kind = if lower.contains("toomanyrequests") || lower.contains("rate limit") {
         PullFailure::RateLimited
@@ -109,6 +127,9 @@ fn pull_error(image: &str, message: &str) -> Error {
         || lower.contains("timeout")
         || lower.contains("dial tcp")
         || lower.contains("network is unreachable")
+        || lower.contains("connection reset")
+        || lower.contains("unexpected eof")
+        || lower.contains("broken pipe")
     {
         PullFailure::Unreachable
     } else {
@@ -149,13 +170,10 @@ pub async fn build(
     while let Some(item) = stream.next().await {
         let info = match item {
             Ok(info) => info,
-            Err(error) => {
-                return Err(Error::Build {
-                    service: service.to_owned(),
-                    message: error.to_string(),
-                    output,
-                });
+            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
+                return Err(build_error(service, message, output));
             }
+            Err(other) => return Err(engine_error(&format!("building `{service}`"), &other)),
         };
         if let Some(text) = info.stream {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -167,11 +185,7 @@ pub async fn build(
             }
         }
         if let Some(message) = info.error_detail.and_then(|d| d.message) {
-            return Err(Error::Build {
-                service: service.to_owned(),
-                message,
-                output,
-            });
+            return Err(build_error(service, message, output));
         }
         if let Some(id) = info.aux.and_then(|aux| aux.id) {
             image_id = Some(id);
@@ -183,6 +197,19 @@ pub async fn build(
         message: "the engine finished without reporting an image".to_owned(),
         output,
     })
+}
+
+/// A failed build; a full disk, whether the engine or the build's own commands hit it, is
+/// named as such.
+fn build_error(service: &str, message: String, output: Vec<String>) -> Error {
+    if disk_full(&message) || output.iter().any(|line| disk_full(line)) {
+        return disk_full_error(&format!("building `{service}`"), &message, output);
+    }
+    Error::Build {
+        service: service.to_owned(),
+        message,
+        output,
+    }
 }
 
 #[cfg(test)]
@@ -211,5 +238,60 @@ mod tests {
             kind("toomanyrequests: You have reached your pull rate limit"),
             PullFailure::RateLimited
         );
+        // The registry going away in the middle of a layer, as the engine words it.
+        assert_eq!(
+            kind("read tcp 127.0.0.1:51234->127.0.0.1:5000: read: connection reset by peer"),
+            PullFailure::Unreachable
+        );
+        assert_eq!(kind("unexpected EOF"), PullFailure::Unreachable);
+        let unreachable = pull_error(
+            "r:1/x:1",
+            "dial tcp 127.0.0.1:1: connect: connection refused",
+        );
+        assert_eq!(
+            unreachable.to_string(),
+            "pulling `r:1/x:1` failed: the registry is not answering: dial tcp 127.0.0.1:1: connect: connection refused"
+        );
+        assert!(
+            unreachable
+                .hint()
+                .unwrap()
+                .contains("run `devboot up` again")
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_its_fix() {
+        // Both ways the engine words it: while downloading, and while unpacking a layer.
+        for message in [
+            "write /var/lib/docker/tmp/GetImageBlob4181955419: no space left on device",
+            "failed to register layer: Error processing tar file(exit status 1): write /usr/bin/bash: no space left on device",
+        ] {
+            let error = pull_error("postgres:15", message);
+            assert!(matches!(error, Error::EngineDiskFull { .. }), "{error:?}");
+            assert!(
+                error.to_string().starts_with(
+                    "pulling `postgres:15` failed: the Docker engine's disk is full ("
+                ),
+                "{error}"
+            );
+            assert!(error.hint().unwrap().contains("docker system prune"));
+        }
+        // A build whose own command ran out of space says so only in its output.
+        let output =
+            vec!["head: error writing 'standard output': No space left on device".to_owned()];
+        let error = build_error(
+            "web",
+            "The command '/bin/sh -c head -c 50000000 /dev/zero > /big' returned a non-zero code: 1".to_owned(),
+            output,
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("building `web` failed: the Docker engine's disk is full"),
+            "{error}"
+        );
+        let other = build_error("web", "returned a non-zero code: 1".to_owned(), Vec::new());
+        assert!(matches!(other, Error::Build { .. }), "{other:?}");
     }
 }

@@ -22,6 +22,12 @@ pub enum Event<'a> {
         layers_total: usize,
         bytes_done: u64,
         bytes_total: u64,
+        /// A layer's download broke and the engine is about to try it again.
+        retrying: bool,
+    },
+    /// A layer's download broke (the registry stopped answering); the engine tries again.
+    PullRetrying {
+        image: &'a str,
     },
     PullDone {
         image: &'a str,

@@ -106,18 +106,28 @@ impl Reporter for TerminalReporter {
                 layers_total,
                 bytes_done,
                 bytes_total,
+                retrying,
             } => {
                 if self.live {
                     let bar = self.line(&format!("pull:{image}"), &pull_style());
                     bar.set_length(bytes_total);
                     bar.set_position(bytes_done);
+                    let retrying = if retrying {
+                        ", the registry stopped answering: retrying"
+                    } else {
+                        ""
+                    };
                     bar.set_message(format!(
-                        "Pulling {image} (layers {layers_done}/{layers_total})"
+                        "Pulling {image} (layers {layers_done}/{layers_total}{retrying})"
                     ));
                 } else if layers_total == 0 {
                     self.status("Pulling", image);
                 }
             }
+            Event::PullRetrying { image } => self.status(
+                "Retrying",
+                &format!("{image}: the registry stopped answering; the engine tries again"),
+            ),
             Event::PullDone { image } => {
                 self.finish(
                     &format!("pull:{image}"),
