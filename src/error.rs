@@ -186,7 +186,7 @@ impl Error {
             Self::Pull { kind, .. } => Some(kind.fix().to_owned()),
             Self::Build { .. } => Some("run with `-v` to see the whole build output".into()),
             Self::EngineDiskFull { .. } => Some(format!(
-                "{}; then run `devboot up` again: it continues where it stopped, and volumes are kept",
+                "{}; then run `devboot up` again: it continues where it stopped",
                 crate::requirements::FREE_ENGINE_DISK
             )),
             Self::Service { service, .. } => Some(format!("see `devboot logs {service}`; `devboot doctor` checks the usual causes")),

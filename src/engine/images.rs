@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
+use bollard::errors::Error as Bollard;
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
 use futures_util::StreamExt as _;
 
@@ -38,13 +39,15 @@ pub async fn pull(
                 .unwrap_or_else(|| image.tag_or_latest()),
         )
         .build();
+    reporter.report(Event::PullStarted { image: &reference });
     let mut stream = docker.create_image(Some(options), None, credentials);
     let mut layers: BTreeMap<String, LayerProgress> = BTreeMap::new();
     while let Some(item) = stream.next().await {
+        // The registry's and the engine's own failures come as the engine's words; a broken
+        // connection to the engine is said as such.
         let info = item.map_err(|error| match error {
-            bollard::errors::Error::DockerResponseServerError { message, .. } => {
-                pull_error(&reference, &message)
-            }
+            Bollard::DockerResponseServerError { message, .. }
+            | Bollard::DockerStreamError { error: message } => pull_error(&reference, &message),
             other => engine_error(&format!("pulling `{reference}`"), &other),
         })?;
         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
@@ -170,12 +173,15 @@ pub async fn build(
     while let Some(item) = stream.next().await {
         let info = match item {
             Ok(info) => info,
-            Err(bollard::errors::Error::DockerResponseServerError { message, .. }) => {
-                return Err(build_error(service, message, output));
-            }
+            Err(
+                Bollard::DockerResponseServerError { message, .. }
+                | Bollard::DockerStreamError { error: message },
+            ) => return Err(build_error(service, message, output)),
             Err(other) => return Err(engine_error(&format!("building `{service}`"), &other)),
         };
         if let Some(text) = info.stream {
+            // A step's stderr comes wrapped in colour codes; the lines are kept as text.
+            let text = console::strip_ansi_codes(&text);
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 reporter.report(Event::BuildOutput { service, line });
                 output.push(line.to_owned());

@@ -162,6 +162,6 @@ mod tests {
             ),
             "{error}"
         );
-        assert!(error.hint().unwrap().contains("volumes are kept"));
+        assert!(error.hint().unwrap().contains("(volumes are kept)"));
     }
 }

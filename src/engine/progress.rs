@@ -15,6 +15,9 @@ pub enum Phase {
 
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
+    PullStarted {
+        image: &'a str,
+    },
     /// Pull progress of one image, summed over its layers.
     Pull {
         image: &'a str,

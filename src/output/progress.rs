@@ -100,6 +100,7 @@ fn pull_style() -> ProgressStyle {
 impl Reporter for TerminalReporter {
     fn report(&self, event: Event<'_>) {
         match event {
+            Event::PullStarted { image } => self.status("Pulling", image),
             Event::Pull {
                 image,
                 layers_done,
@@ -120,8 +121,6 @@ impl Reporter for TerminalReporter {
                     bar.set_message(format!(
                         "Pulling {image} (layers {layers_done}/{layers_total}{retrying})"
                     ));
-                } else if layers_total == 0 {
-                    self.status("Pulling", image);
                 }
             }
             Event::PullRetrying { image } => self.status(
