@@ -59,11 +59,14 @@ pub async fn pull(
         let layer = layers.entry(id).or_default();
         // The engine retries a layer whose download broke ("Retrying in 5 seconds", counting
         // down each second): say so once per retry, or the wait looks like a hang.
-        let retrying = status.starts_with("Retrying in");
-        if retrying && !layer.retrying {
-            reporter.report(Event::PullRetrying { image: &reference });
+        let retry_in = retry_delay(&status);
+        if let (Some(in_seconds), false) = (retry_in, layer.retrying) {
+            reporter.report(Event::PullRetrying {
+                image: &reference,
+                in_seconds,
+            });
         }
-        layer.retrying = retrying;
+        layer.retrying = retry_in.is_some();
         match status.as_str() {
             "Downloading" => {
                 if let Some(progress) = info.progress_detail {
@@ -108,6 +111,12 @@ struct LayerProgress {
     total: u64,
     complete: bool,
     retrying: bool,
+}
+
+/// The engine's "Retrying in 5 seconds" (or "in 1 second"): the seconds until it tries again.
+fn retry_delay(status: &str) -> Option<u64> {
+    let seconds = status.strip_prefix("Retrying in ")?.split(' ').next()?;
+    seconds.parse().ok()
 }
 
 /// Classifies a registry failure by the engine's message.
@@ -264,6 +273,13 @@ mod tests {
                 .unwrap()
                 .contains("run `devboot up` again")
         );
+    }
+
+    #[test]
+    fn the_engines_retry_countdown_is_read() {
+        assert_eq!(retry_delay("Retrying in 10 seconds"), Some(10));
+        assert_eq!(retry_delay("Retrying in 1 second"), Some(1));
+        assert_eq!(retry_delay("Downloading"), None);
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub enum Event<'a> {
     /// A layer's download broke (the registry stopped answering); the engine tries again.
     PullRetrying {
         image: &'a str,
+        in_seconds: u64,
     },
     PullDone {
         image: &'a str,

@@ -123,9 +123,11 @@ impl Reporter for TerminalReporter {
                     ));
                 }
             }
-            Event::PullRetrying { image } => self.status(
+            Event::PullRetrying { image, in_seconds } => self.status(
                 "Retrying",
-                &format!("{image}: the registry stopped answering; the engine tries again"),
+                &format!(
+                    "{image}: the registry stopped answering; the engine tries again in {in_seconds} s"
+                ),
             ),
             Event::PullDone { image } => {
                 self.finish(

@@ -240,10 +240,12 @@ fn the_registry_going_away_mid_pull_fails_clearly_and_the_next_up_converges() {
     let image = format!("{relayed}/devboot/postgres:15");
     assert!(
         said.contains(&format!(
-            "Retrying {image}: the registry stopped answering; the engine tries again"
+            "Retrying {image}: the registry stopped answering; the engine tries again in 5 s"
         )),
         "{said}"
     );
+    let retries = said.lines().filter(|l| l.contains("Retrying")).count();
+    assert!(retries >= 2, "each retry is said: {said}");
     assert!(
         said.contains(&format!(
             "pulling `{image}` failed: the registry is not answering: "
