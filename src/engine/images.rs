@@ -58,15 +58,18 @@ pub async fn pull(
         };
         let layer = layers.entry(id).or_default();
         // The engine retries a layer whose download broke ("Retrying in 5 seconds", counting
-        // down each second): say so once per retry, or the wait looks like a hang.
+        // down each second; longer after each failed attempt): say so whenever a countdown
+        // starts, or the wait looks like a hang.
         let retry_in = retry_delay(&status);
-        if let (Some(in_seconds), false) = (retry_in, layer.retrying) {
+        if let Some(in_seconds) = retry_in
+            && layer.retry_in.is_none_or(|before| in_seconds > before)
+        {
             reporter.report(Event::PullRetrying {
                 image: &reference,
                 in_seconds,
             });
         }
-        layer.retrying = retry_in.is_some();
+        layer.retry_in = retry_in;
         match status.as_str() {
             "Downloading" => {
                 if let Some(progress) = info.progress_detail {
@@ -98,7 +101,7 @@ pub async fn pull(
             layers_total: real.len(),
             bytes_done: real.iter().map(|l| l.done).sum(),
             bytes_total: real.iter().map(|l| l.total).sum(),
-            retrying: layers.values().any(|l| l.retrying),
+            retrying: layers.values().any(|l| l.retry_in.is_some()),
         });
     }
     reporter.report(Event::PullDone { image: &reference });
@@ -110,7 +113,8 @@ struct LayerProgress {
     done: u64,
     total: u64,
     complete: bool,
-    retrying: bool,
+    /// Seconds until the engine retries the layer's download, while it counts down.
+    retry_in: Option<u64>,
 }
 
 /// The engine's "Retrying in 5 seconds" (or "in 1 second"): the seconds until it tries again.
@@ -177,7 +181,7 @@ pub async fn build(
         .build();
     let mut stream =
         docker.build_image(options, None, Some(bollard::body_full(context.tar.into())));
-    let mut output: Vec<String> = Vec::new();
+    let mut output = BuildOutput::default();
     let mut image_id = None;
     while let Some(item) = stream.next().await {
         let info = match item {
@@ -185,33 +189,64 @@ pub async fn build(
             Err(
                 Bollard::DockerResponseServerError { message, .. }
                 | Bollard::DockerStreamError { error: message },
-            ) => return Err(build_error(service, message, output)),
+            ) => return Err(build_error(service, message, output.end(service, reporter))),
             Err(other) => return Err(engine_error(&format!("building `{service}`"), &other)),
         };
         if let Some(text) = info.stream {
-            // A step's stderr comes wrapped in colour codes; the lines are kept as text.
-            let text = console::strip_ansi_codes(&text);
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                reporter.report(Event::BuildOutput { service, line });
-                output.push(line.to_owned());
-                if output.len() > BUILD_TAIL {
-                    output.remove(0);
-                }
-            }
+            output.add(&text, service, reporter);
         }
         if let Some(message) = info.error_detail.and_then(|d| d.message) {
-            return Err(build_error(service, message, output));
+            return Err(build_error(service, message, output.end(service, reporter)));
         }
         if let Some(id) = info.aux.and_then(|aux| aux.id) {
             image_id = Some(id);
         }
     }
+    let output = output.end(service, reporter);
     reporter.report(Event::BuildDone { service });
     image_id.ok_or_else(|| Error::Build {
         service: service.to_owned(),
         message: "the engine finished without reporting an image".to_owned(),
         output,
     })
+}
+
+/// A build's output as whole lines, reported as they complete; the last [`BUILD_TAIL`] are
+/// kept for an error. The engine sends chunks as a step writes them — a line may come in
+/// pieces, and a step's stderr wrapped in colour codes, which are dropped.
+#[derive(Default)]
+struct BuildOutput {
+    tail: Vec<String>,
+    partial: String,
+}
+
+impl BuildOutput {
+    fn add(&mut self, chunk: &str, service: &str, reporter: &dyn Reporter) {
+        self.partial.push_str(&console::strip_ansi_codes(chunk));
+        while let Some(end) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=end).collect();
+            self.line(&line, service, reporter);
+        }
+    }
+
+    fn line(&mut self, line: &str, service: &str, reporter: &dyn Reporter) {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            return;
+        }
+        reporter.report(Event::BuildOutput { service, line });
+        self.tail.push(line.to_owned());
+        if self.tail.len() > BUILD_TAIL {
+            self.tail.remove(0);
+        }
+    }
+
+    /// The kept lines, with a last line that never ended.
+    fn end(mut self, service: &str, reporter: &dyn Reporter) -> Vec<String> {
+        let rest = std::mem::take(&mut self.partial);
+        self.line(&rest, service, reporter);
+        self.tail
+    }
 }
 
 /// A failed build; a full disk, whether the engine or the build's own commands hit it, is
@@ -272,6 +307,30 @@ mod tests {
                 .hint()
                 .unwrap()
                 .contains("run `devboot up` again")
+        );
+    }
+
+    #[test]
+    fn build_output_is_kept_as_whole_lines_without_colour_codes() {
+        let mut output = BuildOutput::default();
+        let silent = crate::engine::progress::Silent;
+        for chunk in [
+            "Step 2/2 : RUN head -c 64000000 /dev/zero > /ballast\n ---> Running in 7db1\n",
+            "\u{1b}[91mhead: ",
+            "error writing 'standard output'",
+            ": No space left on device\n\u{1b}[0m",
+            "The command returned a non-zero code: 1",
+        ] {
+            output.add(chunk, "app", &silent);
+        }
+        assert_eq!(
+            output.end("app", &silent),
+            [
+                "Step 2/2 : RUN head -c 64000000 /dev/zero > /ballast",
+                " ---> Running in 7db1",
+                "head: error writing 'standard output': No space left on device",
+                "The command returned a non-zero code: 1",
+            ]
         );
     }
 
