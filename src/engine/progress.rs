@@ -15,6 +15,7 @@ pub enum Phase {
 
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
+    /// A pull begins.
     PullStarted {
         image: &'a str,
     },
