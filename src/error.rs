@@ -96,7 +96,7 @@ pub enum Error {
     #[error("{} before starting anything:\n{}", plural(.0.len(), "problem"), .0.iter().map(|p| format!("  - {}", p.message)).collect::<Vec<_>>().join("\n"))]
     Prerequisites(Vec<Problem>),
 
-    #[error("pulling `{image}` failed: {message}")]
+    #[error("pulling `{image}` failed: {}{message}", kind.cause())]
     Pull {
         image: String,
         kind: PullFailure,
@@ -106,6 +106,15 @@ pub enum Error {
     #[error("building `{service}` failed: {message}{}", tail(.output))]
     Build {
         service: String,
+        message: String,
+        output: Vec<String>,
+    },
+
+    /// The engine could not write: its data directory's filesystem is full. `output` is the
+    /// end of a build's output, when a build hit it.
+    #[error("{action} failed: the Docker engine's disk is full ({message}){}", tail(.output))]
+    EngineDiskFull {
+        action: String,
         message: String,
         output: Vec<String>,
     },
@@ -192,6 +201,10 @@ impl Error {
             }
             Self::Pull { kind, .. } => Some(kind.fix().to_owned()),
             Self::Build { .. } => Some("run with `-v` to see the whole build output".into()),
+            Self::EngineDiskFull { .. } => Some(format!(
+                "{}; then run `devboot up` again: it continues where it stopped",
+                crate::requirements::FREE_ENGINE_DISK
+            )),
             Self::Service { service, .. } => Some(format!("see `devboot logs {service}`; `devboot doctor` checks the usual causes")),
             Self::Setup { .. } => Some("fix the command's error above, then run `devboot up` again; it resumes where it stopped".into()),
             Self::PostgresMajorMismatch { data_major, .. } => Some(format!(
@@ -236,6 +249,7 @@ impl Error {
             | Self::Prerequisites(_)
             | Self::Pull { .. }
             | Self::Build { .. }
+            | Self::EngineDiskFull { .. }
             | Self::Service { .. }
             | Self::Setup { .. }
             | Self::PostgresMajorMismatch { .. }
@@ -316,11 +330,21 @@ impl PullFailure {
             Self::Unauthorized => {
                 "log in to the registry (`docker login REGISTRY`) and run `devboot up` again"
             }
-            Self::Unreachable => "check the network or proxy settings; the registry did not answer",
+            Self::Unreachable => {
+                "check the network, VPN or proxy settings, then run `devboot up` again: layers already downloaded are kept"
+            }
             Self::RateLimited => {
                 "wait and retry, or log in (`docker login`) for a higher pull limit"
             }
             Self::Other => "run `devboot up -v` for the engine's full message",
+        }
+    }
+
+    /// What the failure means, before the engine's own words; nothing when those say it.
+    fn cause(self) -> &'static str {
+        match self {
+            Self::Unreachable => "the registry is not answering: ",
+            Self::NotFound | Self::Unauthorized | Self::RateLimited | Self::Other => "",
         }
     }
 }

@@ -73,6 +73,9 @@ pub fn memory(have: &EngineResources, need: Option<u64>) -> Option<Problem> {
     })
 }
 
+/// How to give the engine back disk space, without touching volumes.
+pub const FREE_ENGINE_DISK: &str = "free disk space where the engine keeps its data: `docker system df` shows what uses it, `docker system prune` removes stopped containers, unused images and build cache (volumes are kept)";
+
 /// Free space in the engine's data directory below the profile's `requires.disk`. Nothing
 /// when the directory cannot be measured from here.
 pub fn disk(have: &EngineResources, need: Option<u64>) -> Option<Problem> {
@@ -84,9 +87,7 @@ pub fn disk(have: &EngineResources, need: Option<u64>) -> Option<Problem> {
             format_bytes(free),
             format_bytes(need)
         ),
-        fix: Some(
-            "free disk space (`docker system prune` removes unused images and build cache)".into(),
-        ),
+        fix: Some(FREE_ENGINE_DISK.into()),
     })
 }
 

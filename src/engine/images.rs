@@ -5,11 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::Docker;
+use bollard::errors::Error as Bollard;
 use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
 use futures_util::StreamExt as _;
 
 use super::auth;
 use super::build_context::BuildContext;
+use super::observe::{disk_full, disk_full_error, engine_error};
 use super::progress::{Event, Reporter};
 use super::spec::LABEL_CONTEXT_DIGEST;
 use crate::env::Environment;
@@ -37,10 +39,17 @@ pub async fn pull(
                 .unwrap_or_else(|| image.tag_or_latest()),
         )
         .build();
+    reporter.report(Event::PullStarted { image: &reference });
     let mut stream = docker.create_image(Some(options), None, credentials);
     let mut layers: BTreeMap<String, LayerProgress> = BTreeMap::new();
     while let Some(item) = stream.next().await {
-        let info = item.map_err(|e| pull_error(&reference, &e.to_string()))?;
+        // The registry's and the engine's own failures come as the engine's words; a broken
+        // connection to the engine is said as such.
+        let info = item.map_err(|error| match error {
+            Bollard::DockerResponseServerError { message, .. }
+            | Bollard::DockerStreamError { error: message } => pull_error(&reference, &message),
+            other => engine_error(&format!("pulling `{reference}`"), &other),
+        })?;
         if let Some(detail) = info.error_detail.and_then(|d| d.message) {
             return Err(pull_error(&reference, &detail));
         }
@@ -48,6 +57,19 @@ pub async fn pull(
             continue;
         };
         let layer = layers.entry(id).or_default();
+        // The engine retries a layer whose download broke ("Retrying in 5 seconds", counting
+        // down each second; longer after each failed attempt): say so whenever a countdown
+        // starts, or the wait looks like a hang.
+        let retry_in = retry_delay(&status);
+        if let Some(in_seconds) = retry_in
+            && layer.retry_in.is_none_or(|before| in_seconds > before)
+        {
+            reporter.report(Event::PullRetrying {
+                image: &reference,
+                in_seconds,
+            });
+        }
+        layer.retry_in = retry_in;
         match status.as_str() {
             "Downloading" => {
                 if let Some(progress) = info.progress_detail {
@@ -79,6 +101,7 @@ pub async fn pull(
             layers_total: real.len(),
             bytes_done: real.iter().map(|l| l.done).sum(),
             bytes_total: real.iter().map(|l| l.total).sum(),
+            retrying: layers.values().any(|l| l.retry_in.is_some()),
         });
     }
     reporter.report(Event::PullDone { image: &reference });
@@ -90,10 +113,21 @@ struct LayerProgress {
     done: u64,
     total: u64,
     complete: bool,
+    /// Seconds until the engine retries the layer's download, while it counts down.
+    retry_in: Option<u64>,
+}
+
+/// The engine's "Retrying in 5 seconds" (or "in 1 second"): the seconds until it tries again.
+fn retry_delay(status: &str) -> Option<u64> {
+    let seconds = status.strip_prefix("Retrying in ")?.split(' ').next()?;
+    seconds.parse().ok()
 }
 
 /// Classifies a registry failure by the engine's message.
 fn pull_error(image: &str, message: &str) -> Error {
+    if disk_full(message) {
+        return disk_full_error(&format!("pulling `{image}`"), message, Vec::new());
+    }
     let lower = message.to_lowercase();
     let kind = if lower.contains("toomanyrequests") || lower.contains("rate limit") {
         PullFailure::RateLimited
@@ -109,6 +143,9 @@ fn pull_error(image: &str, message: &str) -> Error {
         || lower.contains("timeout")
         || lower.contains("dial tcp")
         || lower.contains("network is unreachable")
+        || lower.contains("connection reset")
+        || lower.contains("unexpected eof")
+        || lower.contains("broken pipe")
     {
         PullFailure::Unreachable
     } else {
@@ -148,45 +185,85 @@ pub async fn build(
         .build();
     let mut stream =
         docker.build_image(options, None, Some(bollard::body_full(context.tar.into())));
-    let mut output: Vec<String> = Vec::new();
+    let mut output = BuildOutput::default();
     let mut image_id = None;
     while let Some(item) = stream.next().await {
         let info = match item {
             Ok(info) => info,
-            Err(error) => {
-                return Err(Error::Build {
-                    service: service.to_owned(),
-                    message: error.to_string(),
-                    output,
-                });
-            }
+            Err(
+                Bollard::DockerResponseServerError { message, .. }
+                | Bollard::DockerStreamError { error: message },
+            ) => return Err(build_error(service, message, output.end(service, reporter))),
+            Err(other) => return Err(engine_error(&format!("building `{service}`"), &other)),
         };
         if let Some(text) = info.stream {
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                reporter.report(Event::BuildOutput { service, line });
-                output.push(line.to_owned());
-                if output.len() > BUILD_TAIL {
-                    output.remove(0);
-                }
-            }
+            output.add(&text, service, reporter);
         }
         if let Some(message) = info.error_detail.and_then(|d| d.message) {
-            return Err(Error::Build {
-                service: service.to_owned(),
-                message,
-                output,
-            });
+            return Err(build_error(service, message, output.end(service, reporter)));
         }
         if let Some(id) = info.aux.and_then(|aux| aux.id) {
             image_id = Some(id);
         }
     }
+    let output = output.end(service, reporter);
     reporter.report(Event::BuildDone { service });
     image_id.ok_or_else(|| Error::Build {
         service: service.to_owned(),
         message: "the engine finished without reporting an image".to_owned(),
         output,
     })
+}
+
+/// A build's output as whole lines, reported as they complete; the last [`BUILD_TAIL`] are
+/// kept for an error. The engine sends chunks as a step writes them — a line may come in
+/// pieces, and a step's stderr wrapped in colour codes, which are dropped.
+#[derive(Default)]
+struct BuildOutput {
+    tail: Vec<String>,
+    partial: String,
+}
+
+impl BuildOutput {
+    fn add(&mut self, chunk: &str, service: &str, reporter: &dyn Reporter) {
+        self.partial.push_str(&console::strip_ansi_codes(chunk));
+        while let Some(end) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=end).collect();
+            self.line(&line, service, reporter);
+        }
+    }
+
+    fn line(&mut self, line: &str, service: &str, reporter: &dyn Reporter) {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            return;
+        }
+        reporter.report(Event::BuildOutput { service, line });
+        self.tail.push(line.to_owned());
+        if self.tail.len() > BUILD_TAIL {
+            self.tail.remove(0);
+        }
+    }
+
+    /// The kept lines, with a last line that never ended.
+    fn end(mut self, service: &str, reporter: &dyn Reporter) -> Vec<String> {
+        let rest = std::mem::take(&mut self.partial);
+        self.line(&rest, service, reporter);
+        self.tail
+    }
+}
+
+/// A failed build; a full disk, whether the engine or the build's own commands hit it, is
+/// named as such.
+fn build_error(service: &str, message: String, output: Vec<String>) -> Error {
+    if disk_full(&message) || output.iter().any(|line| disk_full(line)) {
+        return disk_full_error(&format!("building `{service}`"), &message, output);
+    }
+    Error::Build {
+        service: service.to_owned(),
+        message,
+        output,
+    }
 }
 
 #[cfg(test)]
@@ -215,5 +292,91 @@ mod tests {
             kind("toomanyrequests: You have reached your pull rate limit"),
             PullFailure::RateLimited
         );
+        // The registry going away in the middle of a layer, as the engine words it.
+        assert_eq!(
+            kind("read tcp 127.0.0.1:51234->127.0.0.1:5000: read: connection reset by peer"),
+            PullFailure::Unreachable
+        );
+        assert_eq!(kind("unexpected EOF"), PullFailure::Unreachable);
+        let unreachable = pull_error(
+            "r:1/x:1",
+            "dial tcp 127.0.0.1:1: connect: connection refused",
+        );
+        assert_eq!(
+            unreachable.to_string(),
+            "pulling `r:1/x:1` failed: the registry is not answering: dial tcp 127.0.0.1:1: connect: connection refused"
+        );
+        assert!(
+            unreachable
+                .hint()
+                .unwrap()
+                .contains("run `devboot up` again")
+        );
+    }
+
+    #[test]
+    fn build_output_is_kept_as_whole_lines_without_colour_codes() {
+        let mut output = BuildOutput::default();
+        let silent = crate::engine::progress::Silent;
+        for chunk in [
+            "Step 2/2 : RUN head -c 64000000 /dev/zero > /ballast\n ---> Running in 7db1\n",
+            "\u{1b}[91mhead: ",
+            "error writing 'standard output'",
+            ": No space left on device\n\u{1b}[0m",
+            "The command returned a non-zero code: 1",
+        ] {
+            output.add(chunk, "app", &silent);
+        }
+        assert_eq!(
+            output.end("app", &silent),
+            [
+                "Step 2/2 : RUN head -c 64000000 /dev/zero > /ballast",
+                " ---> Running in 7db1",
+                "head: error writing 'standard output': No space left on device",
+                "The command returned a non-zero code: 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_engines_retry_countdown_is_read() {
+        assert_eq!(retry_delay("Retrying in 10 seconds"), Some(10));
+        assert_eq!(retry_delay("Retrying in 1 second"), Some(1));
+        assert_eq!(retry_delay("Downloading"), None);
+    }
+
+    #[test]
+    fn a_full_disk_is_named_with_its_fix() {
+        // Both ways the engine words it: while downloading, and while unpacking a layer.
+        for message in [
+            "write /var/lib/docker/tmp/GetImageBlob4181955419: no space left on device",
+            "failed to register layer: Error processing tar file(exit status 1): write /usr/bin/bash: no space left on device",
+        ] {
+            let error = pull_error("postgres:15", message);
+            assert!(matches!(error, Error::EngineDiskFull { .. }), "{error:?}");
+            assert!(
+                error.to_string().starts_with(
+                    "pulling `postgres:15` failed: the Docker engine's disk is full ("
+                ),
+                "{error}"
+            );
+            assert!(error.hint().unwrap().contains("docker system prune"));
+        }
+        // A build whose own command ran out of space says so only in its output.
+        let output =
+            vec!["head: error writing 'standard output': No space left on device".to_owned()];
+        let error = build_error(
+            "web",
+            "The command '/bin/sh -c head -c 50000000 /dev/zero > /big' returned a non-zero code: 1".to_owned(),
+            output,
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("building `web` failed: the Docker engine's disk is full"),
+            "{error}"
+        );
+        let other = build_error("web", "returned a non-zero code: 1".to_owned(), Vec::new());
+        assert!(matches!(other, Error::Build { .. }), "{other:?}");
     }
 }

@@ -129,10 +129,14 @@ fn compose_file(labels: &HashMap<String, String>) -> Option<PathBuf> {
 
 /// An engine request failure, with the engine's own message.
 /// When the connection itself failed (the engine died, restarted or was stopped mid-way), it
-/// says so in words a user understands, with how to recover, instead of the HTTP client's.
+/// says so in words a user understands, with how to recover, instead of the HTTP client's;
+/// when the engine's disk is full, it says that.
 pub fn engine_error(action: &str, error: &bollard::errors::Error) -> Error {
     use bollard::errors::Error as Bollard;
     let (message, hint) = match error {
+        Bollard::DockerResponseServerError { message, .. } if disk_full(message) => {
+            return disk_full_error(action, message, Vec::new());
+        }
         Bollard::DockerResponseServerError { message, .. } => (message.clone(), None),
         Bollard::HyperLegacyError { .. }
         | Bollard::HyperResponseError { .. }
@@ -149,6 +153,20 @@ pub fn engine_error(action: &str, error: &bollard::errors::Error) -> Error {
         action: action.to_owned(),
         message,
         hint,
+    }
+}
+
+/// Whether an engine message (or a build's output line) says the disk is full (`ENOSPC`).
+pub(super) fn disk_full(message: &str) -> bool {
+    message.to_lowercase().contains("no space left on device")
+}
+
+/// The engine could not write while doing `action`.
+pub(super) fn disk_full_error(action: &str, message: &str, output: Vec<String>) -> Error {
+    Error::EngineDiskFull {
+        action: action.to_owned(),
+        message: message.trim().to_owned(),
+        output,
     }
 }
 
@@ -184,5 +202,21 @@ mod tests {
             (LABEL_MANAGED, "true"),
         ]);
         assert_eq!(compose_file(&by_devboot), None);
+    }
+
+    #[test]
+    fn an_engine_refusing_for_a_full_disk_says_so() {
+        let refused = bollard::errors::Error::DockerResponseServerError {
+            status_code: 500,
+            message: "mkdir /var/lib/docker/overlay2/abc-init: no space left on device".to_owned(),
+        };
+        let error = engine_error("creating container `p-db-1`", &refused);
+        assert!(
+            error.to_string().starts_with(
+                "creating container `p-db-1` failed: the Docker engine's disk is full"
+            ),
+            "{error}"
+        );
+        assert!(error.hint().unwrap().contains("(volumes are kept)"));
     }
 }

@@ -15,6 +15,10 @@ pub enum Phase {
 
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
+    /// A pull begins.
+    PullStarted {
+        image: &'a str,
+    },
     /// Pull progress of one image, summed over its layers.
     Pull {
         image: &'a str,
@@ -22,6 +26,13 @@ pub enum Event<'a> {
         layers_total: usize,
         bytes_done: u64,
         bytes_total: u64,
+        /// A layer's download broke and the engine is about to try it again.
+        retrying: bool,
+    },
+    /// A layer's download broke (the registry stopped answering); the engine tries again.
+    PullRetrying {
+        image: &'a str,
+        in_seconds: u64,
     },
     PullDone {
         image: &'a str,

@@ -105,24 +105,35 @@ fn pull_style() -> ProgressStyle {
 impl Reporter for TerminalReporter {
     fn report(&self, event: Event<'_>) {
         match event {
+            Event::PullStarted { image } => self.status("Pulling", image),
             Event::Pull {
                 image,
                 layers_done,
                 layers_total,
                 bytes_done,
                 bytes_total,
+                retrying,
             } => {
                 if self.live {
                     let bar = self.line(&format!("pull:{image}"), &pull_style());
                     bar.set_length(bytes_total);
                     bar.set_position(bytes_done);
+                    let retrying = if retrying {
+                        ", the registry stopped answering: retrying"
+                    } else {
+                        ""
+                    };
                     bar.set_message(format!(
-                        "Pulling {image} (layers {layers_done}/{layers_total})"
+                        "Pulling {image} (layers {layers_done}/{layers_total}{retrying})"
                     ));
-                } else if layers_total == 0 {
-                    self.status("Pulling", image);
                 }
             }
+            Event::PullRetrying { image, in_seconds } => self.status(
+                "Retrying",
+                &format!(
+                    "{image}: the registry stopped answering; the engine tries again in {in_seconds} s"
+                ),
+            ),
             Event::PullDone { image } => {
                 self.finish(
                     &format!("pull:{image}"),

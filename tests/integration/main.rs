@@ -8,6 +8,8 @@
 #![expect(clippy::print_stderr, reason = "see above")]
 
 mod common;
+mod private_engine;
+mod relay;
 mod report;
 mod stack;
 
