@@ -14,6 +14,7 @@
 //! `env` is the only reader of the process environment. `output` is the only module that
 //! prints. `doctor` judges facts gathered by the others; `commands` wires them per command.
 
+pub mod adopt;
 pub mod aws;
 pub mod cli;
 pub mod commands;

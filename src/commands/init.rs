@@ -1,11 +1,14 @@
 //! `devboot init`: write `devboot.toml` for a repository and git-ignore devboot's own files.
 //!
-//! The new file is validated in memory before anything is written, and written atomically; a
-//! second run changes nothing unless `--force` is given.
+//! It meets the repository where it is: an existing compose file or `.devcontainer/` is carried
+//! over ([`crate::adopt`]) and init prints what it took from where. The new file is validated in
+//! memory before anything is written, and written atomically; a second run changes nothing
+//! unless `--force` is given.
 
 use std::path::Path;
 
 use super::Context;
+use crate::adopt;
 use crate::cli::InitArgs;
 use crate::detect::{self, Adapter, Repository};
 use crate::error::{Error, ExitStatus};
@@ -44,15 +47,39 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         None => default_name,
     };
 
-    let text = project_file_text(profile_name, &project_name, &repo);
-    // Validate before writing: a bad name given on the command line must change nothing.
-    let layer = source::Layer {
-        display: PROJECT_FILE.into(),
-        path: Some(project_file.clone()),
-        kind: source::LayerKind::Project,
-        text: text.clone(),
+    let mut adopted = match adopt::find(&root) {
+        Ok(adopted) => adopted,
+        Err(why) => {
+            printer.warn(format!("{why}; writing devboot.toml without it"));
+            None
+        }
     };
-    validate::stack(&profile::load_standalone(layer)?, &root)?;
+    let base = project_file_text(profile_name, &project_name, &repo);
+    let mut text = base.clone()
+        + &adopted
+            .as_ref()
+            .map(adopt::profile_text)
+            .unwrap_or_default();
+    // Validate before writing: a bad name given on the command line must change nothing.
+    let validated = |text: &str| {
+        let layer = source::Layer {
+            display: PROJECT_FILE.into(),
+            path: Some(project_file.clone()),
+            kind: source::LayerKind::Project,
+            text: text.to_owned(),
+        };
+        validate::stack(&profile::load_standalone(layer)?, &root)
+    };
+    if let (Err(error), Some(from)) = (validated(&text), &adopted) {
+        // Values from someone's compose file that devboot cannot take must not stop `init`.
+        printer.warn(format!(
+            "what {} says does not make a valid devboot.toml, so it is left out:\n{error}",
+            from.compose_file
+        ));
+        adopted = None;
+        text = base;
+    }
+    validated(&text)?;
 
     fsio::write_atomic(&project_file, text.as_bytes())?;
     printer.status(
@@ -64,6 +91,9 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         printer.status("Ignored", format!("{} in .gitignore", added.join(", ")));
     }
     describe(&repo, ctx);
+    for line in adopted.iter().flat_map(adopt::report) {
+        printer.note(line);
+    }
     printer.note("\nNext: `devboot plan` to see what `devboot up` will do.");
     Ok(ExitStatus::Success)
 }
