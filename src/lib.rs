@@ -20,6 +20,7 @@ pub mod cli;
 pub mod commands;
 pub mod consent;
 pub mod containment;
+pub mod crash;
 pub mod detect;
 pub mod digest;
 pub mod doctor;
