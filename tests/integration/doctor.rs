@@ -39,6 +39,9 @@ const ENGINE_CHECKS: &[&str] = &[
     "postgres.credentials",
     "rails.lockfile_platforms",
     "docker.proxy",
+    "rails.dev_image",
+    "rails.bundle",
+    "rails.container_user",
 ];
 
 /// `devboot doctor ARGS --json` in the stack's project.
