@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn missing_gems_fail_with_the_fix() {
-        // Bundler 2.3's words (Debian bookworm).
+        // What Bundler prints when Gemfile.lock names gems that are not installed.
         let outcome = judge(
             "web",
             &output(
@@ -105,6 +105,22 @@ mod tests {
         assert_eq!(
             outcome.summary,
             "`web`: The Gemfile's dependencies are satisfied"
+        );
+        // Bundler 2.3 (Debian bookworm) after a Gemfile change the lockfile lacks, for real.
+        let outcome = judge(
+            "web",
+            &output(
+                1,
+                "Bundler can't satisfy your Gemfile's dependencies.\nInstall missing gems with `bundle install`.\n",
+            ),
+        );
+        assert_eq!(
+            outcome.summary,
+            "`bundle check` fails in `web` (exit code 1)"
+        );
+        assert_eq!(
+            outcome.details[0],
+            "Bundler can't satisfy your Gemfile's dependencies."
         );
         assert_eq!(
             judge("web", &output(127, "sh: bundle: not found")).status,
