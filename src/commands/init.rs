@@ -5,7 +5,7 @@
 //! memory before anything is written, and written atomically; a second run changes nothing
 //! unless `--force` is given.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Context;
 use crate::adopt;
@@ -61,15 +61,7 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             .map(adopt::profile_text)
             .unwrap_or_default();
     // Validate before writing: a bad name given on the command line must change nothing.
-    let validated = |text: &str| {
-        let layer = source::Layer {
-            display: PROJECT_FILE.into(),
-            path: Some(project_file.clone()),
-            kind: source::LayerKind::Project,
-            text: text.to_owned(),
-        };
-        validate::stack(&profile::load_standalone(layer)?, &root)
-    };
+    let validated = |text: &str| validate_text(text, Some(project_file.clone()), &root);
     if let (Err(error), Some(from)) = (validated(&text), &adopted) {
         // Values from someone's compose file that devboot cannot take must not stop `init`.
         printer.warn(format!(
@@ -96,6 +88,17 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
     }
     printer.note("\nNext: `devboot plan` to see what `devboot up` will do.");
     Ok(ExitStatus::Success)
+}
+
+/// The project file `text` would be, validated as if written at `path` in `root`.
+fn validate_text(text: &str, path: Option<PathBuf>, root: &Path) -> Result<(), Error> {
+    let layer = source::Layer {
+        display: PROJECT_FILE.into(),
+        path,
+        kind: source::LayerKind::Project,
+        text: text.to_owned(),
+    };
+    validate::stack(&profile::load_standalone(layer)?, root).map(drop)
 }
 
 fn checked_profile_name(name: &str) -> Result<&'static str, Error> {
@@ -234,5 +237,24 @@ mod tests {
             ..Repository::default()
         };
         insta::assert_snapshot!(project_file_text("rails", "shop", &repo));
+    }
+
+    #[test]
+    fn project_file_carries_a_rails_devcontainer() {
+        let devcontainer = adopt::parse_devcontainer(include_str!(
+            "../adopt/testdata/rails-7.2-devcontainer.json"
+        ))
+        .unwrap();
+        let adopted = adopt::adopt(
+            ".devcontainer/compose.yaml",
+            include_str!("../adopt/testdata/rails-7.2-compose.yaml"),
+            Some(&devcontainer),
+        )
+        .unwrap();
+        let text = project_file_text("rails", "shop", &Repository::default())
+            + &adopt::profile_text(&adopted);
+        // What init writes is a valid project file.
+        validate_text(&text, None, tempfile::tempdir().unwrap().path()).unwrap();
+        insta::assert_snapshot!(text);
     }
 }

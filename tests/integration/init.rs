@@ -145,3 +145,36 @@ fn init_leaves_out_a_compose_file_it_cannot_read_and_still_writes() {
     );
     assert!(project.read("devboot.toml").contains("extends = \"rails\""));
 }
+
+#[test]
+fn init_reads_no_compose_file_outside_the_project() {
+    let project = rails_app();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("compose.yaml");
+    std::fs::write(&secret, "services:\n  db:\n    image: postgres:16\n").unwrap();
+    std::os::unix::fs::symlink(&secret, project.root().join("compose.yaml")).unwrap();
+    project.write(
+        ".devcontainer/devcontainer.json",
+        "{ \"dockerComposeFile\": \"../../../etc/compose.yaml\" }",
+    );
+    let out = run(project.devboot().args(["init", "--yes"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("compose.yaml points outside the project; not read"),
+        "{}",
+        out.stderr
+    );
+    assert!(!project.read("devboot.toml").contains("postgres:16"));
+
+    std::fs::remove_file(project.root().join("compose.yaml")).unwrap();
+    std::fs::remove_file(project.root().join("devboot.toml")).unwrap();
+    let out = run(project.devboot().args(["init", "--yes"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("names `.devcontainer/../../../etc/compose.yaml`, outside the project"),
+        "{}",
+        out.stderr
+    );
+}
