@@ -96,6 +96,10 @@ pub fn find(root: &Path) -> Result<Option<Adopted>, String> {
             (Ok(real), Ok(real_root)) if !real.starts_with(&real_root) => {
                 return Err(format!("{relative} points outside the project; not read"));
             }
+            // Opening a FIFO would wait for a writer.
+            (Ok(real), _) if !real.is_file() => {
+                return Err(format!("{relative} is not a regular file; not read"));
+            }
             (Err(_), _) => return Ok(None),
             _ => {}
         }
