@@ -654,7 +654,7 @@ fn volumes_of(value: &Value, dir: &str, note: &mut impl FnMut(String)) -> Vec<St
 
 fn describe_build(value: &Value) -> String {
     match value {
-        Value::String(context) => format!(" ({context})"),
+        Value::String(context) => format!(" with context {context}"),
         Value::Mapping(build) => {
             let field = |k: &str| build.get(k).and_then(Value::as_str);
             let mut parts: Vec<String> = Vec::new();
@@ -670,7 +670,7 @@ fn describe_build(value: &Value) -> String {
             if parts.is_empty() {
                 String::new()
             } else {
-                format!(" ({})", parts.join(", "))
+                format!(" with {}", parts.join(", "))
             }
         }
         _ => String::new(),
