@@ -120,10 +120,12 @@ pub enum Error {
     },
 
     /// A service did not become healthy (exited, crashed, or timed out).
-    #[error("service `{service}` {what}{}", tail(.logs))]
+    #[error("service `{service}` {what}{}{}", crash_line(.crash.as_ref()), tail(.logs))]
     Service {
         service: String,
         what: String,
+        /// The exception in its log and where in the app it was raised.
+        crash: Option<crate::crash::Crash>,
         logs: Vec<String>,
     },
 
@@ -357,6 +359,10 @@ pub struct Problem {
 }
 
 /// The last lines of some output, indented under an error.
+fn crash_line(crash: Option<&crate::crash::Crash>) -> String {
+    crash.map_or_else(String::new, |c| format!("\n  {}", c.summary()))
+}
+
 fn tail(lines: &[String]) -> String {
     if lines.is_empty() {
         return String::new();

@@ -14,11 +14,13 @@
 //! `env` is the only reader of the process environment. `output` is the only module that
 //! prints. `doctor` judges facts gathered by the others; `commands` wires them per command.
 
+pub mod adopt;
 pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod consent;
 pub mod containment;
+pub mod crash;
 pub mod detect;
 pub mod dev_image;
 pub mod digest;

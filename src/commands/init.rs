@@ -1,11 +1,14 @@
 //! `devboot init`: write `devboot.toml` for a repository and git-ignore devboot's own files.
 //!
-//! The new file is validated in memory before anything is written, and written atomically; a
-//! second run changes nothing unless `--force` is given.
+//! It meets the repository where it is: an existing compose file or `.devcontainer/` is carried
+//! over ([`crate::adopt`]) and init prints what it took from where. The new file is validated in
+//! memory before anything is written, and written atomically; a second run changes nothing
+//! unless `--force` is given.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Context;
+use crate::adopt;
 use crate::cli::InitArgs;
 use crate::detect::{self, Adapter, Repository};
 use crate::error::{Error, ExitStatus};
@@ -44,15 +47,31 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         None => default_name,
     };
 
-    let text = project_file_text(profile_name, &project_name, &repo);
-    // Validate before writing: a bad name given on the command line must change nothing.
-    let layer = source::Layer {
-        display: PROJECT_FILE.into(),
-        path: Some(project_file.clone()),
-        kind: source::LayerKind::Project,
-        text: text.clone(),
+    let mut adopted = match adopt::find(&root) {
+        Ok(adopted) => adopted,
+        Err(why) => {
+            printer.warn(format!("{why}; writing devboot.toml without it"));
+            None
+        }
     };
-    validate::stack(&profile::load_standalone(layer)?, &root)?;
+    let base = project_file_text(profile_name, &project_name, &repo);
+    let mut text = base.clone()
+        + &adopted
+            .as_ref()
+            .map(adopt::profile_text)
+            .unwrap_or_default();
+    // Validate before writing: a bad name given on the command line must change nothing.
+    let validated = |text: &str| validate_text(text, Some(project_file.clone()), &root);
+    if let (Err(error), Some(from)) = (validated(&text), &adopted) {
+        // Values from someone's compose file that devboot cannot take must not stop `init`.
+        printer.warn(format!(
+            "what {} says does not make a valid devboot.toml, so it is left out:\n{error}",
+            from.compose_file
+        ));
+        adopted = None;
+        text = base;
+    }
+    validated(&text)?;
 
     fsio::write_atomic(&project_file, text.as_bytes())?;
     printer.status(
@@ -67,8 +86,22 @@ pub(super) fn run(args: &InitArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
     if let Some(image) = crate::dev_image::for_builtin_profile(profile_name, &root) {
         printer.status("Image", image.line());
     }
+    for line in adopted.iter().flat_map(adopt::report) {
+        printer.note(line);
+    }
     printer.note("\nNext: `devboot plan` to see what `devboot up` will do.");
     Ok(ExitStatus::Success)
+}
+
+/// The project file `text` would be, validated as if written at `path` in `root`.
+fn validate_text(text: &str, path: Option<PathBuf>, root: &Path) -> Result<(), Error> {
+    let layer = source::Layer {
+        display: PROJECT_FILE.into(),
+        path,
+        kind: source::LayerKind::Project,
+        text: text.to_owned(),
+    };
+    validate::stack(&profile::load_standalone(layer)?, root).map(drop)
 }
 
 fn checked_profile_name(name: &str) -> Result<&'static str, Error> {
@@ -202,5 +235,24 @@ mod tests {
             ..Repository::default()
         };
         insta::assert_snapshot!(project_file_text("rails", "shop", &repo));
+    }
+
+    #[test]
+    fn project_file_carries_a_rails_devcontainer() {
+        let devcontainer = adopt::parse_devcontainer(include_str!(
+            "../adopt/testdata/rails-7.2-devcontainer.json"
+        ))
+        .unwrap();
+        let adopted = adopt::adopt(
+            ".devcontainer/compose.yaml",
+            include_str!("../adopt/testdata/rails-7.2-compose.yaml"),
+            Some(&devcontainer),
+        )
+        .unwrap();
+        let text = project_file_text("rails", "shop", &Repository::default())
+            + &adopt::profile_text(&adopted);
+        // What init writes is a valid project file.
+        validate_text(&text, None, tempfile::tempdir().unwrap().path()).unwrap();
+        insta::assert_snapshot!(text);
     }
 }

@@ -29,6 +29,8 @@ use crate::model::{Service, Stack};
 const FAILURE_LOG_LINES: usize = 30;
 /// Pause between two readiness probes; each probe is itself a round trip to the engine.
 const PROBE_PAUSE: Duration = Duration::from_millis(20);
+/// How long a container whose setup command was killed may take to be reported stopped.
+const DYING_GRACE: Duration = Duration::from_secs(5);
 /// Pause between two state reads once the engine's event stream is gone.
 const STATE_POLL: Duration = Duration::from_millis(250);
 
@@ -401,22 +403,33 @@ async fn check_state(
     })
 }
 
-/// The failure of a service whose container has stopped, or `None` while it runs.
-pub async fn stopped(docker: &Docker, service: &Service, id: &str) -> Option<Error> {
+/// What to report when a setup command failed in the app container: the container's own
+/// failure when it has stopped (the cause worth reporting), else the command's. A command
+/// killed (exit code 137) may have gone down with its container: the engine is given
+/// [`DYING_GRACE`] to say that it stopped.
+pub async fn setup_failure(docker: &Docker, service: &Service, id: &str, error: Error) -> Error {
+    if matches!(error, Error::Setup { code: 137, .. }) {
+        let mut wait =
+            docker.wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
+        let _ = tokio::time::timeout(DYING_GRACE, wait.next()).await;
+    }
     match check_state(docker, service, id, Readiness::Running).await {
-        Ok(Some(Err(error))) => Some(error),
-        _ => None,
+        Ok(Some(Err(stopped))) => stopped,
+        _ => error,
     }
 }
 
-/// An error for a failed service, with the last lines of its log.
+/// An error for a failed service, with the exception its log shows and the last lines of it.
 async fn failure(docker: &Docker, service: &Service, id: &str, what: &str) -> Error {
-    let logs = tail_logs(docker, id, FAILURE_LOG_LINES)
+    let mut logs = tail_logs(docker, id, crate::crash::LOG_LINES)
         .await
         .unwrap_or_default();
+    let crash = crate::crash::find(&logs, service.working_dir.as_deref());
+    logs.drain(..logs.len().saturating_sub(FAILURE_LOG_LINES));
     Error::Service {
         service: service.name.clone(),
         what: what.to_owned(),
+        crash,
         logs,
     }
 }

@@ -404,11 +404,8 @@ impl<'a> Services<'a> {
             if let Err(error) =
                 containers::run_setup(self.docker, &name, command, self.reporter).await
             {
-                // The app container stopping is the cause worth reporting, not the failed exec.
                 let service = &self.stack.services[&app.service];
-                return Err(containers::stopped(self.docker, service, &name)
-                    .await
-                    .unwrap_or(error));
+                return Err(containers::setup_failure(self.docker, service, &name, error).await);
             }
         }
         Ok(())

@@ -723,7 +723,7 @@ fn find_cycle<'a>(
 }
 
 /// Normalises a project-relative path; refuses absolute paths and `..` that leave the project.
-fn relative_in_project(path: &str) -> Result<String, String> {
+pub(crate) fn relative_in_project(path: &str) -> Result<String, String> {
     let escapes =
         || format!("`{path}` points outside the project; use a path inside it, like `./tmp`");
     if path.starts_with('~') || Path::new(path).is_absolute() {
@@ -747,7 +747,7 @@ fn relative_in_project(path: &str) -> Result<String, String> {
     })
 }
 
-fn valid_env_name(name: &str) -> bool {
+pub(crate) fn valid_env_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
@@ -763,7 +763,7 @@ fn valid_service_name(name: &str) -> bool {
     valid_project_name(name)
 }
 
-fn valid_volume_name(name: &str) -> bool {
+pub(crate) fn valid_volume_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name
             .chars()

@@ -52,7 +52,7 @@ fn every_builtin_profile_renders() {
     for profile in crate::profile::source::BUILTIN_PROFILES {
         let stack = stack(&format!("extends = \"{}\"\n", profile.name));
         let compose = compose_file(&stack).unwrap();
-        let parsed: serde_yaml::Value = serde_yaml::from_str(&compose).unwrap();
+        let parsed: serde_yaml_ng::Value = serde_yaml_ng::from_str(&compose).unwrap();
         assert_eq!(
             parsed["services"].as_mapping().unwrap().len(),
             stack.services.len()
@@ -61,7 +61,7 @@ fn every_builtin_profile_renders() {
 }
 
 /// Reads a Compose string value back as Compose would: YAML first, then `$$` → `$`.
-fn compose_value(yaml: &serde_yaml::Value) -> String {
+fn compose_value(yaml: &serde_yaml_ng::Value) -> String {
     yaml.as_str().expect("a string").replace("$$", "$")
 }
 
@@ -142,7 +142,7 @@ proptest! {
         web.command = Some(crate::model::Command::Argv(vec![arg.clone(), values[0].clone()]));
         web.build.as_mut().unwrap().args = BTreeMap::from([("ARG".to_owned(), arg.clone())]);
 
-        let compose: serde_yaml::Value = serde_yaml::from_str(&compose_file(&stack).unwrap()).unwrap();
+        let compose: serde_yaml_ng::Value = serde_yaml_ng::from_str(&compose_file(&stack).unwrap()).unwrap();
         let parsed_web = &compose["services"]["web"];
         for (key, value) in &environment {
             prop_assert_eq!(&compose_value(&parsed_web["environment"][key.as_str()]), value);

@@ -65,7 +65,7 @@ fn values_that_look_like_syntax_reach_compose_unchanged() {
         "{}",
         String::from_utf8_lossy(&resolved.stderr)
     );
-    let resolved: serde_yaml::Value = serde_yaml::from_slice(&resolved.stdout).unwrap();
+    let resolved: serde_yaml_ng::Value = serde_yaml_ng::from_slice(&resolved.stdout).unwrap();
     // Compose's own `config` output re-escapes `$`; read it back the way Compose would.
     let value = resolved["services"]["web"]["environment"]["TRICKY"]
         .as_str()

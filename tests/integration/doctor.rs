@@ -15,7 +15,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::common::{Output, TestProject, free_port, require_engine, require_tool, run};
-use crate::report::{check, commands, expect, one_json, summary};
+use crate::report::{check, commands, details, expect, one_json, summary};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, seed_postgres_volume};
 
 /// Checks that need the engine: with none, each is skipped saying why.
@@ -39,6 +39,9 @@ const ENGINE_CHECKS: &[&str] = &[
     "postgres.credentials",
     "rails.lockfile_platforms",
     "docker.proxy",
+    "rails.dev_image",
+    "rails.bundle",
+    "rails.container_user",
 ];
 
 /// `devboot doctor ARGS --json` in the stack's project.
@@ -1349,5 +1352,73 @@ fn an_image_on_ecr_without_a_live_login_is_found_with_the_login_command() {
     assert_eq!(
         summary(ok),
         format!("{ECR} (`redis`): credential helper `docker-credential-ecr-login`")
+    );
+}
+
+/// The app container as a production image leaves it: the development group left out of the
+/// bundle, a gem the Gemfile asks for not installed, and a `USER` that is not the developer.
+#[test]
+fn a_production_like_app_container_is_found_by_the_rails_image_checks() {
+    if !require_engine() || !is_root() {
+        return;
+    }
+    let local =
+        format!("{AUTO_PORTS}\n[services.web.environment]\nBUNDLE_WITHOUT = \"development\"\n");
+    let stack = EngineProject::new("devimage", &local);
+    stack.up();
+    let ids = ["rails.dev_image", "rails.bundle", "rails.container_user"];
+    let (_, report) = doctor(&stack, &ids);
+    let dev_image = expect(&report, "rails.dev_image", "warn");
+    assert_eq!(
+        summary(dev_image),
+        "`web` runs a production image: BUNDLE_WITHOUT=development",
+        "{dev_image:#}"
+    );
+    assert_eq!(commands(dev_image), ["devboot up"]);
+    expect(&report, "rails.bundle", "ok");
+    let user = expect(&report, "rails.container_user", "ok");
+    assert_eq!(
+        summary(user),
+        "`web` runs as root (no USER), uid 0 like you"
+    );
+
+    // A teammate's Gemfile change that this container has not installed.
+    let gemfile = stack.project.read("Gemfile");
+    stack.project.write(
+        "Gemfile",
+        &format!("{gemfile}gem \"devboot_absent_gem\", \"1.2.3\"\n"),
+    );
+    let (_, report) = doctor(&stack, &["rails.bundle"]);
+    let bundle = expect(&report, "rails.bundle", "error");
+    assert_eq!(
+        summary(bundle),
+        "`bundle check` fails in `web` (exit code 1)",
+        "{bundle:#}"
+    );
+    // Bundler's own words come with it (it does not name a gem the lockfile lacks).
+    assert!(
+        details(bundle).contains(&"Bundler can't satisfy your Gemfile's dependencies."),
+        "{bundle:#}"
+    );
+    assert_eq!(commands(bundle), ["devboot up"]);
+    stack.project.write("Gemfile", &gemfile);
+
+    // An image whose USER is uid 1000, as Rails' production Dockerfile ends, for a developer
+    // who is root here: judged from the container's config, running or not.
+    let dockerfile = stack.project.read("Dockerfile");
+    stack
+        .project
+        .write("Dockerfile", &format!("{dockerfile}USER 1000:1000\n"));
+    let _ = stack.devboot(&["up", "--yes"]);
+    let (_, report) = doctor(&stack, &["rails.container_user"]);
+    let user = expect(&report, "rails.container_user", "warn");
+    assert_eq!(
+        summary(user),
+        "`web` runs as `1000:1000` (uid 1000:1000), you as 0:0",
+        "{user:#}"
+    );
+    assert_eq!(
+        commands(user),
+        ["sudo chown -R $(id -u):$(id -g) log tmp db"]
     );
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{TestProject, require_engine, run, stderr_lines};
+use crate::report::{details, expect, one_json};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, http, seed_postgres_volume};
 
 #[test]
@@ -302,6 +303,47 @@ fn a_crashing_service_fails_up_with_its_exit_code_and_logs() {
         out.stderr
     );
     assert!(out.stderr.contains("devboot logs web"), "{}", out.stderr);
+}
+
+/// A syntax error in `config/routes.rb`: the log's last lines are all framework frames, so
+/// `up` and doctor's `stack.containers` both show the exception and the app's file first.
+#[test]
+fn a_broken_routes_file_is_named_by_up_and_by_doctor() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("routes", AUTO_PORTS);
+    stack.project.write(
+        "config/routes.rb",
+        "Rails.application.routes.draw do\n  root \"pages#index\"\n  resources :notes, only: :create do\n  get \"aws\", to: \"aws#show\"\nend\n",
+    );
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let error = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.contains("service `web` exited"))
+        .nth(1)
+        .unwrap_or_default();
+    assert_eq!(
+        error.trim(),
+        "/app/config/routes.rb:5: syntax error, unexpected end-of-input, expecting `end' (SyntaxError) at config/routes.rb:5",
+        "the exception right under the failure: {}",
+        out.stderr
+    );
+
+    let doctor = run(stack
+        .project
+        .devboot()
+        .args(["doctor", "--json", "stack.containers"]));
+    let report = one_json(&doctor);
+    let containers = expect(&report, "stack.containers", "error");
+    let details = details(containers);
+    assert!(
+        details.iter().any(|d| d.starts_with("`web` crashed: ")
+            && d.ends_with("(SyntaxError) at config/routes.rb:5")),
+        "{details:#?}"
+    );
 }
 
 #[test]

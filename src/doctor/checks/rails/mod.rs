@@ -4,10 +4,15 @@
 //! read the files and the profile and never print a secret's value. The others are in the
 //! modules named after them: `rails.container_env` ([`container_env`]),
 //! `rails.pending_migrations` ([`migrations`]), `rails.binding` ([`binding`]),
-//! `rails.lockfile_platforms` ([`lockfile`]) and `rails.file_ownership` ([`ownership`]).
+//! `rails.lockfile_platforms` ([`lockfile`]), `rails.file_ownership` ([`ownership`]),
+//! `rails.dev_image` ([`dev_image`]), `rails.bundle` ([`bundle`]) and `rails.container_user`
+//! ([`container_user`]).
 
 mod binding;
+mod bundle;
 mod container_env;
+mod container_user;
+mod dev_image;
 mod lockfile;
 mod migrations;
 mod ownership;
@@ -34,6 +39,9 @@ pub(super) const CHECKS: &[Check] = &[
     binding::BINDING,
     lockfile::LOCKFILE_PLATFORMS,
     ownership::FILE_OWNERSHIP,
+    dev_image::DEV_IMAGE,
+    bundle::BUNDLE,
+    container_user::CONTAINER_USER,
 ];
 
 const SERVER_PID: Check = Check {

@@ -1,5 +1,6 @@
 //! `stack.*`: the project's containers on the engine — each service has a running, healthy
-//! container (an exited one is reported with its exit code, the out-of-memory flag and its last
+//! container (an exited one is reported with its exit code, the out-of-memory flag, the
+//! exception in its log and the app's file it was raised in ([`crate::crash`]), and its last
 //! log lines; an unhealthy one with its last healthcheck output); each container still matches
 //! what the profile defines (Compose's config hash); no container is left from a service the
 //! profile no longer has. Also: no volumes are left of Compose projects that have no
@@ -15,6 +16,7 @@ use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::future::join_all;
 
+use crate::crash;
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::project::{is_postgres, is_redis, project_state};
@@ -248,16 +250,26 @@ async fn containers(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
                     .containers
                     .get(*service)
                     .map(|c| c.id.clone());
+                let working_dir = state
+                    .inspected
+                    .get(*service)
+                    .and_then(|i| i.config.as_ref())
+                    .and_then(|c| c.working_dir.clone());
                 async move {
-                    match id.filter(|_| condition.wants_logs()) {
-                        Some(id) => tail_logs(docker, &id, LOG_LINES).await.unwrap_or_default(),
-                        None => Vec::new(),
-                    }
+                    let Some(id) = id.filter(|_| condition.wants_logs()) else {
+                        return (None, Vec::new());
+                    };
+                    let mut log = tail_logs(docker, &id, crash::LOG_LINES)
+                        .await
+                        .unwrap_or_default();
+                    let crash = crash::find(&log, working_dir.as_deref());
+                    log.drain(..log.len().saturating_sub(LOG_LINES));
+                    (crash, log)
                 }
             }))
             .await
         }
-        Err(_) => vec![Vec::new(); problems.len()],
+        Err(_) => vec![(None, Vec::new()); problems.len()],
     };
     let summary = problems
         .iter()
@@ -269,11 +281,14 @@ async fn containers(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
     } else {
         Outcome::warn(summary)
     };
-    for ((service, condition, _), log) in problems.iter().zip(&logs) {
+    for ((service, condition, _), (crash, log)) in problems.iter().zip(&logs) {
         if let Condition::Unhealthy { code, output } = condition {
             let code = code.map_or_else(String::new, |c| format!(" (exit code {c})"));
             outcome = outcome.detail(format!("`{service}`: the last healthcheck failed{code}:"));
             outcome = outcome.details(output.iter().map(|l| format!("  {service} health | {l}")));
+        }
+        if let Some(crash) = crash {
+            outcome = outcome.detail(format!("`{service}` crashed: {}", crash.summary()));
         }
         if !log.is_empty() {
             outcome = outcome.detail(format!("`{service}`: the last lines of its log:"));
