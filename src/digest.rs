@@ -13,7 +13,10 @@ pub struct Digest(String);
 
 impl Digest {
     pub fn of(bytes: &[u8]) -> Self {
-        let hash = Sha256::digest(bytes);
+        Self::hex(&Sha256::digest(bytes))
+    }
+
+    fn hex(hash: &[u8]) -> Self {
         Self(
             hash.iter()
                 .fold(String::with_capacity(64), |mut hex, byte| {
@@ -32,9 +35,39 @@ impl Digest {
     }
 }
 
+/// The digest of everything written to it, for bytes that are never held in memory at once.
+#[derive(Default)]
+pub struct DigestWriter(Sha256);
+
+impl DigestWriter {
+    pub fn finish(self) -> Digest {
+        Digest::hex(&self.0.finalize())
+    }
+}
+
+impl std::io::Write for DigestWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_digest_equals_the_digest_of_the_bytes() {
+        use std::io::Write as _;
+        let mut writer = DigestWriter::default();
+        writer.write_all(b"Gemfile").unwrap();
+        writer.write_all(b".lock").unwrap();
+        assert_eq!(writer.finish(), Digest::of(b"Gemfile.lock"));
+    }
 
     #[test]
     fn a_digest_is_the_hex_sha256() {

@@ -16,7 +16,7 @@ use crate::gate;
 use crate::model::Stack;
 use crate::output::progress::TerminalReporter;
 use crate::output::{Printer, Role};
-use crate::plan::{self, ContainerAction, FileAction, ImageAction};
+use crate::plan::{self, ContainerAction, FileAction, ImageAction, SetupPlan, SetupRecord};
 use crate::project::Project;
 use crate::render;
 
@@ -74,6 +74,17 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     project.workspace.save_state(&state)?;
 
     let setup_key = setup_key(&stack);
+    let setup = plan::setup::setup(
+        &stack,
+        &setup_key,
+        &project.workspace.setup_input_digests(&stack)?,
+        SetupRecord {
+            stack: state.setup.as_ref(),
+            inputs: &state.setup_inputs,
+        },
+        &engine_plan.images,
+        &engine_plan.containers,
+    );
     let unchanged = engine_plan
         .images
         .iter()
@@ -82,7 +93,9 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
             .containers
             .iter()
             .all(|c| c.action == ContainerAction::Unchanged);
-    let run_setup = !unchanged || state.setup.as_ref() != Some(&setup_key);
+    if !setup.changed_inputs.is_empty() {
+        printer.status("Changed", changed_inputs_message(&setup));
+    }
     let reporter = TerminalReporter::new(printer);
     // The AWS credential endpoint runs outside the engine's containers: even when they are
     // up to date it may need (re)starting.
@@ -95,7 +108,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
             None => Ok(()),
         }
     };
-    if unchanged && !run_setup {
+    if unchanged && !setup.run {
         let result = endpoint.await;
         reporter.clear();
         result?;
@@ -114,7 +127,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
         ctx.env,
         &stack,
         engine_plan,
-        run_setup,
+        &setup,
         endpoint,
         &reporter,
     ))
@@ -123,6 +136,10 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     result?;
     remove_unused_endpoint(ctx, &stack, app_aws.as_ref(), &connection).await?;
     state.setup = Some(setup_key);
+    if stack.app.is_some() {
+        // Read again: the setup may have rewritten an input (`bundle check` locks the Gemfile).
+        state.setup_inputs = project.workspace.setup_input_digests(&stack)?;
+    }
     project.workspace.save_state(&state)?;
     summary(printer, &stack, app_aws.as_ref(), &connection, started);
     Ok(ExitStatus::Success)
@@ -142,6 +159,18 @@ async fn remove_unused_endpoint(
         ctx.printer.status("Removed", removed);
     }
     Ok(())
+}
+
+/// `Gemfile.lock: running the setup again, then restarting web`.
+fn changed_inputs_message(setup: &SetupPlan) -> String {
+    let mut message = format!(
+        "{}: running the setup again",
+        setup.changed_inputs.join(", ")
+    );
+    if !setup.restart.is_empty() {
+        message.push_str(&format!(", then restarting {}", setup.restart.join(", ")));
+    }
+    message
 }
 
 /// What the setup commands depend on: the commands and the whole stack's definition.

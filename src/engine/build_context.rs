@@ -15,7 +15,7 @@ use std::path::Path;
 
 use tar::{EntryType, Header};
 
-use crate::digest::Digest;
+use crate::digest::DigestWriter;
 use crate::error::Error;
 use crate::fsio;
 
@@ -25,12 +25,19 @@ const DOCKERIGNORE: &str = ".dockerignore";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildContext {
     pub tar: Vec<u8>,
-    /// SHA-256 (hex) of the tar: of the paths, contents and modes sent, nothing else.
+    /// SHA-256 (hex) of the tar without the `unwatched` files: of the paths, contents and modes
+    /// sent, nothing else.
     pub digest: String,
 }
 
 /// Packs `context_dir` for a build with `dockerfile` (a path relative to the context).
-pub fn build_context(context_dir: &Path, dockerfile: &str) -> Result<BuildContext, Error> {
+/// `unwatched` files (paths relative to the context) are sent but left out of the digest: the
+/// running stack takes care of their changes (setup inputs), so they never call for a rebuild.
+pub fn build_context(
+    context_dir: &Path,
+    dockerfile: &str,
+    unwatched: &[String],
+) -> Result<BuildContext, Error> {
     let problem = match std::fs::metadata(context_dir) {
         Ok(meta) if meta.is_dir() => None,
         Ok(_) => Some("is not a directory"),
@@ -64,15 +71,18 @@ pub fn build_context(context_dir: &Path, dockerfile: &str) -> Result<BuildContex
     let mut packer = Packer {
         root: context_dir,
         rules: &rules,
+        unwatched,
         tar: tar::Builder::new(Vec::new()),
+        watched: tar::Builder::new(DigestWriter::default()),
     };
     packer.add_children(Path::new(""))?;
-    let tar = packer
-        .tar
-        .into_inner()
-        .map_err(|e| Error::io("archive", context_dir, e))?;
-    let digest = Digest::of(&tar).as_str().to_owned();
-    Ok(BuildContext { tar, digest })
+    let archive_error = |e| Error::io("archive", context_dir, e);
+    let tar = packer.tar.into_inner().map_err(archive_error)?;
+    let digest = packer.watched.into_inner().map_err(archive_error)?.finish();
+    Ok(BuildContext {
+        tar,
+        digest: digest.into_string(),
+    })
 }
 
 const CONTEXT_HINT: &str =
@@ -121,7 +131,11 @@ fn dockerfile_in(context_dir: &Path, dockerfile: &str) -> Result<String, Error> 
 struct Packer<'a> {
     root: &'a Path,
     rules: &'a IgnoreRules,
+    unwatched: &'a [String],
     tar: tar::Builder<Vec<u8>>,
+    /// The same entries less the unwatched ones, for the digest: without unwatched files the
+    /// digest is the tar's own.
+    watched: tar::Builder<DigestWriter>,
 }
 
 impl Packer<'_> {
@@ -182,24 +196,40 @@ impl Packer<'_> {
         header.set_mtime(0);
         header.set_uid(0);
         header.set_gid(0);
-        let result = match content {
-            Content::Directory => {
-                header.set_entry_type(EntryType::Directory);
-                header.set_size(0);
-                self.tar.append_data(&mut header, relative, io::empty())
-            }
-            Content::File(bytes) => {
-                header.set_entry_type(EntryType::Regular);
-                header.set_size(bytes.len() as u64);
-                self.tar.append_data(&mut header, relative, bytes)
-            }
-            Content::Symlink(target) => {
-                header.set_entry_type(EntryType::Symlink);
-                header.set_size(0);
-                self.tar.append_link(&mut header, relative, target)
-            }
-        };
+        let watched = !self
+            .unwatched
+            .iter()
+            .any(|path| Path::new(path) == relative);
+        let mut result = append_entry(&mut self.tar, header.clone(), relative, content);
+        if watched && result.is_ok() {
+            result = append_entry(&mut self.watched, header, relative, content);
+        }
         result.map_err(|e| Error::io("archive", self.root.join(relative), e))
+    }
+}
+
+fn append_entry<W: io::Write>(
+    tar: &mut tar::Builder<W>,
+    mut header: Header,
+    relative: &Path,
+    content: Content<'_>,
+) -> io::Result<()> {
+    match content {
+        Content::Directory => {
+            header.set_entry_type(EntryType::Directory);
+            header.set_size(0);
+            tar.append_data(&mut header, relative, io::empty())
+        }
+        Content::File(bytes) => {
+            header.set_entry_type(EntryType::Regular);
+            header.set_size(bytes.len() as u64);
+            tar.append_data(&mut header, relative, bytes)
+        }
+        Content::Symlink(target) => {
+            header.set_entry_type(EntryType::Symlink);
+            header.set_size(0);
+            tar.append_link(&mut header, relative, target)
+        }
     }
 }
 
@@ -614,7 +644,7 @@ mod tests {
         std::os::unix::fs::symlink("models/user.rb", root.join("app/link.rb")).unwrap();
         let _socket = std::os::unix::net::UnixListener::bind(root.join("app/server.sock")).unwrap();
 
-        let context = build_context(root, "Dockerfile").unwrap();
+        let context = build_context(root, "Dockerfile", &[]).unwrap();
         let entries = entries(&context);
         assert_eq!(
             entries.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -642,7 +672,7 @@ mod tests {
         write(root, "docker/Dockerfile.dev", "FROM ruby");
         write(root, "docker/secrets.env", "KEY=1");
         write(root, ".dockerignore", "docker\n.dockerignore\n");
-        let context = build_context(root, "./docker/Dockerfile.dev").unwrap();
+        let context = build_context(root, "./docker/Dockerfile.dev", &[]).unwrap();
         assert_eq!(paths(&context), [".dockerignore", "docker/Dockerfile.dev"]);
     }
 
@@ -659,7 +689,7 @@ mod tests {
             ".dockerignore",
             "vendor\nnode_modules\n!vendor/keep.txt\n!**/keep.txt\n",
         );
-        let context = build_context(root, "Dockerfile").unwrap();
+        let context = build_context(root, "Dockerfile", &[]).unwrap();
         // Docker does not look into node_modules: no exception starts with its path.
         assert_eq!(
             paths(&context),
@@ -673,8 +703,8 @@ mod tests {
         let root = dir.path();
         write(root, "Dockerfile", "FROM ruby");
         write(root, "app/main.rb", "puts 1");
-        let first = build_context(root, "Dockerfile").unwrap();
-        assert_eq!(build_context(root, "Dockerfile").unwrap(), first);
+        let first = build_context(root, "Dockerfile", &[]).unwrap();
+        assert_eq!(build_context(root, "Dockerfile", &[]).unwrap(), first);
 
         let file = std::fs::File::options()
             .write(true)
@@ -684,42 +714,68 @@ mod tests {
             .unwrap();
         drop(file);
         assert_eq!(
-            build_context(root, "Dockerfile").unwrap().digest,
+            build_context(root, "Dockerfile", &[]).unwrap().digest,
             first.digest
         );
 
         write(root, "app/main.rb", "puts 2");
-        let edited = build_context(root, "Dockerfile").unwrap();
+        let edited = build_context(root, "Dockerfile", &[]).unwrap();
         assert_ne!(edited.digest, first.digest);
 
         let script = root.join("app/main.rb");
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_ne!(
-            build_context(root, "Dockerfile").unwrap().digest,
+            build_context(root, "Dockerfile", &[]).unwrap().digest,
             edited.digest
         );
     }
 
     #[test]
+    fn unwatched_files_are_sent_but_leave_the_digest_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "Dockerfile", "FROM ruby");
+        write(root, "Gemfile.lock", "rails (7.2.2)");
+        let unwatched = ["Gemfile.lock".to_owned()];
+        let plain = build_context(root, "Dockerfile", &[]).unwrap();
+        assert_eq!(
+            plain.digest,
+            crate::digest::Digest::of(&plain.tar).into_string(),
+            "with nothing unwatched, the digest is the tar's"
+        );
+        let first = build_context(root, "Dockerfile", &unwatched).unwrap();
+        write(root, "Gemfile.lock", "rails (7.2.2)\npg (1.5.9)");
+        let second = build_context(root, "Dockerfile", &unwatched).unwrap();
+        assert_eq!(second.digest, first.digest);
+        assert_eq!(
+            entries(&second)["Gemfile.lock"],
+            "rails (7.2.2)\npg (1.5.9)"
+        );
+        write(root, "Dockerfile", "FROM ruby:3.3");
+        let third = build_context(root, "Dockerfile", &unwatched).unwrap();
+        assert_ne!(third.digest, first.digest, "watched files still count");
+    }
+
+    #[test]
     fn a_missing_dockerfile_or_context_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
-        let error = build_context(dir.path(), "Dockerfile").unwrap_err();
+        let error = build_context(dir.path(), "Dockerfile", &[]).unwrap_err();
         assert!(matches!(error, Error::Usage { .. }));
         assert!(
             error.to_string().contains("no Dockerfile `Dockerfile`"),
             "{error}"
         );
-        let error = build_context(dir.path(), "../Dockerfile").unwrap_err();
+        let error = build_context(dir.path(), "../Dockerfile", &[]).unwrap_err();
         assert!(
             error.to_string().contains("outside the build context"),
             "{error}"
         );
-        let error = build_context(&dir.path().join("missing"), "Dockerfile").unwrap_err();
+        let error = build_context(&dir.path().join("missing"), "Dockerfile", &[]).unwrap_err();
         assert!(error.to_string().contains("does not exist"), "{error}");
 
         write(dir.path(), "Dockerfile", "FROM ruby");
         write(dir.path(), ".dockerignore", "[oops\n");
-        let error = build_context(dir.path(), "Dockerfile").unwrap_err();
+        let error = build_context(dir.path(), "Dockerfile", &[]).unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
     }
 

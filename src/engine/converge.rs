@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::model::{DependencyCondition, Stack};
 use crate::plan::{
     self, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed, ObservedContainer,
+    SetupPlan,
 };
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
@@ -42,11 +43,23 @@ pub struct EnginePlan {
 pub fn plan(stack: &Stack, observed: Observed) -> Result<EnginePlan, Error> {
     // Each built service's context, its digest covering the build arguments too, so a changed
     // argument rebuilds like a changed file does.
+    // The setup inputs of the services that run the app's code are left out of their digests:
+    // `up` runs the setup again instead of rebuilding (the gems live on a volume).
+    let app_services: Vec<&str> = stack
+        .app_services()
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     let mut contexts = BTreeMap::new();
     for service in stack.services.values() {
         if let Some(build) = &service.build {
             let dir = stack.root.join(&build.context);
-            let mut context = build_context::build_context(&dir, &build.dockerfile)?;
+            let unwatched = if app_services.contains(&service.name.as_str()) {
+                stack.setup_inputs_in_context(service)
+            } else {
+                Vec::new()
+            };
+            let mut context = build_context::build_context(&dir, &build.dockerfile, &unwatched)?;
             let args = serde_json::to_string(&build.args).unwrap_or_default();
             let with_args = Digest::of(format!("{}\0{args}", context.digest).as_bytes());
             context.digest = with_args.into_string();
@@ -105,7 +118,8 @@ pub struct Outcome {
     pub changed: Vec<String>,
 }
 
-/// Carries out the engine plan. `run_setup` says whether the setup commands run afterwards;
+/// Carries out the engine plan. `setup` says whether the setup commands run afterwards, and
+/// which running services restart once they succeed;
 /// `before_app` runs alongside everything else, and the app container is created only once
 /// it has succeeded (the AWS credential endpoint must answer before the app's SDK asks).
 pub async fn converge(
@@ -113,7 +127,7 @@ pub async fn converge(
     env: &Environment,
     stack: &Stack,
     engine_plan: EnginePlan,
-    run_setup: bool,
+    setup: &SetupPlan,
     before_app: impl Future<Output = Result<(), Error>>,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
@@ -152,7 +166,7 @@ pub async fn converge(
     });
     futures_util::future::try_join3(
         try_join_all(containers),
-        services.run_setup(run_setup),
+        services.run_setup(setup),
         before_app,
     )
     .await?;
@@ -355,10 +369,11 @@ impl<'a> Services<'a> {
         })
     }
 
-    /// The setup commands, when `run_setup` says so. They need the app's container and its
-    /// dependencies, not the app's own server: they run while the app boots.
-    async fn run_setup(&self, run_setup: bool) -> Result<(), Error> {
-        let Some(app) = self.stack.app.as_ref().filter(|_| run_setup) else {
+    /// The setup commands, when `setup` says so, then the restarts it asks for. The commands
+    /// need the app's container and its dependencies, not the app's own server: they run while
+    /// the app boots.
+    async fn run_setup(&self, setup: &SetupPlan) -> Result<(), Error> {
+        let Some(app) = self.stack.app.as_ref().filter(|_| setup.run) else {
             return Ok(());
         };
         let _ = self.started[app.service.as_str()]
@@ -378,6 +393,19 @@ impl<'a> Services<'a> {
                     .unwrap_or(error));
             }
         }
+        let restarts = setup.restart.iter().map(|name| async move {
+            let service = &self.stack.services[name];
+            containers::restart_and_wait(
+                self.docker,
+                service,
+                &spec::container_name(&self.stack.project, name),
+                self.readiness[name.as_str()],
+                wait_limit(service),
+                self.reporter,
+            )
+            .await
+        });
+        try_join_all(restarts).await?;
         Ok(())
     }
 
