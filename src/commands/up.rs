@@ -7,7 +7,6 @@ use std::time::Instant;
 use super::Context;
 use crate::aws::{AppAws, Intent};
 use crate::cli::UpArgs;
-use crate::digest::Digest;
 use crate::effective::{self, EffectiveStack};
 use crate::engine::connect::{self, Connection};
 use crate::engine::converge;
@@ -73,7 +72,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     project.workspace.apply(&file_steps, &files, &mut state)?;
     project.workspace.save_state(&state)?;
 
-    let setup_key = setup_key(&stack);
+    let setup_key = plan::setup::stack_digest(&stack);
     let setup = plan::setup::setup(
         &stack,
         &setup_key,
@@ -171,12 +170,6 @@ fn changed_inputs_message(setup: &SetupPlan) -> String {
         message.push_str(&format!(", then restarting {}", setup.restart.join(", ")));
     }
     message
-}
-
-/// What the setup commands depend on: the commands and the whole stack's definition.
-fn setup_key(stack: &Stack) -> Digest {
-    let json = serde_json::to_string(stack).unwrap_or_default();
-    Digest::of(json.as_bytes())
 }
 
 /// What is running and where, on stdout.

@@ -32,6 +32,13 @@ pub struct SetupRecord<'a> {
     pub inputs: &'a BTreeMap<String, Digest>,
 }
 
+/// What the setup commands depend on besides their inputs: the commands and the whole stack's
+/// definition.
+pub fn stack_digest(stack: &Stack) -> Digest {
+    let json = serde_json::to_string(stack).unwrap_or_default();
+    Digest::of(json.as_bytes())
+}
+
 /// Decides from the stack's digest now (`stack_digest`), the setup inputs' digests now
 /// (`inputs`, missing files absent), the record, and the engine plan.
 pub fn setup(

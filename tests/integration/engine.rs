@@ -486,6 +486,12 @@ fn a_changed_gemfile_reruns_the_bundle_step_and_restarts_web_without_a_rebuild()
     stack
         .project
         .write("Gemfile", &format!("{gemfile}\ngem \"multi_json\"\n"));
+    let plan = stack.devboot(&["plan", "--json"]);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(
+        plan["setup_plan"],
+        serde_json::json!({"run": true, "changed_inputs": ["Gemfile"], "restart": ["web"]})
+    );
     let changed = stack.up();
     assert!(
         changed
