@@ -492,6 +492,13 @@ fn a_changed_gemfile_reruns_the_bundle_step_and_restarts_web_without_a_rebuild()
         plan["setup_plan"],
         serde_json::json!({"run": true, "changed_inputs": ["Gemfile"], "restart": ["web"]})
     );
+    let plan = stack.devboot(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("runs now: Gemfile changed; then restarts web"),
+        "{}",
+        plan.stdout
+    );
     let changed = stack.up();
     assert!(
         changed
