@@ -133,8 +133,12 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff): `devboot man > ~/.local/share/man/man1/devboot.1`
-    Man,
+    /// Write the man pages: `devboot man --out-dir ~/.local/share/man/man1`
+    Man {
+        /// Write `devboot.1` and a page for every subcommand (`devboot-up.1`, …) into DIR; without it, `devboot.1` goes to stdout
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

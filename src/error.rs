@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::aws::error::AwsError;
 use crate::profile::diagnostic::Diagnostics;
+use crate::redact::Redactor;
 
 /// How a command ended; `lib.rs` turns it into the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +151,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error with the container output it quotes (a crashed service's log tail, a setup
+    /// command's or a build's output) passed through `redactor`.
+    #[must_use]
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        if let Self::Service { logs: lines, .. }
+        | Self::Setup { output: lines, .. }
+        | Self::Build { output: lines, .. } = &mut self
+        {
+            for line in lines.iter_mut() {
+                *line = redactor.redact(line);
+            }
+        }
+        self
+    }
+
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             action,

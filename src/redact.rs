@@ -200,11 +200,12 @@ fn is_base64(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'+' | b'=')
 }
 
-/// The value written after a secret's name (see [`is_secret_name`]) in `text`, removed:
-/// `NAME=value`, `NAME="value"`, `"name": "value"`, and `name: value` when the value looks like
-/// a key (16 or more base64 characters; shorter words after a colon are prose). Values of 4
-/// characters or more, not a reference (`$NAME`, `<token>`) and not a URL (whose password is
-/// masked on its own) are removed.
+/// The value written after a secret's name (see [`is_secret_name`]) in `text`, removed whatever
+/// its length (a three-letter password, or one equal to a service name like `postgres`, which
+/// the value list leaves alone): `NAME=value`, `NAME="value"`, `"name": "value"`, `name: value`
+/// opening a line (a YAML key), and `name: value` elsewhere only when the value looks like a key
+/// (16 or more base64 characters; other words after a colon mid-line are prose). A reference
+/// (`$NAME`, `<token>`) and a URL (whose password is masked on its own) stay.
 fn labelled_secrets(text: &str) -> String {
     let bytes = text.as_bytes();
     let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
@@ -247,8 +248,17 @@ fn labelled_secrets(text: &str) -> String {
         };
         let value = &text[value_start..value_end];
         let keylike = value.len() >= 16 && value.bytes().all(is_base64);
-        let secret = value.len() >= MIN_SECRET_LEN
-            && (quoted.is_some() || separator == b'=' || keylike)
+        // `name: value` opening its line (after indentation or a list dash) is a YAML key.
+        let yaml_key = text[..name_start]
+            .rsplit('\n')
+            .next()
+            .is_some_and(|before| {
+                before
+                    .trim_start_matches([' ', '\t', '-', '"', '\''])
+                    .is_empty()
+            });
+        let secret = !value.is_empty()
+            && (quoted.is_some() || separator == b'=' || yaml_key || keylike)
             && !value.starts_with(['$', '<', '*', '%', '{'])
             && value != REDACTED
             && !value.contains("://");
@@ -526,12 +536,31 @@ mod tests {
                 "BUNDLE_GEMS__CONTRIBSYS__COM=cafe0123:babe4567",
                 "BUNDLE_GEMS__CONTRIBSYS__COM=[redacted]",
             ),
+            // Whatever the length, and when the value is a word the stack shows elsewhere.
+            ("PGPASSWORD=abc psql", "PGPASSWORD=[redacted] psql"),
+            ("DB_PASSWORD=x", "DB_PASSWORD=[redacted]"),
+            (
+                "POSTGRES_PASSWORD=postgres initdb",
+                "POSTGRES_PASSWORD=[redacted] initdb",
+            ),
+            (
+                r#""POSTGRES_PASSWORD": "pg""#,
+                r#""POSTGRES_PASSWORD": "[redacted]""#,
+            ),
+            (
+                "development:\n  password: pw\n  - SECRET_KEY_BASE: ab",
+                "development:\n  password: [redacted]\n  - SECRET_KEY_BASE: [redacted]",
+            ),
+            (
+                "POSTGRES_PASSWORD: postgres",
+                "POSTGRES_PASSWORD: [redacted]",
+            ),
         ] {
             assert_eq!(r.redact(text), redacted, "{text}");
         }
         for unchanged in [
             "the configured POSTGRES_PASSWORD: its data volume was initialised before",
-            "password: hunter22",
+            "error: password: too short",
             "GITHUB_TOKEN=$GITHUB_TOKEN",
             "RAILS_MASTER_KEY=<the key>",
             "AWS_ACCESS_KEY_ID=AKIA",

@@ -99,6 +99,12 @@ impl Workspace {
         Ok(digests)
     }
 
+    /// Whether the file at `path` (relative to the root) holds what devboot last wrote there.
+    pub fn as_written(&self, state: &State, path: &str) -> Result<bool, Error> {
+        let on_disk = fsio::read_optional(&self.path(path))?.map(|bytes| Digest::of(&bytes));
+        Ok(on_disk.is_some() && on_disk.as_ref() == state.files.get(path))
+    }
+
     /// Writes the files the plan creates or updates, then records their digests. Refuses to
     /// write anything when the plan has a conflict. Digests are recorded in `state`, which the
     /// caller saves.

@@ -8,6 +8,7 @@ mod doctor;
 mod down;
 mod init;
 mod logs;
+mod man;
 mod plan;
 mod profile;
 mod status;
@@ -58,14 +59,7 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
             ctx.printer.data(&String::from_utf8_lossy(&out));
             Ok(ExitStatus::Success)
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(cli_command())
-                .render(&mut out)
-                .map_err(|e| Error::Internal(format!("rendering the man page: {e}")))?;
-            ctx.printer.data(&String::from_utf8_lossy(&out));
-            Ok(ExitStatus::Success)
-        }
+        Command::Man { out_dir } => man::run(out_dir.as_deref(), ctx),
     }
 }
 

@@ -47,7 +47,11 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         let connection = connect::connect(ctx.env).await?;
         let effective =
             effective::resolve(&connection.docker, ctx.env, &project, &[], Intent::Preview).await?;
-        let engine_plan = converge::plan(&effective.stack, effective.observed)?;
+        let compose_file = plan::ComposeFile::of(
+            &effective.stack,
+            project.workspace.as_written(&state, render::COMPOSE_FILE)?,
+        );
+        let engine_plan = converge::plan(&effective.stack, effective.observed, compose_file)?;
         let blocked_by = match gate::check(
             &connection,
             ctx.env,

@@ -15,8 +15,11 @@ use crate::gate;
 use crate::model::Stack;
 use crate::output::progress::TerminalReporter;
 use crate::output::{Printer, Role};
-use crate::plan::{self, ContainerAction, FileAction, ImageAction, SetupPlan, SetupRecord};
+use crate::plan::{
+    self, ComposeFile, ContainerAction, FileAction, ImageAction, SetupPlan, SetupRecord,
+};
 use crate::project::Project;
+use crate::redact::Redactor;
 use crate::render;
 
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -24,10 +27,18 @@ pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error>
     super::app_aws::approve_aws_profile(ctx, &project)?;
     let _lock = project.workspace.lock()?;
     super::app_aws::check_sso(ctx, project.stack.aws.as_ref())?;
-    super::block_on_interruptible(up(&project, args, ctx))
+    let redactor = Redactor::for_project(ctx.env, Some(&project.profile));
+    // Container output an error quotes (a crash's log tail) is shown like doctor's: redacted.
+    super::block_on_interruptible(up(&project, args, ctx, &redactor))
+        .map_err(|error| error.redacted(&redactor))
 }
 
-async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+async fn up(
+    project: &Project,
+    args: &UpArgs,
+    ctx: &Context<'_>,
+    redactor: &Redactor,
+) -> Result<ExitStatus, Error> {
     let started = Instant::now();
     let printer = ctx.printer;
     let connection = connect::connect(ctx.env).await?;
@@ -56,7 +67,11 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
         // Refuse before the engine is touched.
         project.workspace.apply(&file_steps, &files, &mut state)?;
     }
-    let engine_plan = converge::plan(&stack, observed)?;
+    let compose_file = ComposeFile::of(
+        &stack,
+        project.workspace.as_written(&state, render::COMPOSE_FILE)?,
+    );
+    let engine_plan = converge::plan(&stack, observed, compose_file)?;
     gate::check(
         &connection,
         ctx.env,
@@ -95,7 +110,7 @@ async fn up(project: &Project, args: &UpArgs, ctx: &Context<'_>) -> Result<ExitS
     if !setup.changed_inputs.is_empty() {
         printer.status("Changed", changed_inputs_message(&setup));
     }
-    let reporter = TerminalReporter::new(printer);
+    let reporter = TerminalReporter::new(printer, redactor.clone());
     // The AWS credential endpoint runs outside the engine's containers: even when they are
     // up to date it may need (re)starting.
     let endpoint = async {

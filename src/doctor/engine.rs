@@ -20,7 +20,8 @@ use crate::engine::containers;
 use crate::engine::observe::engine_error;
 use crate::error::Error;
 use crate::model::Stack;
-use crate::plan::{Observed, ObservedContainer};
+use crate::plan::{ComposeFile, Observed, ObservedContainer};
+use crate::render::COMPOSE_FILE;
 
 /// Lines of a command's output kept (the last ones); enough for any message, bounded for logs.
 const KEPT_LINES: usize = 200;
@@ -50,6 +51,8 @@ pub(super) struct ProjectState {
     pub observed: Observed,
     /// Each service's container, inspected, by service name.
     pub inspected: BTreeMap<String, ContainerInspectResponse>,
+    /// devboot's compose file, for containers Docker Compose created from it.
+    pub compose_file: ComposeFile,
 }
 
 impl ProjectState {
@@ -134,7 +137,12 @@ impl Facts {
             .into_iter()
             .filter_map(|(service, result)| Some((service, result.ok()?)))
             .collect();
+        let as_written = project
+            .workspace
+            .as_written(&project.workspace.state(), COMPOSE_FILE)
+            .unwrap_or(false);
         Ok(ProjectState {
+            compose_file: ComposeFile::of(&stack, as_written),
             stack,
             observed,
             inspected,

@@ -22,8 +22,8 @@ use crate::env::Environment;
 use crate::error::Error;
 use crate::model::{DependencyCondition, Stack};
 use crate::plan::{
-    self, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed, ObservedContainer,
-    SetupPlan,
+    self, ComposeFile, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed,
+    ObservedContainer, SetupPlan,
 };
 
 /// The longest devboot waits for one service, whatever its healthcheck says.
@@ -36,11 +36,16 @@ pub struct EnginePlan {
     pub containers: Vec<ContainerStep>,
     /// Build contexts of the services whose image must be built.
     contexts: BTreeMap<String, BuildContext>,
+    compose_file: ComposeFile,
 }
 
 /// Plans images and containers against what the engine holds (`observed`). Reads the build
 /// contexts from disk to know whether a build is needed.
-pub fn plan(stack: &Stack, observed: Observed) -> Result<EnginePlan, Error> {
+pub fn plan(
+    stack: &Stack,
+    observed: Observed,
+    compose_file: ComposeFile,
+) -> Result<EnginePlan, Error> {
     // Each built service's context, its digest covering the build arguments too, so a changed
     // argument rebuilds like a changed file does.
     // The setup inputs of the services that run the app's code are left out of their digests:
@@ -71,16 +76,17 @@ pub fn plan(stack: &Stack, observed: Observed) -> Result<EnginePlan, Error> {
         .map(|(service, context)| (service.clone(), context.digest.clone()))
         .collect();
     let images = plan::images(stack, &observed, &digests);
-    let hashes = known_specs(stack, &observed, &images)
+    let desired = known_specs(stack, &observed, &images)
         .into_iter()
-        .map(|(service, spec)| (service, spec.config_hash))
+        .map(|(service, spec)| (service, spec.desired))
         .collect();
-    let containers = plan::containers(stack, &observed, &hashes);
+    let containers = plan::containers(stack, &observed, &desired, &compose_file);
     Ok(EnginePlan {
         observed,
         images,
         containers,
         contexts,
+        compose_file,
     })
 }
 
@@ -136,6 +142,7 @@ pub async fn converge(
         images,
         containers: steps,
         mut contexts,
+        compose_file,
     } = engine_plan;
     let (image_ids, ()) = try_join(
         ensure_images(
@@ -151,7 +158,7 @@ pub async fn converge(
     )
     .await?;
     let specs = container_specs(stack, &image_ids);
-    let steps = recheck_recreates(steps, &observed, &specs);
+    let steps = recheck_recreates(steps, &observed, &specs, &compose_file);
     check_postgres_data(docker, stack, &observed, &steps).await?;
     let services = Services::new(docker, stack, reporter);
     let (app_may_start, app_gate) = watch::channel(false);
@@ -216,14 +223,14 @@ fn recheck_recreates(
     steps: Vec<ContainerStep>,
     observed: &Observed,
     specs: &BTreeMap<String, ContainerSpec>,
+    compose_file: &ComposeFile,
 ) -> Vec<ContainerStep> {
     steps
         .into_iter()
         .map(
             |step| match (&step.action, observed.containers.get(&step.service)) {
                 (ContainerAction::Recreate, Some(c))
-                    if c.config_hash.as_deref()
-                        == Some(specs[&step.service].config_hash.as_str()) =>
+                    if specs[&step.service].desired.is_run_by(c, compose_file) =>
                 {
                     let action = if c.running() {
                         ContainerAction::Unchanged

@@ -22,6 +22,7 @@ use crate::aws::{CREDENTIAL_SUBNET, ENDPOINT_HOST_ADDRESS, RELAY_ADDRESS};
 use crate::digest::Digest;
 use crate::error::Error;
 use crate::model::ImageRef;
+use crate::plan::DesiredContainer;
 
 /// Which project a devboot resource outside Compose's model belongs to.
 pub const LABEL_OWNER: &str = "dev.devboot.project";
@@ -84,7 +85,12 @@ pub fn relay_spec(project: &str, image: &ImageRef, target: SocketAddr) -> Contai
         name: relay_name(project),
         body,
         extra_networks: Vec::new(),
-        config_hash,
+        // The relay is devboot's alone: only its own hash identifies it.
+        desired: DesiredContainer {
+            config_hash,
+            image_id: String::new(),
+            compose_definition: None,
+        },
     }
 }
 
@@ -208,7 +214,7 @@ pub async fn ensure_relay(docker: &Docker, spec: &ContainerSpec) -> Result<bool,
             .as_ref()
             .and_then(|c| c.labels.as_ref())
             .and_then(|l| l.get(LABEL_RELAY_HASH))
-            == Some(&spec.config_hash)
+            == Some(&spec.desired.config_hash)
     });
     let running = existing
         .as_ref()
@@ -297,6 +303,6 @@ mod tests {
             &image,
             SocketAddr::from((ENDPOINT_HOST_ADDRESS, 41235)),
         );
-        assert_ne!(moved.config_hash, spec.config_hash);
+        assert_ne!(moved.desired.config_hash, spec.desired.config_hash);
     }
 }

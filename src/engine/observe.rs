@@ -4,17 +4,19 @@
 //! requests.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
 use bollard::Docker;
 use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
 use futures_util::future::join_all;
 
 use super::spec::{
-    LABEL_CHECKOUT, LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_PROJECT, LABEL_SERVICE,
-    LABEL_VOLUME, LABEL_WORKING_DIR, network_name,
+    LABEL_CHECKOUT, LABEL_CONFIG_FILES, LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_DEFINITION,
+    LABEL_MANAGED, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME, LABEL_WORKING_DIR, network_name,
 };
 use crate::error::Error;
 use crate::model::Stack;
+use crate::render::COMPOSE_FILE;
 // The types live beside the planner that consumes them; doctor, gate and `up` name them here.
 use crate::plan::{Observed, ObservedContainer, ObservedImage};
 
@@ -56,6 +58,14 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
         let Some(service) = labels.get(LABEL_SERVICE).cloned() else {
             continue;
         };
+        let compose_file = compose_file(&labels);
+        // Compose's working directory for devboot's file is `.devboot`; the checkout is above.
+        let checkout = compose_file
+            .as_deref()
+            .filter(|f| f.ends_with(COMPOSE_FILE))
+            .and_then(|f| f.parent()?.parent())
+            .map(|root| root.display().to_string())
+            .or_else(|| labels.get(LABEL_WORKING_DIR).cloned());
         let container = ObservedContainer {
             id: summary.id.unwrap_or_default(),
             name: summary
@@ -66,7 +76,9 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
             state: summary.state.map(|s| s.to_string()).unwrap_or_default(),
             image_id: summary.image_id.unwrap_or_default(),
             service: service.clone(),
-            checkout: labels.get(LABEL_WORKING_DIR).cloned(),
+            checkout,
+            compose_file,
+            compose_definition: labels.get(LABEL_DEFINITION).cloned(),
         };
         observed.checkouts.extend(container.checkout.clone());
         if stack.services.contains_key(&service) {
@@ -99,6 +111,22 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
     Ok(observed)
 }
 
+/// For a container Docker Compose created (devboot's carry its own mark): the one compose file
+/// it was created from. Compose labels the project's working directory (the first file's
+/// directory unless `--project-directory` moved it) and the files as they were named on its
+/// command line, relative or not; more than one file means an override devboot did not write.
+fn compose_file(labels: &HashMap<String, String>) -> Option<PathBuf> {
+    if labels.contains_key(LABEL_MANAGED) {
+        return None;
+    }
+    let files = labels.get(LABEL_CONFIG_FILES)?;
+    if files.contains(',') {
+        return None;
+    }
+    let name = Path::new(files).file_name()?;
+    Some(Path::new(labels.get(LABEL_WORKING_DIR)?).join(name))
+}
+
 /// An engine request failure, with the engine's own message.
 /// When the connection itself failed (the engine died, restarted or was stopped mid-way), it
 /// says so in words a user understands, with how to recover, instead of the HTTP client's.
@@ -126,3 +154,35 @@ pub fn engine_error(action: &str, error: &bollard::errors::Error) -> Error {
 
 /// What to do when the engine went away in the middle of a command.
 pub const ENGINE_STOPPED_FIX: &str = "start the engine again (`sudo systemctl start docker`, or open Docker Desktop) and run `devboot up` again: it converges from where it stopped, and volumes are kept";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_compose_file_a_container_came_from() {
+        let dir = (LABEL_WORKING_DIR, "/src/shop/.devboot");
+        // Compose v1 keeps the name as typed (here from the project root), v2 an absolute path.
+        for typed in [".devboot/compose.yaml", "/src/shop/.devboot/compose.yaml"] {
+            assert_eq!(
+                compose_file(&labels(&[dir, (LABEL_CONFIG_FILES, typed)])),
+                Some(PathBuf::from("/src/shop/.devboot/compose.yaml"))
+            );
+        }
+        let override_file = (LABEL_CONFIG_FILES, "compose.yaml,override.yaml");
+        assert_eq!(compose_file(&labels(&[dir, override_file])), None);
+        let by_devboot = labels(&[
+            dir,
+            (LABEL_CONFIG_FILES, "compose.yaml"),
+            (LABEL_MANAGED, "true"),
+        ]);
+        assert_eq!(compose_file(&by_devboot), None);
+    }
+}

@@ -13,6 +13,7 @@ use bollard::models::{
 };
 
 use crate::model::{Mount, Service, Stack};
+use crate::plan::DesiredContainer;
 use crate::render::COMPOSE_FILE;
 
 pub const LABEL_PROJECT: &str = "com.docker.compose.project";
@@ -29,6 +30,10 @@ pub const LABEL_VOLUME: &str = "com.docker.compose.volume";
 pub const LABEL_MANAGED: &str = "dev.devboot.managed";
 /// On a built image: the digest of the build context and arguments it was built from.
 pub const LABEL_CONTEXT_DIGEST: &str = "dev.devboot.context-digest";
+/// In the compose file devboot writes, on each service it describes completely: the digest of
+/// the container definition the file says (image ID aside), so a container Compose creates from
+/// the file says which definition it runs.
+pub const LABEL_DEFINITION: &str = "dev.devboot.definition";
 /// On volumes: the checkout (project directory) that created them. Containers say the same
 /// with Compose's `project.working_dir`.
 pub const LABEL_CHECKOUT: &str = "dev.devboot.checkout";
@@ -72,19 +77,72 @@ pub fn volume_labels(project: &str, volume: &str, checkout: &Path) -> HashMap<St
     labels
 }
 
-/// A service's container definition and the hash that identifies it.
+/// A service's container definition and what identifies it.
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {
     pub name: String,
     pub body: ContainerCreateBody,
     /// Networks to connect after creating (before API 1.44 a create takes only one).
     pub extra_networks: Vec<(String, EndpointSettings)>,
-    pub config_hash: String,
+    pub desired: DesiredContainer,
 }
 
 /// The container for `service`. `image_id` is the ID of the image it runs, so a rebuilt or
 /// re-pulled image changes the hash and recreates the container.
 pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> ContainerSpec {
+    let (mut body, extra_networks) = definition(stack, service);
+    let config_hash = config_hash(&body, &extra_networks, image_id);
+    let mut labels = project_labels(&stack.project);
+    labels.extend([
+        (LABEL_SERVICE.to_owned(), service.name.clone()),
+        (LABEL_NUMBER.to_owned(), "1".to_owned()),
+        (LABEL_ONEOFF.to_owned(), "False".to_owned()),
+        (LABEL_CONFIG_HASH.to_owned(), config_hash.clone()),
+        (
+            LABEL_WORKING_DIR.to_owned(),
+            stack.root.display().to_string(),
+        ),
+        (
+            LABEL_CONFIG_FILES.to_owned(),
+            stack.root.join(COMPOSE_FILE).display().to_string(),
+        ),
+    ]);
+    body.labels = Some(labels);
+    ContainerSpec {
+        name: container_name(&stack.project, &service.name),
+        desired: DesiredContainer {
+            config_hash,
+            image_id: image_id.to_owned(),
+            compose_definition: compose_definition(stack, service),
+        },
+        body,
+        extra_networks,
+    }
+}
+
+/// The digest the compose file labels `service` with ([`LABEL_DEFINITION`]): the container
+/// definition without its image ID. `None` when devboot gives the container more than the
+/// compose file can say (the app's AWS wiring: variables and networks made at `up`), so a
+/// container Compose creates for it is never taken for devboot's.
+pub fn compose_definition(stack: &Stack, service: &Service) -> Option<String> {
+    let is_app = stack
+        .app
+        .as_ref()
+        .is_some_and(|a| a.service == service.name);
+    let wiring = &stack.app_wiring;
+    if is_app && !(wiring.env.is_empty() && wiring.networks.is_empty()) {
+        return None;
+    }
+    let (body, extra_networks) = definition(stack, service);
+    Some(config_hash(&body, &extra_networks, ""))
+}
+
+/// The container definition of `service` (without labels) and the networks to connect besides
+/// the project network.
+fn definition(
+    stack: &Stack,
+    service: &Service,
+) -> (ContainerCreateBody, Vec<(String, EndpointSettings)>) {
     let network = network_name(&stack.project);
     let is_app = stack
         .app
@@ -160,7 +218,7 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
         retries: Some(i64::from(h.retries)),
         start_interval: None,
     });
-    let mut body = ContainerCreateBody {
+    let body = ContainerCreateBody {
         image: Some(service.image.to_string()),
         cmd: service.command.as_ref().map(crate::model::Command::argv),
         env: Some(
@@ -196,29 +254,7 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
         }),
         ..ContainerCreateBody::default()
     };
-    let config_hash = config_hash(&body, &extra_networks, image_id);
-    let mut labels = project_labels(&stack.project);
-    labels.extend([
-        (LABEL_SERVICE.to_owned(), service.name.clone()),
-        (LABEL_NUMBER.to_owned(), "1".to_owned()),
-        (LABEL_ONEOFF.to_owned(), "False".to_owned()),
-        (LABEL_CONFIG_HASH.to_owned(), config_hash.clone()),
-        (
-            LABEL_WORKING_DIR.to_owned(),
-            stack.root.display().to_string(),
-        ),
-        (
-            LABEL_CONFIG_FILES.to_owned(),
-            stack.root.join(COMPOSE_FILE).display().to_string(),
-        ),
-    ]);
-    body.labels = Some(labels);
-    ContainerSpec {
-        name: container_name(&stack.project, &service.name),
-        body,
-        extra_networks,
-        config_hash,
-    }
+    (body, extra_networks)
 }
 
 /// SHA-256 over the definition (labels excluded, keys sorted), the extra networks and the
@@ -259,7 +295,7 @@ mod tests {
         let labels = spec.body.labels.unwrap();
         assert_eq!(labels[LABEL_PROJECT], "shop");
         assert_eq!(labels[LABEL_SERVICE], "db");
-        assert_eq!(labels[LABEL_CONFIG_HASH], spec.config_hash);
+        assert_eq!(labels[LABEL_CONFIG_HASH], spec.desired.config_hash);
         assert_eq!(
             labels[LABEL_CONFIG_FILES],
             "/src/shop/.devboot/compose.yaml"
@@ -272,8 +308,11 @@ mod tests {
     fn the_hash_changes_with_the_definition_and_the_image_only() {
         let stack_a = stack("extends = \"rails\"\n");
         let web = &stack_a.services["web"];
-        let hash =
-            |s: &Stack, image: &str| container_spec(s, &s.services["web"], image).config_hash;
+        let hash = |s: &Stack, image: &str| {
+            container_spec(s, &s.services["web"], image)
+                .desired
+                .config_hash
+        };
         assert_eq!(hash(&stack_a, "sha256:1"), hash(&stack_a, "sha256:1"));
         assert_ne!(hash(&stack_a, "sha256:1"), hash(&stack_a, "sha256:2"));
         let stack_b =

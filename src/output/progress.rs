@@ -11,20 +11,24 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{Printer, Role, Verbosity};
 use crate::engine::progress::{Event, Phase, Reporter};
+use crate::redact::Redactor;
 
 pub struct TerminalReporter {
     printer: Printer,
+    /// Build and setup output passes through it before it is shown.
+    redactor: Redactor,
     bars: MultiProgress,
     live: bool,
     lines: Mutex<HashMap<String, ProgressBar>>,
 }
 
 impl TerminalReporter {
-    pub fn new(printer: &Printer) -> Self {
+    pub fn new(printer: &Printer, redactor: Redactor) -> Self {
         let bars = MultiProgress::with_draw_target(printer.progress_target());
         let live = !bars.is_hidden();
         Self {
             printer: printer.clone(),
+            redactor,
             bars,
             live,
             lines: Mutex::new(HashMap::new()),
@@ -68,6 +72,7 @@ impl TerminalReporter {
     /// Output shown under `-v`, above the bars.
     fn detail(&self, line: &str) {
         if self.printer.verbosity() >= Verbosity::Verbose {
+            let line = self.redactor.redact(line);
             let text = format!("  {}", self.printer.style(Role::Dim).apply_to(line));
             if self.live {
                 let _ = self.bars.println(text);

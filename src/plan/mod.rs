@@ -10,6 +10,7 @@ pub use observed::{Observed, ObservedContainer, ObservedImage};
 pub use setup::{SetupPlan, SetupRecord};
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -109,27 +110,74 @@ pub fn images(
     steps.into_values().collect()
 }
 
-/// What each service's container needs. `desired_hashes` holds the config hash of each service
-/// whose image is known now; a service missing from it gets a new image, so its container is
-/// (re)created.
+/// What identifies the container devboot would run for a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredContainer {
+    /// The hash of the whole definition and the image ID, on the containers devboot creates.
+    pub config_hash: String,
+    pub image_id: String,
+    /// The definition digest the compose file labels the service with; `None` when the file
+    /// cannot say everything devboot gives the container.
+    pub compose_definition: Option<String>,
+}
+
+/// The compose file devboot writes for a stack, as `up` finds it.
+#[derive(Debug, Clone)]
+pub struct ComposeFile {
+    /// Its absolute path.
+    pub path: PathBuf,
+    /// Whether it holds what devboot last wrote (nobody edited it since).
+    pub as_written: bool,
+}
+
+impl ComposeFile {
+    pub fn of(stack: &Stack, as_written: bool) -> Self {
+        Self {
+            path: stack.root.join(crate::render::COMPOSE_FILE),
+            as_written,
+        }
+    }
+}
+
+impl DesiredContainer {
+    /// Whether `container` runs this. Either devboot created it with this definition and image
+    /// (its config hash), or Docker Compose created it from the compose file devboot wrote:
+    /// the container was made from `compose_file` (one file, this checkout's), the file still
+    /// holds what devboot wrote, the definition digest the file gave the container is this
+    /// one, and it runs this image. Anything else is recreated.
+    pub fn is_run_by(&self, container: &ObservedContainer, compose_file: &ComposeFile) -> bool {
+        if container.config_hash.as_ref() == Some(&self.config_hash) {
+            return true;
+        }
+        compose_file.as_written
+            && container.compose_file.as_ref() == Some(&compose_file.path)
+            && self.compose_definition.is_some()
+            && container.compose_definition == self.compose_definition
+            && container.image_id == self.image_id
+    }
+}
+
+/// What each service's container needs. `desired` holds what identifies the container of each
+/// service whose image is known now; a service missing from it gets a new image, so its
+/// container is (re)created.
 pub fn containers(
     stack: &Stack,
     observed: &Observed,
-    desired_hashes: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, DesiredContainer>,
+    compose_file: &ComposeFile,
 ) -> Vec<ContainerStep> {
     stack
         .start_order()
         .into_iter()
         .map(|service| {
             let name = service.name.clone();
-            let (action, reason) = match (observed.containers.get(&name), desired_hashes.get(&name))
-            {
+            let (action, reason) = match (observed.containers.get(&name), desired.get(&name)) {
                 (None, _) => (ContainerAction::Create, None),
                 (Some(_), None) => (
                     ContainerAction::Recreate,
                     Some("its image changes".to_owned()),
                 ),
-                (Some(c), Some(hash)) if c.config_hash.as_ref() != Some(hash) => (
+                (Some(c), Some(wanted)) if !wanted.is_run_by(c, compose_file) => (
                     ContainerAction::Recreate,
                     Some("its configuration changed".to_owned()),
                 ),
@@ -194,6 +242,76 @@ pub fn files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn desired() -> DesiredContainer {
+        DesiredContainer {
+            config_hash: "devboot-hash".into(),
+            image_id: "sha256:1".into(),
+            compose_definition: Some("definition".into()),
+        }
+    }
+
+    /// A container Compose created from `/src/shop/.devboot/compose.yaml` for `desired()`.
+    fn by_compose() -> ObservedContainer {
+        ObservedContainer {
+            id: "c1".into(),
+            name: "shop_web_1".into(),
+            service: "web".into(),
+            config_hash: Some("compose-hash".into()),
+            state: "running".into(),
+            image_id: "sha256:1".into(),
+            checkout: Some("/src/shop/.devboot".into()),
+            compose_file: Some("/src/shop/.devboot/compose.yaml".into()),
+            compose_definition: Some("definition".into()),
+        }
+    }
+
+    #[test]
+    fn a_container_compose_made_from_the_written_file_is_devboots() {
+        let file = |as_written| ComposeFile {
+            path: "/src/shop/.devboot/compose.yaml".into(),
+            as_written,
+        };
+        let wanted = desired();
+        assert!(wanted.is_run_by(&by_compose(), &file(true)));
+        // The file was edited since devboot wrote it.
+        assert!(!wanted.is_run_by(&by_compose(), &file(false)));
+        // Another file (another checkout, or an override beside it).
+        let other = ObservedContainer {
+            compose_file: Some("/src/other/.devboot/compose.yaml".into()),
+            ..by_compose()
+        };
+        assert!(!wanted.is_run_by(&other, &file(true)));
+        // Made from an older definition, or running another image.
+        let older = ObservedContainer {
+            compose_definition: Some("older".into()),
+            ..by_compose()
+        };
+        assert!(!wanted.is_run_by(&older, &file(true)));
+        let rebuilt = ObservedContainer {
+            image_id: "sha256:2".into(),
+            ..by_compose()
+        };
+        assert!(!wanted.is_run_by(&rebuilt, &file(true)));
+        // A service the file cannot describe completely (the app's AWS wiring).
+        let wired = DesiredContainer {
+            compose_definition: None,
+            ..desired()
+        };
+        let unlabelled = ObservedContainer {
+            compose_definition: None,
+            ..by_compose()
+        };
+        assert!(!wired.is_run_by(&unlabelled, &file(true)));
+        // devboot's own container: its config hash.
+        let by_devboot = ObservedContainer {
+            config_hash: Some("devboot-hash".into()),
+            compose_file: None,
+            compose_definition: None,
+            ..by_compose()
+        };
+        assert!(wanted.is_run_by(&by_devboot, &file(false)));
+    }
 
     fn file(path: &str, content: &str, ownership: Ownership) -> RenderedFile {
         RenderedFile {

@@ -3,6 +3,7 @@
 //! and the gates read it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedContainer {
@@ -15,6 +16,11 @@ pub struct ObservedContainer {
     pub image_id: String,
     /// The checkout (project directory) that created it.
     pub checkout: Option<String>,
+    /// For a container Docker Compose created (not devboot): the compose file it was created
+    /// from, as its labels say.
+    pub compose_file: Option<PathBuf>,
+    /// The definition digest the compose file labelled the service with, if any.
+    pub compose_definition: Option<String>,
 }
 
 impl ObservedContainer {

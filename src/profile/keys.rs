@@ -1,11 +1,14 @@
-//! Unknown keys, every one of them. Serde's `deny_unknown_fields` stops at the first; this walks
-//! a parsed layer against the profile's JSON Schema (the one `devboot profile schema` prints, so
-//! the known keys have one source: the document types) and finds each key no table accepts.
+//! Unknown keys and values of the wrong type, every one of them. Serde stops at the first; this
+//! walks a parsed layer against the profile's JSON Schema (the one `devboot profile schema`
+//! prints, so the known keys and their types have one source: the document types) and finds each
+//! key no table accepts and each value whose TOML type (or, for a choice of words, whose word) no
+//! form of its key accepts. Finer rules (ranges, formats) are the model's validation.
 
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use serde_json::Value;
+use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 /// A key the schema does not allow where it is written.
@@ -32,26 +35,157 @@ impl UnknownKey {
     }
 }
 
-/// Every unknown key in a parsed layer, in no particular order.
-pub fn unknown_keys(root: &DeTable<'_>) -> Vec<UnknownKey> {
+/// A value whose type (or word) its key does not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongValue {
+    /// The value's byte range in the layer's text.
+    pub span: Range<usize>,
+    /// Worded like serde's: "invalid type: integer `1`, expected a string or an array".
+    pub message: String,
+}
+
+/// Every unknown key and wrong value in a parsed layer, in no particular order.
+pub fn check(root: &DeTable<'_>) -> (Vec<UnknownKey>, Vec<WrongValue>) {
     static SCHEMA: LazyLock<Value> = LazyLock::new(|| super::schema::schema().to_value());
     let mut walk = Walk {
         root: &SCHEMA,
         found: Vec::new(),
+        wrong: Vec::new(),
     };
     walk.table(root, &SCHEMA);
-    walk.found
+    (walk.found, walk.wrong)
 }
 
 struct Walk<'s> {
     /// The root schema, which holds the `$defs` that `$ref`s point into.
     root: &'s Value,
     found: Vec<UnknownKey>,
+    wrong: Vec<WrongValue>,
+}
+
+/// The JSON Schema type of a TOML value (a datetime has none in the profile's schema).
+fn type_of(value: &DeValue<'_>) -> &'static str {
+    match value {
+        DeValue::String(_) => "string",
+        DeValue::Integer(_) => "integer",
+        DeValue::Float(_) => "number",
+        DeValue::Boolean(_) => "boolean",
+        DeValue::Datetime(_) => "datetime",
+        DeValue::Array(_) => "array",
+        DeValue::Table(_) => "object",
+    }
+}
+
+/// The types a schema form accepts; `None` when it says nothing (anything goes).
+fn types_of(schema: &Value) -> Option<Vec<&str>> {
+    if let Some(types) = schema.get("type") {
+        let types = match types {
+            Value::String(one) => vec![one.as_str()],
+            Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+            _ => return None,
+        };
+        return Some(types);
+    }
+    if schema.get("enum").is_some() || schema.get("const").is_some() {
+        return Some(vec!["string"]);
+    }
+    if schema.get("properties").is_some() || schema.get("additionalProperties").is_some() {
+        return Some(vec!["object"]);
+    }
+    None
+}
+
+/// The words a string form accepts, when it names them (`enum` or `const`).
+fn words_of(schema: &Value) -> Option<Vec<&str>> {
+    match (schema.get("enum"), schema.get("const")) {
+        (Some(Value::Array(words)), _) => Some(words.iter().filter_map(Value::as_str).collect()),
+        (_, Some(Value::String(word))) => Some(vec![word.as_str()]),
+        _ => None,
+    }
+}
+
+fn with_article(kind: &str) -> String {
+    match kind {
+        "string" => "a string".to_owned(),
+        "integer" => "an integer".to_owned(),
+        "number" => "a number".to_owned(),
+        "boolean" => "a boolean".to_owned(),
+        "array" => "an array".to_owned(),
+        "object" => "a table".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
 impl<'s> Walk<'s> {
-    fn value(&mut self, value: &DeValue<'_>, schema: &'s Value) {
-        match value {
+    /// Whether `value` has a type (and, for words, a word) one form of `schema` accepts;
+    /// records it when not.
+    fn accepted(&mut self, value: &Spanned<DeValue<'_>>, schema: &'s Value) -> bool {
+        let forms = self.alternatives(schema);
+        let kind = type_of(value.get_ref());
+        let mut expected: Vec<&str> = Vec::new();
+        let mut words: Vec<&str> = Vec::new();
+        for form in &forms {
+            let Some(types) = types_of(form) else {
+                return true;
+            };
+            // An integer is a number too.
+            let matches = types.contains(&kind) || (kind == "integer" && types.contains(&"number"));
+            if !matches {
+                expected.extend(types.into_iter().filter(|t| *t != "null"));
+                continue;
+            }
+            match (value.get_ref(), words_of(form)) {
+                (DeValue::String(text), Some(allowed)) if !allowed.contains(&text.as_ref()) => {
+                    words.extend(allowed);
+                }
+                _ => return true,
+            }
+        }
+        let message = if words.is_empty() {
+            expected.dedup();
+            let found = match value.get_ref() {
+                DeValue::String(text) => format!("string {text:?}"),
+                DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
+                    let text = match value.get_ref() {
+                        DeValue::Boolean(b) => b.to_string(),
+                        DeValue::Integer(i) => i.as_str().to_owned(),
+                        DeValue::Float(f) => f.as_str().to_owned(),
+                        _ => String::new(),
+                    };
+                    format!("{kind} `{text}`")
+                }
+                other => with_article(type_of(other)),
+            };
+            let mut expected: Vec<String> = expected.iter().map(|t| with_article(t)).collect();
+            let last = expected.pop().unwrap_or_default();
+            let expected = if expected.is_empty() {
+                last
+            } else {
+                format!("{} or {last}", expected.join(", "))
+            };
+            format!("invalid type: {found}, expected {expected}")
+        } else {
+            let DeValue::String(text) = value.get_ref() else {
+                unreachable!("words are only checked on strings")
+            };
+            let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+            format!(
+                "unknown variant `{text}`, expected one of {}",
+                quoted.join(", ")
+            )
+        };
+        self.wrong.push(WrongValue {
+            span: value.span(),
+            message,
+        });
+        false
+    }
+
+    fn value(&mut self, spanned: &Spanned<DeValue<'_>>, schema: &'s Value) {
+        if !self.accepted(spanned, schema) {
+            return;
+        }
+        match spanned.get_ref() {
             DeValue::Table(table) => {
                 let object = self.alternatives(schema).into_iter().find(|s| {
                     s.get("properties").is_some() || s.get("additionalProperties").is_some()
@@ -67,7 +201,7 @@ impl<'s> Walk<'s> {
                     .find_map(|s| s.get("items"));
                 if let Some(items) = items {
                     for element in array {
-                        self.value(element.get_ref(), items);
+                        self.value(element, items);
                     }
                 }
             }
@@ -79,7 +213,7 @@ impl<'s> Walk<'s> {
         let properties = object.get("properties").and_then(Value::as_object);
         for (key, value) in table {
             if let Some(schema) = properties.and_then(|p| p.get(key.get_ref().as_ref())) {
-                self.value(value.get_ref(), schema);
+                self.value(value, schema);
                 continue;
             }
             match object.get("additionalProperties") {
@@ -90,7 +224,7 @@ impl<'s> Walk<'s> {
                         .map(|p| p.keys().cloned().collect())
                         .unwrap_or_default(),
                 }),
-                Some(schema @ Value::Object(_)) => self.value(value.get_ref(), schema),
+                Some(schema @ Value::Object(_)) => self.value(value, schema),
                 _ => {}
             }
         }
@@ -130,7 +264,8 @@ mod tests {
 
     fn unknown(text: &str) -> Vec<(String, String)> {
         let table = DeTable::parse(text).unwrap();
-        let mut found: Vec<(String, String)> = unknown_keys(table.get_ref())
+        let mut found: Vec<(String, String)> = check(table.get_ref())
+            .0
             .into_iter()
             .map(|key| (text[key.span.clone()].to_owned(), key.message()))
             .collect();
@@ -166,7 +301,56 @@ mod tests {
     #[test]
     fn a_valid_profile_has_none() {
         for profile in super::super::source::BUILTIN_PROFILES {
-            assert_eq!(unknown(profile.text), [], "{}", profile.name);
+            let table = DeTable::parse(profile.text).unwrap();
+            assert_eq!(check(table.get_ref()), (vec![], vec![]), "{}", profile.name);
         }
+    }
+
+    #[test]
+    fn finds_every_wrong_value_at_every_depth() {
+        let text = "[app]\nsetup = 1\n[services.web]\nimage = 5\nports = [{ container = \"x\" }, 3000, \"80:80\"]\n\
+                    depends_on = { db = \"ready\" }\ncommand = [\"a\", 2]\n[services.web.environment]\nN = 1\nF = 1.5\nB = true\nD = 1979-05-27\n\
+                    [aws]\nmode = \"env\"\nregion = [\"x\"]\n";
+        let table = DeTable::parse(text).unwrap();
+        let mut found: Vec<(&str, String)> = check(table.get_ref())
+            .1
+            .into_iter()
+            .map(|value| (&text[value.span], value.message))
+            .collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (
+                    "\"ready\"",
+                    "unknown variant `ready`, expected one of `started`, `healthy`, `completed`"
+                        .to_owned()
+                ),
+                (
+                    "\"x\"",
+                    "invalid type: string \"x\", expected an integer".to_owned()
+                ),
+                (
+                    "1",
+                    "invalid type: integer `1`, expected an array".to_owned()
+                ),
+                (
+                    "1979-05-27",
+                    "invalid type: datetime, expected a string, a number or a boolean".to_owned()
+                ),
+                (
+                    "2",
+                    "invalid type: integer `2`, expected a string".to_owned()
+                ),
+                (
+                    "5",
+                    "invalid type: integer `5`, expected a string".to_owned()
+                ),
+                (
+                    "[\"x\"]",
+                    "invalid type: an array, expected a string".to_owned()
+                ),
+            ]
+        );
     }
 }

@@ -100,20 +100,24 @@ fn layer_document(sources: &Sources, id: LayerId) -> Result<ProfileDocument, Vec
     let from_toml =
         |error: &toml::de::Error| Diagnostic::from_toml(&layer.display, &layer.text, error);
     let table = DeTable::parse(&layer.text).map_err(|error| vec![from_toml(&error)])?;
-    let unknown = keys::unknown_keys(table.get_ref());
+    let (unknown, wrong) = keys::check(table.get_ref());
     let error = match document_from_table(table, id) {
         Ok(document) => {
-            debug_assert!(unknown.is_empty(), "serde accepted {unknown:?}");
+            debug_assert!(
+                unknown.is_empty() && wrong.is_empty(),
+                "serde accepted {unknown:?} {wrong:?}"
+            );
             return Ok(document);
         }
         Err(error) => error,
     };
-    // Serde's error is about the first unknown key, or the value holding one (an untagged
-    // form such as a port table): the keys' own diagnostics say it better.
+    // Serde's error is about the first unknown key or wrong value, or the value holding one (an
+    // untagged form such as a port table): the walk's own diagnostics say it better.
     let covered = error.span().is_some_and(|span| {
-        unknown
-            .iter()
-            .any(|key| span.start <= key.span.start && key.span.end <= span.end)
+        let spans = unknown.iter().map(|key| &key.span);
+        spans
+            .chain(wrong.iter().map(|value| &value.span))
+            .any(|found| span.start <= found.start && found.end <= span.end)
     });
     let mut diagnostics: Vec<Diagnostic> = unknown
         .iter()
@@ -130,6 +134,13 @@ fn layer_document(sources: &Sources, id: LayerId) -> Result<ProfileDocument, Vec
             }
         })
         .collect();
+    diagnostics.extend(wrong.iter().map(|value| {
+        let origin = Origin {
+            layer: id,
+            span: value.span.clone(),
+        };
+        Diagnostic::at(sources, &origin, value.message.clone())
+    }));
     if !covered {
         diagnostics.push(from_toml(&error));
     }
@@ -443,6 +454,37 @@ mod tests {
         .to_string();
         assert!(err.contains("unknown field `imgae`"), "{err}");
         assert!(err.contains("devboot.toml:2:9"), "{err}");
+    }
+
+    #[test]
+    fn every_wrong_value_is_reported_not_only_the_first() {
+        let err = load_standalone(layer(
+            "devboot.toml",
+            "[app]\nsetup = 1\n[services.web]\nimage = 5\nworking_dir = true\n",
+        ))
+        .unwrap_err()
+        .to_string();
+        for (at, message) in [
+            (
+                "devboot.toml:2:9",
+                "invalid type: integer `1`, expected an array",
+            ),
+            (
+                "devboot.toml:4:9",
+                "invalid type: integer `5`, expected a string",
+            ),
+            (
+                "devboot.toml:5:15",
+                "invalid type: boolean `true`, expected a string",
+            ),
+        ] {
+            assert!(
+                err.contains(at) && err.contains(message),
+                "{at} {message} in {err}"
+            );
+        }
+        // serde's own report of the first is not repeated.
+        assert_eq!(err.matches("integer `1`").count(), 1, "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::engine::spec;
 use crate::model::units::format_duration;
 use crate::model::{DependencyCondition, Mount, Stack};
 
@@ -13,6 +14,10 @@ pub struct ComposeView {
     project: String,
     services: Vec<ServiceView>,
     volumes: Vec<String>,
+    /// Labels of the named volumes and of the network, as devboot labels those it creates, so
+    /// Compose finds nothing changed on them.
+    volume_labels: Vec<(&'static str, String)>,
+    network_labels: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -27,6 +32,8 @@ struct ServiceView {
     volumes: Vec<MountView>,
     depends_on: Vec<(String, &'static str)>,
     healthcheck: Option<HealthcheckView>,
+    /// Labels the container Compose creates carries.
+    labels: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,12 +134,21 @@ impl ComposeView {
                     start_period: format_duration(h.start_period),
                     retries: h.retries,
                 }),
+                labels: spec::compose_definition(stack, s)
+                    .map(|digest| (spec::LABEL_DEFINITION, digest))
+                    .into_iter()
+                    .collect(),
             })
             .collect();
         Self {
             project: stack.project.clone(),
             services,
             volumes: stack.volumes.iter().cloned().collect(),
+            volume_labels: vec![
+                (spec::LABEL_MANAGED, "true".to_owned()),
+                (spec::LABEL_CHECKOUT, stack.root.display().to_string()),
+            ],
+            network_labels: vec![(spec::LABEL_MANAGED, "true".to_owned())],
         }
     }
 }

@@ -93,3 +93,37 @@ fn the_man_page_is_roff_for_every_command() {
         out.stdout
     );
 }
+
+/// `man --out-dir` writes a page for every page another page names, each titled with its name.
+#[test]
+fn man_out_dir_writes_every_page_the_subcommands_sections_name() {
+    let project = TestProject::empty();
+    let dir = project.root().join("man1");
+    let out = run(project.devboot().args(["man", "--out-dir", "man1"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for page in ["devboot.1", "devboot-up.1", "devboot-profile-show.1"] {
+        assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
+    }
+    let mut references = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(dir.join(page)).unwrap();
+        let name = page.trim_end_matches(".1");
+        assert!(
+            text.contains(&format!(".TH {name} 1 ")),
+            "{page} is titled {name}"
+        );
+        // References are written `devboot\-profile\-show(1)` in roff.
+        for reference in text.lines().filter_map(|l| l.strip_suffix("(1)")) {
+            let file = format!("{}.1", reference.replace("\\-", "-"));
+            assert!(pages.contains(&file), "{page} names {file}, not written");
+            references += 1;
+        }
+    }
+    assert!(references >= pages.len() / 2, "{references} references");
+    assert!(!pages.iter().any(|p| p.contains("help")), "{pages:?}");
+}

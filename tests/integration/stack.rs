@@ -21,11 +21,18 @@ pub(crate) struct EngineProject {
 }
 
 impl EngineProject {
+    /// The Rails 6.1 fixture (`tests/fixtures/rails-app`).
     pub(crate) fn new(tag: &str, local_toml: &str) -> Self {
+        Self::of_fixture("rails-app", tag, local_toml)
+    }
+
+    /// A copy of `tests/fixtures/<fixture>`, with `local_toml` after the unique project name
+    /// in its `devboot.local.toml`.
+    pub(crate) fn of_fixture(fixture: &str, tag: &str, local_toml: &str) -> Self {
         let serial = ENGINE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let project = TestProject::fixture("rails-app");
+        let project = TestProject::fixture(fixture);
         let name = format!("devboot-test-{tag}-{}", std::process::id());
         project.write(
             "devboot.local.toml",

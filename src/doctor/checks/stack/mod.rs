@@ -336,15 +336,23 @@ async fn config_drift(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
             ));
             continue;
         };
-        let wanted = container_spec(&state.stack, service, &current.id).config_hash;
+        let wanted = container_spec(&state.stack, service, &current.id).desired;
+        if wanted.is_run_by(container, &state.compose_file) {
+            same.push(name.as_str());
+            continue;
+        }
+        if container.compose_file.is_some() {
+            drifted.push((name.as_str(), "Docker Compose created it, but not from the compose file devboot writes now (an older definition, an edited or another file) or not with the current image".to_owned()));
+            continue;
+        }
         match container.config_hash.as_deref() {
             None => unknown.push(format!(
                 "`{name}`: the container has no config-hash label (devboot did not create it)"
             )),
-            Some(hash) if hash == wanted => same.push(name.as_str()),
             Some(hash) => {
-                let with_its_image =
-                    container_spec(&state.stack, service, &container.image_id).config_hash;
+                let with_its_image = container_spec(&state.stack, service, &container.image_id)
+                    .desired
+                    .config_hash;
                 let why = if hash == with_its_image {
                     format!(
                         "its image `{image}` was rebuilt or pulled since the container was created"
