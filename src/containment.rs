@@ -1,9 +1,10 @@
 //! Paths a profile names stay inside the project by the filesystem's word, not only by their
 //! text: validation already refuses `..` and absolute paths, and this module resolves every
-//! bind-mount source, build context and generated file's directory through its symbolic links
-//! and refuses any that lands outside the project's real root. A committed `h -> /` with
-//! `volumes = ["./h:/host"]`, a build context linked to `~`, or a `.devboot -> .git` link can
-//! therefore neither mount, send nor overwrite anything outside the repository.
+//! bind-mount source, build context, setup input and generated file's directory through its
+//! symbolic links and refuses any that lands outside the project's real root. A committed
+//! `h -> /` with `volumes = ["./h:/host"]`, a build context linked to `~`, or a `.devboot ->
+//! .git` link can therefore neither mount, send, read nor overwrite anything outside the
+//! repository.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -13,7 +14,7 @@ use crate::model::{Mount, Stack};
 /// devboot's own directory in the project.
 pub const WORK_DIR: &str = ".devboot";
 
-/// Checks every path of `stack` that devboot mounts, sends or writes; the first one that
+/// Checks every path of `stack` that devboot mounts, sends, reads or writes; the first one that
 /// leaves the project is the error.
 pub fn check(stack: &Stack) -> Result<(), Error> {
     let root = &stack.root;
@@ -37,6 +38,10 @@ pub fn check(stack: &Stack) -> Result<(), Error> {
     for file in &stack.files {
         let what = format!("the generated file `{}`", file.path);
         inside(&real_root, root, &file.path, &what)?;
+    }
+    for input in stack.app.iter().flat_map(|app| &app.setup_inputs) {
+        let what = format!("the setup input `{input}`");
+        inside(&real_root, root, input, &what)?;
     }
     Ok(())
 }

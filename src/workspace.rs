@@ -29,6 +29,9 @@ pub struct State {
     /// What the setup commands last completed against (commands and container definitions);
     /// they run again when this changes.
     pub setup: Option<Digest>,
+    /// Digests of the setup inputs as the setup commands last left them, by path relative to
+    /// the root (a missing file is absent); a change runs them again and restarts the app.
+    pub setup_inputs: BTreeMap<String, Digest>,
 }
 
 /// A project directory.
@@ -65,10 +68,32 @@ impl Workspace {
 
     /// The digest of each of `files` that exists on disk now.
     pub fn digests(&self, files: &[RenderedFile]) -> Result<BTreeMap<String, Digest>, Error> {
+        self.digests_of(files.iter().map(|f| f.path.as_str()))
+    }
+
+    /// The digest of each of `stack`'s setup inputs that exists now.
+    pub fn setup_input_digests(
+        &self,
+        stack: &crate::model::Stack,
+    ) -> Result<BTreeMap<String, Digest>, Error> {
+        self.digests_of(
+            stack
+                .app
+                .iter()
+                .flat_map(|app| &app.setup_inputs)
+                .map(String::as_str),
+        )
+    }
+
+    /// The digest of each of `paths` (relative to the root) that exists now.
+    fn digests_of<'a>(
+        &self,
+        paths: impl IntoIterator<Item = &'a str>,
+    ) -> Result<BTreeMap<String, Digest>, Error> {
         let mut digests = BTreeMap::new();
-        for file in files {
-            if let Some(bytes) = fsio::read_optional(&self.path(&file.path))? {
-                digests.insert(file.path.clone(), Digest::of(&bytes));
+        for path in paths {
+            if let Some(bytes) = fsio::read_optional(&self.path(path))? {
+                digests.insert(path.to_owned(), Digest::of(&bytes));
             }
         }
         Ok(digests)

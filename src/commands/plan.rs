@@ -14,7 +14,8 @@ use crate::error::{Error, ExitStatus, Problem};
 use crate::gate;
 use crate::output::{Printer, Role};
 use crate::plan::{
-    self, ContainerAction, ContainerStep, FileAction, FileStep, ImageAction, ImageStep,
+    self, ContainerAction, ContainerStep, FileAction, FileStep, ImageAction, ImageStep, SetupPlan,
+    SetupRecord,
 };
 use crate::project::Project;
 use crate::render;
@@ -29,6 +30,10 @@ struct PlanReport<'a> {
     /// Which Dockerfile builds each built service's image, and why.
     builds: &'a [dev_image::Report],
     setup: &'a [String],
+    /// Whether `up` would run the setup commands, the setup inputs that changed, and the
+    /// services it would restart; `None` when the engine could not be asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setup_plan: Option<&'a SetupPlan>,
     /// What would stop `up` before it changes anything (the gate's problems).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
     blocked_by: &'a [Problem],
@@ -81,6 +86,20 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         .map(|a| a.setup.clone())
         .unwrap_or_default();
     let builds = dev_image::reports(&stack);
+    let setup_plan = match &engine_plan {
+        Some(engine_plan) => Some(plan::setup::setup(
+            &stack,
+            &plan::setup::stack_digest(&stack),
+            &project.workspace.setup_input_digests(&stack)?,
+            SetupRecord {
+                stack: state.setup.as_ref(),
+                inputs: &state.setup_inputs,
+            },
+            &engine_plan.images,
+            &engine_plan.containers,
+        )),
+        None => None,
+    };
     let report = PlanReport {
         project: &stack.project,
         files: &file_steps,
@@ -88,6 +107,7 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         containers: engine_plan.as_ref().map(|p| p.containers.as_slice()),
         builds: &builds,
         setup: &setup,
+        setup_plan: setup_plan.as_ref(),
         blocked_by: &blocked_by,
         engine_error: engine_error.as_ref().map(ToString::to_string),
     };
@@ -187,6 +207,16 @@ fn render_text(report: &PlanReport<'_>, project: &Project, printer: &Printer) ->
         ));
         for command in report.setup {
             out.push_str(&format!("  {command}\n"));
+        }
+        if let Some(setup) = report.setup_plan.filter(|s| !s.changed_inputs.is_empty()) {
+            out.push_str(&format!(
+                "  runs now: {} changed",
+                setup.changed_inputs.join(", ")
+            ));
+            if !setup.restart.is_empty() {
+                out.push_str(&format!("; then restarts {}", setup.restart.join(", ")));
+            }
+            out.push('\n');
         }
     }
     out

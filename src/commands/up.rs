@@ -7,7 +7,6 @@ use std::time::Instant;
 use super::Context;
 use crate::aws::{AppAws, Intent};
 use crate::cli::UpArgs;
-use crate::digest::Digest;
 use crate::effective::{self, EffectiveStack};
 use crate::engine::connect::{self, Connection};
 use crate::engine::converge;
@@ -16,7 +15,9 @@ use crate::gate;
 use crate::model::Stack;
 use crate::output::progress::TerminalReporter;
 use crate::output::{Printer, Role};
-use crate::plan::{self, ComposeFile, ContainerAction, FileAction, ImageAction};
+use crate::plan::{
+    self, ComposeFile, ContainerAction, FileAction, ImageAction, SetupPlan, SetupRecord,
+};
 use crate::project::Project;
 use crate::redact::Redactor;
 use crate::render;
@@ -94,7 +95,18 @@ async fn up(
     project.workspace.apply(&file_steps, &files, &mut state)?;
     project.workspace.save_state(&state)?;
 
-    let setup_key = setup_key(&stack);
+    let setup_key = plan::setup::stack_digest(&stack);
+    let setup = plan::setup::setup(
+        &stack,
+        &setup_key,
+        &project.workspace.setup_input_digests(&stack)?,
+        SetupRecord {
+            stack: state.setup.as_ref(),
+            inputs: &state.setup_inputs,
+        },
+        &engine_plan.images,
+        &engine_plan.containers,
+    );
     let unchanged = engine_plan
         .images
         .iter()
@@ -103,7 +115,9 @@ async fn up(
             .containers
             .iter()
             .all(|c| c.action == ContainerAction::Unchanged);
-    let run_setup = !unchanged || state.setup.as_ref() != Some(&setup_key);
+    if !setup.changed_inputs.is_empty() {
+        printer.status("Changed", changed_inputs_message(&setup));
+    }
     let reporter = TerminalReporter::new(printer, redactor.clone());
     // The AWS credential endpoint runs outside the engine's containers: even when they are
     // up to date it may need (re)starting.
@@ -116,7 +130,7 @@ async fn up(
             None => Ok(()),
         }
     };
-    if unchanged && !run_setup {
+    if unchanged && !setup.run {
         let result = endpoint.await;
         reporter.clear();
         result?;
@@ -135,7 +149,7 @@ async fn up(
         ctx.env,
         &stack,
         engine_plan,
-        run_setup,
+        &setup,
         endpoint,
         &reporter,
     ))
@@ -144,6 +158,10 @@ async fn up(
     result?;
     remove_unused_endpoint(ctx, &stack, app_aws.as_ref(), &connection).await?;
     state.setup = Some(setup_key);
+    if stack.app.is_some() {
+        // Read again: the setup may have rewritten an input (`bundle check` locks the Gemfile).
+        state.setup_inputs = project.workspace.setup_input_digests(&stack)?;
+    }
     project.workspace.save_state(&state)?;
     summary(printer, &stack, app_aws.as_ref(), &connection, started);
     Ok(ExitStatus::Success)
@@ -165,10 +183,16 @@ async fn remove_unused_endpoint(
     Ok(())
 }
 
-/// What the setup commands depend on: the commands and the whole stack's definition.
-fn setup_key(stack: &Stack) -> Digest {
-    let json = serde_json::to_string(stack).unwrap_or_default();
-    Digest::of(json.as_bytes())
+/// `Gemfile.lock: running the setup again, then restarting web`.
+fn changed_inputs_message(setup: &SetupPlan) -> String {
+    let mut message = format!(
+        "{}: running the setup again",
+        setup.changed_inputs.join(", ")
+    );
+    if !setup.restart.is_empty() {
+        message.push_str(&format!(", then restarting {}", setup.restart.join(", ")));
+    }
+    message
 }
 
 /// What is running and where, on stdout.

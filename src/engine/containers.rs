@@ -12,7 +12,7 @@ use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
 use bollard::models::{NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    RemoveContainerOptionsBuilder, RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt as _};
 use tokio::time::Instant;
@@ -203,10 +203,7 @@ pub async fn start_and_wait(
     on_ready: impl FnOnce(),
 ) -> Result<(), Error> {
     // Subscribe before starting, so no event is missed.
-    let filters = HashMap::from([("container", vec![id]), ("type", vec!["container"])]);
-    let mut events = docker.events(Some(
-        EventsOptionsBuilder::default().filters(&filters).build(),
-    ));
+    let mut events = container_events(docker, id);
     match docker
         .start_container(id, None::<bollard::query_parameters::StartContainerOptions>)
         .await
@@ -230,6 +227,53 @@ pub async fn start_and_wait(
         });
     }
     wait(docker, service, id, until, timeout, &mut events, on_ready).await
+}
+
+/// Restarts a running container (the same container: its ID stays, its processes start
+/// afresh) and waits until it reaches `until` again, or fails with its state and logs.
+pub async fn restart_and_wait(
+    docker: &Docker,
+    service: &Service,
+    id: &str,
+    until: Readiness,
+    timeout: Duration,
+    reporter: &dyn Reporter,
+) -> Result<(), Error> {
+    let mut events = container_events(docker, id);
+    reporter.report(Event::Service {
+        service: &service.name,
+        phase: super::progress::Phase::Restarting,
+    });
+    let options = RestartContainerOptionsBuilder::default().t(10).build();
+    docker
+        .restart_container(id, Some(options))
+        .await
+        .map_err(|e| engine_error(&format!("restarting `{}`", service.name), &e))?;
+    if until == Readiness::Healthy {
+        // The engine resets the health status when the container starts again.
+        reporter.report(Event::Service {
+            service: &service.name,
+            phase: super::progress::Phase::WaitingHealthy,
+        });
+    }
+    wait(docker, service, id, until, timeout, &mut events, || {
+        reporter.report(Event::Service {
+            service: &service.name,
+            phase: super::progress::Phase::Ready,
+        });
+    })
+    .await
+}
+
+/// The engine's events about one container, from now on.
+fn container_events(
+    docker: &Docker,
+    id: &str,
+) -> impl Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>> + Unpin {
+    let filters = HashMap::from([("container", vec![id]), ("type", vec!["container"])]);
+    docker.events(Some(
+        EventsOptionsBuilder::default().filters(&filters).build(),
+    ))
 }
 
 async fn wait(

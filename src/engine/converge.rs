@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::model::{DependencyCondition, Service, Stack};
 use crate::plan::{
     self, ComposeFile, ContainerAction, ContainerStep, ImageAction, ImageStep, Observed,
-    ObservedContainer,
+    ObservedContainer, SetupPlan,
 };
 use crate::render;
 
@@ -145,7 +145,8 @@ pub struct Outcome {
     pub changed: Vec<String>,
 }
 
-/// Carries out the engine plan. `run_setup` says whether the setup commands run afterwards;
+/// Carries out the engine plan. `setup` says whether the setup commands run afterwards, and
+/// which running services restart once they succeed;
 /// `before_app` runs alongside everything else, and the app container is created only once
 /// it has succeeded (the AWS credential endpoint must answer before the app's SDK asks).
 pub async fn converge(
@@ -153,7 +154,7 @@ pub async fn converge(
     env: &Environment,
     stack: &Stack,
     engine_plan: EnginePlan,
-    run_setup: bool,
+    setup: &SetupPlan,
     before_app: impl Future<Output = Result<(), Error>>,
     reporter: &dyn Reporter,
 ) -> Result<Outcome, Error> {
@@ -185,7 +186,7 @@ pub async fn converge(
     });
     futures_util::future::try_join3(
         try_join_all(containers),
-        services.run_setup(run_setup),
+        services.run_setup(setup),
         before_app,
     )
     .await?;
@@ -388,10 +389,11 @@ impl<'a> Services<'a> {
         })
     }
 
-    /// The setup commands, when `run_setup` says so. They need the app's container and its
-    /// dependencies, not the app's own server: they run while the app boots.
-    async fn run_setup(&self, run_setup: bool) -> Result<(), Error> {
-        let Some(app) = self.stack.app.as_ref().filter(|_| run_setup) else {
+    /// The setup commands, when `setup` says so, then the restarts it asks for. The commands
+    /// need the app's container and its dependencies, not the app's own server: they run while
+    /// the app boots.
+    async fn run_setup(&self, setup: &SetupPlan) -> Result<(), Error> {
+        let Some(app) = self.stack.app.as_ref().filter(|_| setup.run) else {
             return Ok(());
         };
         let _ = self.started[app.service.as_str()]
@@ -408,6 +410,19 @@ impl<'a> Services<'a> {
                 return Err(containers::setup_failure(self.docker, service, &name, error).await);
             }
         }
+        let restarts = setup.restart.iter().map(|name| async move {
+            let service = &self.stack.services[name];
+            containers::restart_and_wait(
+                self.docker,
+                service,
+                &spec::container_name(&self.stack.project, name),
+                self.readiness[name.as_str()],
+                wait_limit(service),
+                self.reporter,
+            )
+            .await
+        });
+        try_join_all(restarts).await?;
         Ok(())
     }
 

@@ -7,6 +7,8 @@
 pub enum Phase {
     Creating,
     Recreating,
+    /// A running container restarts, so its processes load what the setup installed.
+    Restarting,
     Starting,
     WaitingHealthy,
     Ready,

@@ -78,6 +78,9 @@ pub const DEFAULT_RELAY_IMAGE: &str = "alpine/socat:1.8.0.0";
 pub struct App {
     pub service: String,
     pub setup: Vec<String>,
+    /// Project files (relative to the root, normalised) whose content the setup commands
+    /// depend on: a change runs them again and restarts the app.
+    pub setup_inputs: Vec<String>,
 }
 
 /// What the host and engine must provide.
@@ -315,6 +318,18 @@ impl Stack {
             .as_ref()
             .and_then(|app| self.services.get(&app.service))
     }
+
+    /// The app service and every service built like it (same context, Dockerfile and build
+    /// arguments, e.g. a Sidekiq worker): the services that run the app's code and gems.
+    pub fn app_services(&self) -> Vec<&Service> {
+        let Some(app) = self.app_service() else {
+            return Vec::new();
+        };
+        self.services
+            .values()
+            .filter(|s| s.name == app.name || (s.build.is_some() && s.build == app.build))
+            .collect()
+    }
 }
 
 /// A stack validated from one profile text, as `devboot.toml` of a project at `/src/shop`.
@@ -332,6 +347,21 @@ pub(crate) fn test_stack(text: &str) -> Stack {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn services_built_like_the_app_run_its_code() {
+        let stack = super::test_stack(
+            "extends = \"rails-sidekiq\"\n\
+             [app]\nsetup_inputs = [\"Gemfile\", \"./Gemfile.lock\", \"frontend/package.json\"]\n\
+             [services.assets]\nbuild = \"frontend\"\n",
+        );
+        let names: Vec<&str> = stack
+            .app_services()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["web", "worker"]);
+    }
+
     #[test]
     fn healthchecks_become_commands() {
         let stack = super::test_stack("extends = \"rails\"\n");

@@ -533,9 +533,17 @@ impl Validator<'_> {
                 self.error(&command.origin, "setup commands cannot be empty");
             }
         }
+        let setup_inputs = doc
+            .app
+            .setup_inputs
+            .iter()
+            .flatten()
+            .filter_map(|input| self.parse(input, |path| setup_input(path)))
+            .collect();
         Some(App {
             service: service.value.clone(),
             setup,
+            setup_inputs,
         })
     }
 
@@ -747,6 +755,16 @@ pub(crate) fn relative_in_project(path: &str) -> Result<String, String> {
     })
 }
 
+/// A setup input: a file of the project, not the project itself.
+fn setup_input(path: &str) -> Result<String, String> {
+    match relative_in_project(path)? {
+        root if root == "." => Err(format!(
+            "`{path}` is the project itself; name a file, like `Gemfile.lock`"
+        )),
+        file => Ok(file),
+    }
+}
+
 pub(crate) fn valid_env_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -804,8 +822,26 @@ mod tests {
         assert_eq!(order, ["db", "redis", "web"]);
         assert_eq!(
             stack.volumes.iter().collect::<Vec<_>>(),
-            ["db-data", "redis-data"]
+            ["bundle", "db-data", "redis-data"]
         );
+        let app = stack.app.as_ref().unwrap();
+        assert_eq!(app.setup[0], "bundle check || bundle install");
+        assert_eq!(app.setup_inputs, ["Gemfile", "Gemfile.lock"]);
+    }
+
+    #[test]
+    fn setup_inputs_are_files_inside_the_project() {
+        let stack = crate::model::test_stack(
+            "extends = \"rails\"\n[app]\nsetup_inputs = [\"./Gemfile\", \"front/../package.json\"]\n",
+        );
+        assert_eq!(stack.app.unwrap().setup_inputs, ["Gemfile", "package.json"]);
+        let err = validate("extends = \"rails\"\n[app]\nsetup_inputs = [\"../Gemfile\", \".\"]\n")
+            .unwrap_err();
+        assert!(
+            err.contains("`../Gemfile` points outside the project"),
+            "{err}"
+        );
+        assert!(err.contains("`.` is the project itself"), "{err}");
     }
 
     #[test]

@@ -160,6 +160,7 @@ impl Reporter for TerminalReporter {
                 let (verb, text) = match phase {
                     Phase::Creating => ("Creating", "creating"),
                     Phase::Recreating => ("Recreating", "recreating"),
+                    Phase::Restarting => ("Restarting", "restarting"),
                     Phase::Starting => ("Starting", "starting"),
                     Phase::WaitingHealthy => ("Waiting", "waiting until healthy"),
                     Phase::Ready => ("Ready", "ready"),
@@ -172,7 +173,10 @@ impl Reporter for TerminalReporter {
                     self.line(&key, &spinner_style())
                         .set_message(format!("{service}: {text}"));
                 }
-                if matches!(phase, Phase::Ready | Phase::Creating | Phase::Recreating) {
+                if matches!(
+                    phase,
+                    Phase::Ready | Phase::Creating | Phase::Recreating | Phase::Restarting
+                ) {
                     self.status(verb, service);
                 }
             }

@@ -4,8 +4,10 @@
 
 pub mod observed;
 pub mod ports;
+pub mod setup;
 
 pub use observed::{Observed, ObservedContainer, ObservedImage};
+pub use setup::{SetupPlan, SetupRecord};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

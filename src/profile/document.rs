@@ -196,6 +196,9 @@ pub struct AppSection {
     pub service: Option<Sourced<String>>,
     /// Commands run in the app service after the stack is healthy, e.g. `bin/rails db:prepare`.
     pub setup: Option<Vec<Sourced<String>>>,
+    /// Project files the setup commands read, e.g. `Gemfile.lock`: when one changes, the next
+    /// `up` runs the setup commands again and restarts the app, with no rebuild.
+    pub setup_inputs: Option<Vec<Sourced<String>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]

@@ -36,6 +36,7 @@ impl ProfileDocument {
             app: AppSection {
                 service: over.app.service.or(self.app.service),
                 setup: over.app.setup.or(self.app.setup),
+                setup_inputs: over.app.setup_inputs.or(self.app.setup_inputs),
             },
             services: merge_maps(self.services, over.services, ServiceDocument::merge),
             files: merge_maps(self.files, over.files, |_, o| o),
@@ -118,6 +119,9 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
     out.push(&["app"], "service", document.app.service.as_ref());
     if let Some(setup) = &document.app.setup {
         out.push_list(&["app"], "setup", setup);
+    }
+    if let Some(inputs) = &document.app.setup_inputs {
+        out.push_list(&["app"], "setup_inputs", inputs);
     }
     for (name, service) in &document.services {
         let table = ["services", name.value.as_str()];

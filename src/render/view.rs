@@ -166,7 +166,8 @@ fn compose_condition(condition: DependencyCondition) -> &'static str {
 
 /// The app service's environment as seen from the host: URLs that point at a service of the
 /// stack (`postgres://…@db:5432`) point at its published host port instead, and
-/// `COMPOSE_PROJECT_NAME` / `COMPOSE_FILE` let `docker compose` find the stack.
+/// `COMPOSE_PROJECT_NAME` / `COMPOSE_FILE` let `docker compose` find the stack. Bundler's
+/// settings (`BUNDLE_*`) are left out: they describe the container's bundle, not the host's.
 pub fn host_environment(stack: &Stack) -> Vec<(String, String)> {
     let mut environment = vec![
         ("COMPOSE_PROJECT_NAME".to_owned(), stack.project.clone()),
@@ -177,6 +178,9 @@ pub fn host_environment(stack: &Stack) -> Vec<(String, String)> {
     ];
     if let Some(app) = stack.app_service() {
         for (key, value) in &app.environment {
+            if key.starts_with("BUNDLE_") {
+                continue;
+            }
             let value = url_for_host(value, stack).unwrap_or_else(|| value.clone());
             environment.push((key.clone(), value));
         }

@@ -502,15 +502,14 @@ fn editing_the_bind_mounted_app_rebuilds_nothing_but_the_dockerfile_does() {
     assert!(first.stderr.contains("Built web"), "{}", first.stderr);
     let before = stack.container_ids();
 
-    // A controller (and the Gemfile.lock) the Dockerfile copies, but `.:/app` mounts.
+    // A controller the Dockerfile copies, but `.:/app` mounts. (A changed Gemfile.lock is a setup
+    // input: the bundle step runs again and web restarts, see the Gemfile test.)
     let controller = "app/controllers/pages_controller.rb";
     let text = stack.project.read(controller);
     stack.project.write(
         controller,
         &text.replace("notes=#{Note.count}", "notes: #{Note.count}"),
     );
-    let lock = stack.project.read("Gemfile.lock");
-    stack.project.write("Gemfile.lock", &format!("{lock}\n"));
     let plan = stack.devboot(&["plan", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let web_image = json["images"]
@@ -654,4 +653,124 @@ fn a_production_dockerfile_is_replaced_by_devboots_image_running_as_the_develope
         "{}",
         plan.stdout
     );
+}
+
+/// The daily loop on the real fixture: a gem added to the Gemfile is installed (and locked) by
+/// the setup in the running `web`, which restarts (same container, new start) and serves with
+/// it; no image is rebuilt and no container recreated.
+#[test]
+fn a_changed_gemfile_reruns_the_bundle_step_and_restarts_web_without_a_rebuild() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("gems", AUTO_PORTS);
+    let first = stack.up();
+    assert!(
+        first.stderr.contains("bundle check || bundle install"),
+        "{}",
+        first.stderr
+    );
+    let web = stack.host_port("web");
+    let container = format!("{}-web-1", stack.name);
+    let started_at = || docker(&["inspect", "-f", "{{.State.StartedAt}}", &container]);
+    let (code, gems) = http("GET", web, "/gems");
+    assert_eq!(code, 200, "{gems}");
+    assert!(gems.split(' ').any(|g| g == "rails"), "{gems}");
+    assert!(!gems.split(' ').any(|g| g == "multi_json"), "{gems}");
+    // The bundle lives on the project's `bundle` volume.
+    let mounts = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}",
+        &container,
+    ]);
+    assert!(
+        mounts.contains(&format!("{}_bundle:/usr/local/bundle", stack.name)),
+        "{mounts}"
+    );
+
+    // Add a gem the image has (a Debian system gem) but the Gemfile does not list.
+    let before = stack.container_ids();
+    let image = docker(&["inspect", "-f", "{{.Image}}", &container]);
+    let started = started_at();
+    let gemfile = stack.project.read("Gemfile");
+    stack
+        .project
+        .write("Gemfile", &format!("{gemfile}\ngem \"multi_json\"\n"));
+    let plan = stack.devboot(&["plan", "--json"]);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(
+        plan["setup_plan"],
+        serde_json::json!({"run": true, "changed_inputs": ["Gemfile"], "restart": ["web"]})
+    );
+    let plan = stack.devboot(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("runs now: Gemfile changed; then restarts web"),
+        "{}",
+        plan.stdout
+    );
+    let changed = stack.up();
+    assert!(
+        changed
+            .stderr
+            .contains("Gemfile: running the setup again, then restarting web"),
+        "{}",
+        changed.stderr
+    );
+    assert!(
+        changed
+            .stderr
+            .contains("Running bundle check || bundle install"),
+        "{}",
+        changed.stderr
+    );
+    assert!(
+        changed.stderr.contains("Restarting web"),
+        "{}",
+        changed.stderr
+    );
+    assert!(!changed.stderr.contains("Built"), "{}", changed.stderr);
+    assert_eq!(stack.container_ids(), before, "nothing was recreated");
+    assert_eq!(docker(&["inspect", "-f", "{{.Image}}", &container]), image);
+    assert_ne!(started_at(), started, "web was restarted");
+    assert!(
+        stack.project.read("Gemfile.lock").contains("multi_json ("),
+        "the setup locked the new gem"
+    );
+    // The restarted server loaded it, and so does a new process in the container.
+    let (code, gems) = http("GET", web, "/gems");
+    assert_eq!(code, 200, "{gems}");
+    assert!(gems.split(' ').any(|g| g == "multi_json"), "{gems}");
+    let runner = docker(&[
+        "exec",
+        &container,
+        "bin/rails",
+        "runner",
+        "print defined?(MultiJson).inspect",
+    ]);
+    assert_eq!(runner, "\"constant\"");
+
+    // The setup locked the Gemfile: that is no change for the next `up`.
+    let again = stack.up();
+    assert!(again.stderr.contains("Up to date"), "{}", again.stderr);
+    assert!(!again.stderr.contains("Running"), "{}", again.stderr);
+
+    // `down` keeps the bundle; `down --volumes` removes it.
+    let bundle_volume = format!("{}_bundle", stack.name);
+    let volume_exists = || {
+        !docker(&[
+            "volume",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{bundle_volume}$"),
+        ])
+        .trim()
+        .is_empty()
+    };
+    assert_eq!(stack.devboot(&["down"]).code, 0);
+    assert!(volume_exists(), "down keeps the bundle volume");
+    assert_eq!(stack.devboot(&["down", "--volumes", "--yes"]).code, 0);
+    assert!(!volume_exists(), "down --volumes removes it");
 }

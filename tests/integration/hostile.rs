@@ -119,6 +119,20 @@ fn a_build_context_linked_to_home_is_refused() {
     refused(&project, &["plan"], "leads outside the project");
 }
 
+/// A setup input linked to a file of the host: devboot would read it (for its digest).
+#[test]
+fn a_setup_input_linked_outside_the_project_is_refused() {
+    let project = TestProject::fixture("rails-app");
+    std::fs::remove_file(project.root().join("Gemfile.lock")).unwrap();
+    symlink("/etc/passwd", project.root().join("Gemfile.lock")).unwrap();
+    refused(
+        &project,
+        &["up", "--yes"],
+        "the setup input `Gemfile.lock` leads outside the project",
+    );
+    assert!(!project.root().join(".devboot").exists(), "nothing written");
+}
+
 /// `extends` pointing at a secret outside the project: the error must locate the problem
 /// without echoing the file (here, AWS keys).
 #[test]

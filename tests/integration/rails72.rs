@@ -53,6 +53,16 @@ fn the_generated_rails_7_2_app_builds_offline_and_its_page_answers() {
     let (status, facts) = http("GET", web, "/dev");
     assert_eq!(status, 200, "{facts}");
     assert!(facts.contains("rails_env=development\n"), "{facts}");
+    // The image bakes BUNDLE_WITHOUT=development; the profile's empty value overrides it, so
+    // the development group is installed and loaded.
+    assert!(facts.contains("bundle_without=\n"), "{facts}");
+    assert!(!facts.contains("web-console=absent"), "{facts}");
+    assert!(!facts.contains("debug=absent"), "{facts}");
+    assert!(
+        up.stderr.contains("bundle check || bundle install"),
+        "{}",
+        up.stderr
+    );
 }
 
 fn image_present(image: &str) -> bool {
