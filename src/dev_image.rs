@@ -85,6 +85,31 @@ impl HostUser {
     }
 }
 
+/// The lines devboot appends to a development container's Dockerfile so its image runs as
+/// `host`, like the Dev Containers CLI's `updateRemoteUserUID`: the image's own user (e.g.
+/// `vscode`, uid 1000) takes the developer's uid and gid, or a user is made for them; their home
+/// and the gem directory become theirs. Files the app writes in the bind mount stay the
+/// developer's. A developer who is root runs the image as root.
+pub fn user_layer(host: HostUser) -> String {
+    let HostUser { uid, gid } = host;
+    format!(
+        r#"
+# Added by devboot: run as the developer (uid {uid}, gid {gid}), so that what the app writes in
+# the bind mount is theirs; the image's own user takes their ids.
+RUN id -un > /tmp/.devboot-image-user
+USER root
+RUN set -e; user="$(cat /tmp/.devboot-image-user)"; rm -f /tmp/.devboot-image-user;     if ! getent group {gid} >/dev/null; then       if [ "$user" != root ]; then groupmod -o -g {gid} "$(id -gn "$user")"; else groupadd -g {gid} app; fi;     fi;     if ! getent passwd {uid} >/dev/null; then       if [ "$user" != root ]; then usermod -o -u {uid} -g {gid} "$user";       else useradd -u {uid} -g {gid} -m -d /home/app -s /bin/sh app; fi;     fi;     home="$(getent passwd {uid} | cut -d: -f6)";     mkdir -p "$home" /usr/local/bundle;     chown -R {uid}:{gid} "$home" /usr/local/bundle
+USER {uid}:{gid}
+"#
+    )
+}
+
+/// What devboot appends to `service`'s Dockerfile, if anything.
+pub fn dockerfile_suffix(service: &crate::model::Service) -> Option<String> {
+    let choice = service.build.as_ref()?.choice.as_ref()?;
+    choice.run_as.map(user_layer)
+}
+
 /// Which Dockerfile a build uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,6 +141,10 @@ pub struct Choice {
     /// What will go wrong with the image as it is, and the fix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// For a development container's Dockerfile: the developer its image is made to run as
+    /// (devboot appends [`user_layer`], as the Dev Containers CLI's `updateRemoteUserUID` does).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<HostUser>,
 }
 
 /// What devboot's development image is made of.
@@ -152,13 +181,19 @@ pub fn choose(build: &Build, mounts: &[Mount], facts: &Facts<'_>, host: HostUser
         let analysis = text
             .map(|t| dockerfile::analyze(t, target))
             .unwrap_or_default();
+        // A development container's image is made to run as the developer: no warning.
+        let run_as = (chosen == Chosen::Devcontainer).then_some(host);
         Choice {
             chosen,
             reason,
             replaces: None,
             image: None,
-            warning: user_warning(&analysis, path, mounts, host),
+            warning: run_as
+                .is_none()
+                .then(|| user_warning(&analysis, path, mounts, host))
+                .flatten(),
             copied: analysis.copied,
+            run_as,
         }
     };
     let target = build.target.as_deref();
@@ -262,6 +297,7 @@ fn devboot(facts: &Facts<'_>, host: HostUser, replaces: Option<String>, reason: 
         }),
         copied: Vec::new(),
         warning: None,
+        run_as: None,
     }
 }
 
@@ -558,6 +594,36 @@ mod tests {
         assert_eq!(image.ruby_version.as_deref(), Some("3.3.8"));
         assert!(image.packages.contains(&"libvips".to_owned()));
         assert_eq!(image.user, HOST);
+    }
+
+    #[test]
+    fn a_dev_container_runs_as_the_developer_and_nothing_else_is_changed() {
+        let (build, mounts) = rails_build("extends = \"rails\"\n");
+        let facts = Facts {
+            dockerfile: Some(RAILS_72),
+            devcontainer: Some("FROM ghcr.io/rails/devcontainer/images/ruby:3.3.8\nUSER vscode\n"),
+            ..Facts::default()
+        };
+        let choice = choose(&build, &mounts, &facts, HOST);
+        assert_eq!(choice.run_as, Some(HOST));
+        assert_eq!(choice.warning, None, "made to run as the developer");
+        let layer = user_layer(HOST);
+        assert!(
+            layer.contains("usermod -o -u 1234 -g 1234 \"$user\""),
+            "{layer}"
+        );
+        assert!(layer.trim_end().ends_with("USER 1234:1234"), "{layer}");
+        // The other choices are built as they are written.
+        let plain = choose(
+            &build,
+            &mounts,
+            &Facts {
+                devcontainer: None,
+                ..facts
+            },
+            HOST,
+        );
+        assert_eq!(plain.run_as, None);
     }
 
     #[test]

@@ -29,9 +29,14 @@ pub struct BuildContext {
     pub digest: String,
 }
 
-/// Packs `context_dir` for a build with `dockerfile` (a path relative to the context).
-pub fn build_context(context_dir: &Path, dockerfile: &str) -> Result<BuildContext, Error> {
-    pack(context_dir, dockerfile, None)
+/// Packs `context_dir` for a build with `dockerfile` (a path relative to the context), with
+/// `suffix` (lines devboot adds, e.g. to run as the developer) appended to the Dockerfile.
+pub fn build_context(
+    context_dir: &Path,
+    dockerfile: &str,
+    suffix: Option<&str>,
+) -> Result<BuildContext, Error> {
+    pack(context_dir, dockerfile, None, suffix)
 }
 
 /// The digest of what an image built from `context_dir` depends on: the Dockerfile and the
@@ -41,8 +46,9 @@ pub fn digest(
     context_dir: &Path,
     dockerfile: &str,
     selection: &Selection,
+    suffix: Option<&str>,
 ) -> Result<String, Error> {
-    Ok(pack(context_dir, dockerfile, Some(selection))?.digest)
+    Ok(pack(context_dir, dockerfile, Some(selection), suffix)?.digest)
 }
 
 /// A context holding only `dockerfile` (as `Dockerfile`): devboot's own images.
@@ -111,6 +117,7 @@ fn pack(
     context_dir: &Path,
     dockerfile: &str,
     selection: Option<&Selection>,
+    suffix: Option<&str>,
 ) -> Result<BuildContext, Error> {
     let problem = match std::fs::metadata(context_dir) {
         Ok(meta) if meta.is_dir() => None,
@@ -147,6 +154,7 @@ fn pack(
         rules: &rules,
         selection,
         dockerfile: &dockerfile,
+        suffix,
         tar: tar::Builder::new(Vec::new()),
     };
     if selection.is_some() {
@@ -215,6 +223,8 @@ struct Packer<'a> {
     selection: Option<&'a Selection>,
     /// Packed first when there is a selection, so skipped in the walk.
     dockerfile: &'a str,
+    /// Appended to the Dockerfile's content.
+    suffix: Option<&'a str>,
     tar: tar::Builder<Vec<u8>>,
 }
 
@@ -263,7 +273,16 @@ impl Packer<'_> {
     fn add_file(&mut self, relative: &Path, meta: &Metadata) -> Result<(), Error> {
         let path = self.root.join(relative);
         if meta.is_file() {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            let mut bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            if let Some(suffix) = self
+                .suffix
+                .filter(|_| relative == Path::new(self.dockerfile))
+            {
+                if !bytes.ends_with(b"\n") {
+                    bytes.push(b'\n');
+                }
+                bytes.extend_from_slice(suffix.as_bytes());
+            }
             self.append(relative, meta, Content::File(&bytes))
         } else if meta.is_symlink() {
             let target = std::fs::read_link(&path).map_err(|e| Error::io("read", &path, e))?;
@@ -725,7 +744,7 @@ mod tests {
         std::os::unix::fs::symlink("models/user.rb", root.join("app/link.rb")).unwrap();
         let _socket = std::os::unix::net::UnixListener::bind(root.join("app/server.sock")).unwrap();
 
-        let context = build_context(root, "Dockerfile").unwrap();
+        let context = build_context(root, "Dockerfile", None).unwrap();
         let entries = entries(&context);
         assert_eq!(
             entries.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -753,7 +772,7 @@ mod tests {
         write(root, "docker/Dockerfile.dev", "FROM ruby");
         write(root, "docker/secrets.env", "KEY=1");
         write(root, ".dockerignore", "docker\n.dockerignore\n");
-        let context = build_context(root, "./docker/Dockerfile.dev").unwrap();
+        let context = build_context(root, "./docker/Dockerfile.dev", None).unwrap();
         assert_eq!(paths(&context), [".dockerignore", "docker/Dockerfile.dev"]);
     }
 
@@ -770,7 +789,7 @@ mod tests {
             ".dockerignore",
             "vendor\nnode_modules\n!vendor/keep.txt\n!**/keep.txt\n",
         );
-        let context = build_context(root, "Dockerfile").unwrap();
+        let context = build_context(root, "Dockerfile", None).unwrap();
         // Docker does not look into node_modules: no exception starts with its path.
         assert_eq!(
             paths(&context),
@@ -784,8 +803,8 @@ mod tests {
         let root = dir.path();
         write(root, "Dockerfile", "FROM ruby");
         write(root, "app/main.rb", "puts 1");
-        let first = build_context(root, "Dockerfile").unwrap();
-        assert_eq!(build_context(root, "Dockerfile").unwrap(), first);
+        let first = build_context(root, "Dockerfile", None).unwrap();
+        assert_eq!(build_context(root, "Dockerfile", None).unwrap(), first);
 
         let file = std::fs::File::options()
             .write(true)
@@ -795,18 +814,18 @@ mod tests {
             .unwrap();
         drop(file);
         assert_eq!(
-            build_context(root, "Dockerfile").unwrap().digest,
+            build_context(root, "Dockerfile", None).unwrap().digest,
             first.digest
         );
 
         write(root, "app/main.rb", "puts 2");
-        let edited = build_context(root, "Dockerfile").unwrap();
+        let edited = build_context(root, "Dockerfile", None).unwrap();
         assert_ne!(edited.digest, first.digest);
 
         let script = root.join("app/main.rb");
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_ne!(
-            build_context(root, "Dockerfile").unwrap().digest,
+            build_context(root, "Dockerfile", None).unwrap().digest,
             edited.digest
         );
     }
@@ -814,23 +833,23 @@ mod tests {
     #[test]
     fn a_missing_dockerfile_or_context_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
-        let error = build_context(dir.path(), "Dockerfile").unwrap_err();
+        let error = build_context(dir.path(), "Dockerfile", None).unwrap_err();
         assert!(matches!(error, Error::Usage { .. }));
         assert!(
             error.to_string().contains("no Dockerfile `Dockerfile`"),
             "{error}"
         );
-        let error = build_context(dir.path(), "../Dockerfile").unwrap_err();
+        let error = build_context(dir.path(), "../Dockerfile", None).unwrap_err();
         assert!(
             error.to_string().contains("outside the build context"),
             "{error}"
         );
-        let error = build_context(&dir.path().join("missing"), "Dockerfile").unwrap_err();
+        let error = build_context(&dir.path().join("missing"), "Dockerfile", None).unwrap_err();
         assert!(error.to_string().contains("does not exist"), "{error}");
 
         write(dir.path(), "Dockerfile", "FROM ruby");
         write(dir.path(), ".dockerignore", "[oops\n");
-        let error = build_context(dir.path(), "Dockerfile").unwrap_err();
+        let error = build_context(dir.path(), "Dockerfile", None).unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
     }
 
@@ -850,7 +869,7 @@ mod tests {
         let digest = |include: &[&str], exclude: &[&str]| {
             let own = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
             let selection = Selection::new(&own(include), &own(exclude)).unwrap();
-            digest(root, "Dockerfile", &selection).unwrap()
+            digest(root, "Dockerfile", &selection, None).unwrap()
         };
         // All bind-mounted: only the Dockerfile counts.
         let mounted = digest(&["Gemfile", "Gemfile.lock", "."], &["."]);
@@ -875,7 +894,7 @@ mod tests {
         write(root, "Dockerfile", "FROM ruby:3.3\n");
         assert_ne!(digest(&["Gemfile", "Gemfile.lock", "."], &["."]), mounted);
         // Without a selection, everything is sent (and counted).
-        let full = build_context(root, "Dockerfile").unwrap();
+        let full = build_context(root, "Dockerfile", None).unwrap();
         assert!(paths(&full).contains(&"app/controllers/home.rb".to_owned()));
     }
 

@@ -93,6 +93,7 @@ fn image_digest(stack: &Stack, service: &Service) -> Result<String, Error> {
             &stack.host_path(&build.context),
             &build.dockerfile,
             &selection,
+            dev_image::dockerfile_suffix(service).as_deref(),
         )?
     };
     let args = serde_json::to_string(&build.args).unwrap_or_default();
@@ -105,7 +106,11 @@ fn full_context(stack: &Stack, service: &Service, digest: String) -> Result<Buil
     let build = service.build.as_ref().expect("called for built services");
     let mut context = match render::dev_dockerfile(service)? {
         Some(dockerfile) => build_context::from_dockerfile(&dockerfile),
-        None => build_context::build_context(&stack.host_path(&build.context), &build.dockerfile)?,
+        None => build_context::build_context(
+            &stack.host_path(&build.context),
+            &build.dockerfile,
+            dev_image::dockerfile_suffix(service).as_deref(),
+        )?,
     };
     context.digest = digest;
     Ok(context)

@@ -825,7 +825,10 @@ mod tests {
             ["bundle", "db-data", "redis-data"]
         );
         let app = stack.app.as_ref().unwrap();
-        assert_eq!(app.setup[0], "bundle check || bundle install");
+        assert_eq!(
+            app.setup[0],
+            "bundle check || bundle install --local || bundle install"
+        );
         assert_eq!(app.setup_inputs, ["Gemfile", "Gemfile.lock"]);
     }
 

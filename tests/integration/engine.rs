@@ -666,7 +666,9 @@ fn a_changed_gemfile_reruns_the_bundle_step_and_restarts_web_without_a_rebuild()
     let stack = EngineProject::new("gems", AUTO_PORTS);
     let first = stack.up();
     assert!(
-        first.stderr.contains("bundle check || bundle install"),
+        first
+            .stderr
+            .contains("bundle check || bundle install --local || bundle install"),
         "{}",
         first.stderr
     );
@@ -721,7 +723,7 @@ fn a_changed_gemfile_reruns_the_bundle_step_and_restarts_web_without_a_rebuild()
     assert!(
         changed
             .stderr
-            .contains("Running bundle check || bundle install"),
+            .contains("Running bundle check || bundle install --local || bundle install"),
         "{}",
         changed.stderr
     );

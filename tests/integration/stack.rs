@@ -17,6 +17,8 @@ static ENGINE: Mutex<()> = Mutex::new(());
 pub(crate) struct EngineProject {
     pub(crate) project: TestProject,
     pub(crate) name: String,
+    /// devboot runs as this uid (and gid), in the engine's group, instead of the test's user.
+    run_as: Option<u32>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -41,12 +43,55 @@ impl EngineProject {
         Self {
             project,
             name,
+            run_as: None,
             _serial: serial,
         }
     }
 
+    /// devboot runs as `uid` (gid the same) with the Docker socket's group, as a developer who
+    /// is not root: the project and its HOME become theirs. Needs root and `setpriv`.
+    pub(crate) fn run_as(mut self, uid: u32) -> Self {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = self.project.dir.path();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The binary where that user may run it (the checkout may sit in root's home).
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::copy(
+            assert_cmd::cargo::cargo_bin("devboot"),
+            dir.join("bin/devboot"),
+        )
+        .unwrap();
+        chown_tree(&self.project.root(), uid);
+        chown_tree(&self.project.home(), uid);
+        self.run_as = Some(uid);
+        self
+    }
+
     pub(crate) fn devboot(&self, args: &[&str]) -> Output {
-        run(self.project.devboot().args(args))
+        let mut command = self.project.devboot();
+        command.args(args);
+        let Some(uid) = self.run_as else {
+            return run(&mut command);
+        };
+        let socket_group = std::fs::metadata("/var/run/docker.sock")
+            .map_or(0, |m| std::os::unix::fs::MetadataExt::gid(&m));
+        let mut as_user = Command::new("setpriv");
+        as_user
+            .args([
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                format!("--groups={socket_group}"),
+            ])
+            .arg(self.project.dir.path().join("bin/devboot"))
+            .args(command.get_args())
+            .env_clear()
+            .current_dir(self.project.root());
+        for (key, value) in command.get_envs() {
+            if let Some(value) = value {
+                as_user.env(key, value);
+            }
+        }
+        run(&mut as_user)
     }
 
     pub(crate) fn up(&self) -> Output {
@@ -101,6 +146,16 @@ impl EngineProject {
 impl Drop for EngineProject {
     fn drop(&mut self) {
         let _ = self.devboot(&["down", "--volumes", "--yes"]);
+    }
+}
+
+/// `chown -R uid:uid path` (symbolic links themselves, not what they point at).
+pub(crate) fn chown_tree(path: &std::path::Path, uid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).unwrap();
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path).unwrap() {
+            chown_tree(&entry.unwrap().path(), uid);
+        }
     }
 }
 
