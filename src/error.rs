@@ -129,10 +129,16 @@ pub enum Error {
         logs: Vec<String>,
     },
 
-    #[error("setup command `{command}` failed with exit code {code}{}", tail(.output))]
+    #[error(
+        "setup command `{command}` failed with exit code {code}{}{}",
+        crash_line(.crash.as_ref()),
+        tail(.output)
+    )]
     Setup {
         command: String,
         code: i64,
+        /// The exception its output shows and where in the app it was raised.
+        crash: Option<crate::crash::Crash>,
         output: Vec<String>,
     },
 

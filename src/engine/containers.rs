@@ -451,7 +451,15 @@ async fn check_state(
 /// failure when it has stopped (the cause worth reporting), else the command's. A command
 /// killed (exit code 137) may have gone down with its container: the engine is given
 /// [`DYING_GRACE`] to say that it stopped.
-pub async fn setup_failure(docker: &Docker, service: &Service, id: &str, error: Error) -> Error {
+pub async fn setup_failure(
+    docker: &Docker,
+    service: &Service,
+    id: &str,
+    mut error: Error,
+) -> Error {
+    if let Error::Setup { crash, output, .. } = &mut error {
+        *crash = crate::crash::find(output, service.working_dir.as_deref());
+    }
     if matches!(error, Error::Setup { code: 137, .. }) {
         let mut wait =
             docker.wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
@@ -571,6 +579,7 @@ pub async fn run_setup(
         return Err(Error::Setup {
             command: command.to_owned(),
             code,
+            crash: None,
             output: tail,
         });
     }

@@ -53,9 +53,11 @@ pub fn setup(
         || containers
             .iter()
             .any(|c| c.action != ContainerAction::Unchanged);
+    // Before the setup ever completed nothing "changed": it runs anyway.
     let changed_inputs: Vec<String> = stack
         .app
         .iter()
+        .filter(|_| recorded.stack.is_some())
         .flat_map(|app| &app.setup_inputs)
         .filter(|input| inputs.get(*input) != recorded.inputs.get(*input))
         .cloned()
@@ -124,6 +126,28 @@ mod tests {
             setup(&stack, &key, &inputs, recorded, &[], &unchanged),
             SetupPlan::default()
         );
+    }
+
+    #[test]
+    fn the_first_setup_runs_with_nothing_changed_to_report() {
+        let stack = stack();
+        let key = Digest::of(b"stack");
+        let inputs = digests(&[("Gemfile", b"gem 'rails'")]);
+        let never = SetupRecord {
+            stack: None,
+            inputs: &BTreeMap::new(),
+        };
+        let plan = setup(
+            &stack,
+            &key,
+            &inputs,
+            never,
+            &[],
+            &steps(&stack, ContainerAction::Create),
+        );
+        assert!(plan.run);
+        assert!(plan.changed_inputs.is_empty());
+        assert!(plan.restart.is_empty());
     }
 
     #[test]

@@ -319,15 +319,17 @@ fn a_broken_routes_file_is_named_by_up_and_by_doctor() {
     );
     let out = stack.devboot(&["up", "--yes"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
+    // Either the server dies first (`service `web` exited`) or `bin/rails db:prepare` fails
+    // loading the routes: both name the exception and the file right under the error.
     let error = out
         .stderr
         .lines()
-        .skip_while(|l| !l.contains("service `web` exited"))
+        .skip_while(|l| !l.starts_with("error: "))
         .nth(1)
         .unwrap_or_default();
-    assert_eq!(
-        error.trim(),
-        "/app/config/routes.rb:5: syntax error, unexpected end-of-input, expecting `end' (SyntaxError) at config/routes.rb:5",
+    assert!(
+        error.contains("/app/config/routes.rb:5: syntax error, unexpected end-of-input")
+            && error.trim_end().ends_with("at config/routes.rb:5"),
         "the exception right under the failure: {}",
         out.stderr
     );
