@@ -358,7 +358,7 @@ pub fn adopt(
                     );
                 }
                 "build" => note(format!(
-                    "`build`{} (devboot builds the app from the repository's Dockerfile; see [services.web.build])",
+                    "`build`{} (devboot chooses the app's Dockerfile itself: `init` says which, `source` under [services.web.build] overrides)",
                     describe_build(value)
                 )),
                 // The environment is read above; a restart policy and the default network
