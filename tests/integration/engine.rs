@@ -334,6 +334,14 @@ fn a_broken_routes_file_is_named_by_up_and_by_doctor() {
         out.stderr
     );
 
+    // When `db:prepare` failed first, the server may still be booting: doctor judges the
+    // container once it has crashed.
+    let web = format!("{}-web-1", stack.name);
+    let waited = Command::new("timeout")
+        .args(["120", "docker", "wait", &web])
+        .output()
+        .unwrap();
+    assert!(waited.status.success(), "web did not stop: {waited:?}");
     let doctor = run(stack
         .project
         .devboot()
