@@ -24,6 +24,9 @@ pub enum LayerKind {
     Builtin,
     /// A profile file named by `extends`.
     File,
+    /// A profile published in a catalog (`extends = "acme:rails@^2"`), pinned by `devboot.lock`.
+    /// Always foreign: it is code other people wrote.
+    Catalog,
     /// The project's `devboot.toml`.
     Project,
     /// The developer's `devboot.local.toml`.
