@@ -189,12 +189,17 @@ pub async fn converge(
         let existing = observed.containers.get(&step.service);
         services.start(step, &specs[&step.service], existing, app_gate.clone())
     });
-    futures_util::future::try_join3(
+    let joined = futures_util::future::try_join3(
         try_join_all(containers),
         services.run_setup(setup),
         before_app,
     )
-    .await?;
+    .await;
+    // On the first error the join drops the other services' work; a container the engine was
+    // still creating must exist before `up` reports, or it would appear after devboot exits
+    // (and after a `down` run straight away).
+    services.in_flight.settle().await;
+    joined?;
     let changed = steps
         .iter()
         .filter(|s| s.action != ContainerAction::Unchanged)
@@ -297,6 +302,32 @@ struct Services<'a> {
     ready: HashMap<&'a str, Signal>,
     /// Per service: its container runs.
     started: HashMap<&'a str, Signal>,
+    in_flight: InFlight,
+}
+
+/// Engine requests that finish even when the work that asked for them is dropped, so that
+/// `up` can wait for them before it exits.
+#[derive(Default)]
+struct InFlight(std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>);
+
+impl InFlight {
+    /// Runs `request` to completion whatever happens to the caller, and returns its result.
+    async fn run<T: Send + 'static>(&self, request: impl Future<Output = T> + Send + 'static) -> T {
+        let (result, received) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let _ = result.send(request.await);
+        });
+        self.0.lock().expect("no panic while holding it").push(task);
+        received.await.expect("the request's task runs to its end")
+    }
+
+    /// Waits for every request begun so far.
+    async fn settle(&self) {
+        let tasks = std::mem::take(&mut *self.0.lock().expect("no panic while holding it"));
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
 }
 
 impl<'a> Services<'a> {
@@ -315,6 +346,7 @@ impl<'a> Services<'a> {
             readiness: readiness_targets(stack),
             ready: signals(),
             started: signals(),
+            in_flight: InFlight::default(),
         }
     }
 
@@ -366,6 +398,14 @@ impl<'a> Services<'a> {
         Ok(())
     }
 
+    /// Creates the container; the engine request completes even if `up` gives up meanwhile.
+    async fn create(&self, spec: &ContainerSpec) -> Result<String, Error> {
+        let (docker, spec) = (self.docker.clone(), spec.clone());
+        self.in_flight
+            .run(async move { containers::create(&docker, &spec).await })
+            .await
+    }
+
     /// The step's container, created (or recreated) when the step says so: its ID.
     async fn put_container(
         &self,
@@ -382,14 +422,14 @@ impl<'a> Services<'a> {
             ContainerAction::Start => existing_id(),
             ContainerAction::Create => {
                 self.report(&step.service, Phase::Creating);
-                containers::create(self.docker, spec).await?
+                self.create(spec).await?
             }
             ContainerAction::Recreate => {
                 self.report(&step.service, Phase::Recreating);
                 if let Some(old) = existing {
                     containers::remove(self.docker, &old.id).await?;
                 }
-                containers::create(self.docker, spec).await?
+                self.create(spec).await?
             }
         })
     }

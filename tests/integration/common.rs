@@ -13,6 +13,14 @@ pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// This process's user and group ids.
+pub(crate) fn host_ids() -> (u32, u32) {
+    (
+        rustix::process::getuid().as_raw(),
+        rustix::process::getgid().as_raw(),
+    )
+}
+
 /// A temporary directory holding a project and a private HOME.
 pub(crate) struct TestProject {
     pub(crate) dir: tempfile::TempDir,

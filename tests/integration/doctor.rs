@@ -750,10 +750,7 @@ fn an_engine_short_of_what_the_profile_requires_is_an_error() {
 
 /// Whether this process runs as root (then `setpriv` makes a user the socket refuses).
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    crate::common::host_ids().0 == 0
 }
 
 #[test]

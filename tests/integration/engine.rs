@@ -621,10 +621,7 @@ fn a_production_dockerfile_is_replaced_by_devboots_image_running_as_the_develope
 
     // The container runs as the developer, with a writable home; the production image's
     // `USER 1000:1000` would not.
-    let me = |flag: &str| {
-        let out = Command::new("id").arg(flag).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
+    let (uid, gid) = crate::common::host_ids();
     let container = format!("{}-web-1", stack.name);
     let inside = docker(&[
         "exec",
@@ -633,10 +630,7 @@ fn a_production_dockerfile_is_replaced_by_devboots_image_running_as_the_develope
         "-c",
         "echo \"$(id -u):$(id -g)\" && touch \"$HOME/.probe\" && touch /usr/local/bundle/.probe && echo writable",
     ]);
-    assert_eq!(
-        inside.trim(),
-        format!("{}:{}\nwritable", me("-u"), me("-g"))
-    );
+    assert_eq!(inside.trim(), format!("{uid}:{gid}\nwritable"));
 
     // Nothing the image is made of changed: nothing is rebuilt.
     stack.project.write("README.md", "edited\n");
@@ -650,7 +644,7 @@ fn a_production_dockerfile_is_replaced_by_devboots_image_running_as_the_develope
         &format!("{local}\n[services.web.build]\nsource = \"dockerfile\"\n"),
     );
     let plan = stack.devboot(&["plan"]);
-    if me("-u") != "1000" {
+    if uid != 1000 {
         assert!(
             plan.stdout.contains("runs as `USER 1000:1000` (uid 1000)"),
             "{}",

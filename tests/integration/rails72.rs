@@ -40,11 +40,11 @@ fn a_new_rails_7_2_app_runs_in_development_as_its_developer() {
         !root.join("devboot.toml").exists(),
         "the fixture comes without a devboot.toml"
     );
-    let running_as_root = rustix_uid() == 0;
-    let (stack, developer) = if running_as_root {
+    let (uid, _) = crate::common::host_ids();
+    let (stack, developer) = if uid == 0 {
         (stack.run_as(DEVELOPER), DEVELOPER)
     } else {
-        (stack, rustix_uid())
+        (stack, uid)
     };
 
     // init meets the repository where it is: the devcontainer's images and environment.
@@ -138,11 +138,6 @@ fn a_new_rails_7_2_app_runs_in_development_as_its_developer() {
         .map(|c| format!("{}: {}", c["id"], c["summary"]))
         .collect();
     assert!(troubles.is_empty(), "{troubles:#?}");
-}
-
-fn rustix_uid() -> u32 {
-    let out = Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 /// Paths under `root` (links included) whose owner is not `uid`.
