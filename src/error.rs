@@ -103,6 +103,17 @@ pub enum Error {
         message: String,
     },
 
+    #[error(
+        "`{image}` has no build for {wanted}, the platform `{service}` runs on; the registry offers {}",
+        offered.join(", ")
+    )]
+    ImagePlatform {
+        service: String,
+        image: String,
+        wanted: String,
+        offered: Vec<String>,
+    },
+
     #[error("building `{service}` failed: {message}{}", tail(.output))]
     Build {
         service: String,
@@ -208,6 +219,12 @@ impl Error {
                 (!fixes.is_empty()).then(|| fixes.join("\n      "))
             }
             Self::Pull { kind, .. } => Some(kind.fix().to_owned()),
+            Self::ImagePlatform { service, offered, .. } => Some(format!(
+                "use a tag that is built for several platforms (most official images are), or set \
+                 `platform = \"{}\"` under [services.{service}] to run this one under emulation \
+                 (QEMU or Rosetta: several times slower, and the engine must have it enabled)",
+                offered.first().map_or("linux/amd64", String::as_str)
+            )),
             Self::Build { .. } => Some("run with `-v` to see the whole build output".into()),
             Self::EngineDiskFull { .. } => Some(format!(
                 "{}; then run `devboot up` again: it continues where it stopped",
@@ -256,6 +273,7 @@ impl Error {
             | Self::Engine { .. }
             | Self::Prerequisites(_)
             | Self::Pull { .. }
+            | Self::ImagePlatform { .. }
             | Self::Build { .. }
             | Self::EngineDiskFull { .. }
             | Self::Service { .. }

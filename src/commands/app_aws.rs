@@ -198,7 +198,12 @@ pub(super) async fn ensure_endpoint(
         .await
         .is_err()
     {
-        images::pull(docker, ctx.env, relay_image, reporter).await?;
+        let target = images::PullFor {
+            service: "AWS credential relay",
+            named: None,
+            engine: None,
+        };
+        images::pull(docker, ctx.env, relay_image, target, reporter).await?;
     }
     let spec = credential_relay::relay_spec(&stack.project, relay_image, target);
     credential_relay::ensure_relay(docker, &spec).await?;

@@ -486,13 +486,25 @@ async fn ensure_images(
     digests: &BTreeMap<String, String>,
     reporter: &dyn Reporter,
 ) -> Result<BTreeMap<String, String>, Error> {
+    let pulls = steps.iter().any(|s| s.action == ImageAction::Pull);
+    let engine = if pulls {
+        images::engine_platform(docker).await
+    } else {
+        None
+    };
+    let engine = engine.as_ref();
     let work = steps.iter().map(|step| {
         let service = &stack.services[&step.services[0]];
         async move {
             let id = match step.action {
                 ImageAction::Present => observed.images[&step.image].id.clone(),
                 ImageAction::Pull => {
-                    images::pull(docker, env, &service.image, reporter).await?;
+                    let target = images::PullFor {
+                        service: &service.name,
+                        named: service.platform.as_ref(),
+                        engine,
+                    };
+                    images::pull(docker, env, &service.image, target, reporter).await?;
                     let inspected = docker
                         .inspect_image(&step.image)
                         .await
@@ -511,6 +523,7 @@ async fn ensure_images(
                         &service.name,
                         &service.image,
                         build,
+                        service.platform.as_ref(),
                         context,
                         reporter,
                     )

@@ -1,4 +1,5 @@
-//! Getting images in place: pulling with per-image progress and failures classified into
+//! Getting images in place: refusing before the download an image the registry offers for no
+//! platform this engine runs, pulling with per-image progress and failures classified into
 //! not found / unauthorized / unreachable / rate limited, and building the app image through
 //! the engine API from a deterministic build context labelled with its digest.
 
@@ -16,31 +17,68 @@ use super::progress::{Event, Reporter};
 use super::spec::LABEL_CONTEXT_DIGEST;
 use crate::env::Environment;
 use crate::error::{Error, PullFailure};
+use crate::model::platform::{Platform, oci_arch};
 use crate::model::{Build, ImageRef};
 
 /// Lines of build output kept for the error message when a build fails.
 const BUILD_TAIL: usize = 25;
 
-/// Pulls `image`, reporting progress as its layers download.
+/// The engine's platform (`/info`), when it says.
+pub async fn engine_platform(docker: &Docker) -> Option<Platform> {
+    let info = docker.info().await.ok()?;
+    Some(Platform::of_engine(
+        info.os_type.as_deref().unwrap_or("linux"),
+        info.architecture.as_deref().filter(|a| !a.is_empty())?,
+    ))
+}
+
+/// Which platform a pull is for.
+#[derive(Debug, Clone, Copy)]
+pub struct PullFor<'a> {
+    /// The service the image is for, named in messages.
+    pub service: &'a str,
+    /// The platform the profile names for it.
+    pub named: Option<&'a Platform>,
+    /// The engine's own platform, when known.
+    pub engine: Option<&'a Platform>,
+}
+
+/// Pulls `image` for its platform (the engine's own unless the profile names one), reporting
+/// progress as its layers download. First the registry's manifest says which platforms the tag
+/// offers: one this engine cannot run is refused before any download.
 pub async fn pull(
     docker: &Docker,
     env: &Environment,
     image: &ImageRef,
+    target: PullFor<'_>,
     reporter: &dyn Reporter,
 ) -> Result<(), Error> {
     let reference = image.to_string();
     let credentials = auth::credentials(env, image)?;
-    let options = CreateImageOptionsBuilder::default()
+    if let Some(wanted) = target.named.or(target.engine) {
+        check_platform(
+            docker,
+            credentials.clone(),
+            &reference,
+            target.service,
+            wanted,
+        )
+        .await?;
+    }
+    let platform = target.named.map(ToString::to_string);
+    let mut options = CreateImageOptionsBuilder::default()
         .from_image(&image.name())
         .tag(
             image
                 .digest
                 .as_deref()
                 .unwrap_or_else(|| image.tag_or_latest()),
-        )
-        .build();
+        );
+    if let Some(platform) = &platform {
+        options = options.platform(platform);
+    }
     reporter.report(Event::PullStarted { image: &reference });
-    let mut stream = docker.create_image(Some(options), None, credentials);
+    let mut stream = docker.create_image(Some(options.build()), None, credentials);
     let mut layers: BTreeMap<String, LayerProgress> = BTreeMap::new();
     while let Some(item) = stream.next().await {
         // The registry's and the engine's own failures come as the engine's words; a broken
@@ -108,6 +146,54 @@ pub async fn pull(
     Ok(())
 }
 
+/// Asks the registry, through the engine, which platforms `service`'s image offers. When it
+/// cannot say (an engine or registry without the distribution endpoint, a login the engine
+/// lacks), the pull itself decides.
+async fn check_platform(
+    docker: &Docker,
+    credentials: Option<bollard::auth::DockerCredentials>,
+    image: &str,
+    service: &str,
+    wanted: &Platform,
+) -> Result<(), Error> {
+    let Ok(inspected) = docker.inspect_registry_image(image, credentials).await else {
+        return Ok(());
+    };
+    let offered: Vec<Platform> = inspected
+        .platforms
+        .iter()
+        .filter_map(|p| {
+            Some(Platform {
+                os: p.os.clone()?,
+                architecture: oci_arch(p.architecture.as_deref()?),
+                variant: p.variant.clone().filter(|v| !v.is_empty()),
+            })
+        })
+        .collect();
+    judge_platforms(image, service, wanted, &offered)
+}
+
+/// Whether one of the platforms a registry offers runs as `wanted`. Entries that are no
+/// platform (`unknown/unknown`: build attestations) are not offered; nothing offered at all
+/// lets the pull decide.
+fn judge_platforms(
+    image: &str,
+    service: &str,
+    wanted: &Platform,
+    offered: &[Platform],
+) -> Result<(), Error> {
+    let offered: Vec<&Platform> = offered.iter().filter(|p| p.os != "unknown").collect();
+    if offered.is_empty() || offered.iter().any(|p| wanted.runs(p)) {
+        return Ok(());
+    }
+    Err(Error::ImagePlatform {
+        service: service.to_owned(),
+        image: image.to_owned(),
+        wanted: wanted.to_string(),
+        offered: offered.iter().map(ToString::to_string).collect(),
+    })
+}
+
 #[derive(Debug, Default)]
 struct LayerProgress {
     done: u64,
@@ -165,15 +251,20 @@ pub async fn build(
     service: &str,
     image: &ImageRef,
     build: &Build,
+    platform: Option<&Platform>,
     context: BuildContext,
     reporter: &dyn Reporter,
 ) -> Result<String, Error> {
+    let platform = platform.map(ToString::to_string);
     reporter.report(Event::BuildStarted { service });
     let tag = image.to_string();
     let labels = HashMap::from([(LABEL_CONTEXT_DIGEST, context.digest.as_str())]);
     let mut options = BuildImageOptionsBuilder::default();
     if let Some(target) = &build.target {
         options = options.target(target);
+    }
+    if let Some(platform) = &platform {
+        options = options.platform(platform);
     }
     let options = options
         .dockerfile(&build.dockerfile)
@@ -269,6 +360,29 @@ fn build_error(service: &str, message: String, output: Vec<String>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_offered_only_for_another_platform_is_refused_with_the_ways_out() {
+        let platforms = |list: &[&str]| -> Vec<Platform> {
+            list.iter().map(|p| Platform::parse(p).unwrap()).collect()
+        };
+        let engine = Platform::of_engine("linux", "aarch64");
+        let judge =
+            |offered: &[&str]| judge_platforms("img:1", "web", &engine, &platforms(offered));
+        assert!(judge(&["linux/amd64", "linux/arm64/v8"]).is_ok());
+        assert!(judge(&[]).is_ok(), "nothing said: the pull decides");
+        let error = judge(&["linux/amd64", "unknown/unknown"]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`img:1` has no build for linux/arm64, the platform `web` runs on; the registry offers linux/amd64"
+        );
+        let hint = error.hint().unwrap();
+        assert!(
+            hint.contains("`platform = \"linux/amd64\"` under [services.web]"),
+            "{hint}"
+        );
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Failure);
+    }
 
     #[test]
     fn pull_failures_are_classified() {

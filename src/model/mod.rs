@@ -4,6 +4,7 @@
 //! render, engine) works from a [`Stack`] and never sees TOML again.
 
 pub mod image;
+pub mod platform;
 pub mod units;
 pub mod validate;
 
@@ -106,6 +107,8 @@ pub struct Service {
     pub mounts: Vec<Mount>,
     pub depends_on: BTreeMap<String, DependencyCondition>,
     pub healthcheck: Option<Healthcheck>,
+    /// The platform to pull or build the image for; the engine's own when `None`.
+    pub platform: Option<platform::Platform>,
 }
 
 /// A build of the project's own image. Validation fills it from the profile;

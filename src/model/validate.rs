@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 
+use super::platform::Platform;
 use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
     App, AppWiring, Aws, AwsMode, Build, BuildSource, Command, DEFAULT_RELAY_IMAGE, DeclaredFile,
@@ -246,6 +247,10 @@ impl Validator<'_> {
             .filter_map(|volume| self.mount(volume))
             .collect();
         let healthcheck = doc.healthcheck.as_ref().and_then(|h| self.healthcheck(h));
+        let platform = doc
+            .platform
+            .as_ref()
+            .and_then(|p| self.parse(p, |text| Platform::parse(text)));
         let mut depends_on = BTreeMap::new();
         for (dependency, condition) in doc.depends_on.iter().flat_map(|d| &d.0) {
             if dependency.value == name.value {
@@ -281,6 +286,7 @@ impl Validator<'_> {
             mounts,
             depends_on,
             healthcheck,
+            platform,
         })
     }
 

@@ -214,6 +214,7 @@ pub struct ServiceDocument {
     pub volumes: Option<Vec<Sourced<VolumeDocument>>>,
     pub depends_on: Option<DependsOnDocument>,
     pub healthcheck: Option<Sourced<HealthcheckDocument>>,
+    pub platform: Option<Sourced<String>>,
 }
 
 /// `build = "."` or a table: `build = { context = ".", dockerfile = "Dockerfile.dev",

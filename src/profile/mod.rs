@@ -428,7 +428,7 @@ mod tests {
                     Some("did you mean `name`?")
                 ),
                 (
-                    "unknown field `helthcheck`, expected one of `build`, `command`, `depends_on`, `environment`, `healthcheck`, `image`, `ports`, `volumes`, `working_dir`",
+                    "unknown field `helthcheck`, expected one of `build`, `command`, `depends_on`, `environment`, `healthcheck`, `image`, `platform`, `ports`, `volumes`, `working_dir`",
                     Some("did you mean `healthcheck`?")
                 ),
                 (

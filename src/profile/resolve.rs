@@ -60,6 +60,7 @@ impl ServiceDocument {
             build: over.build.or(self.build),
             command: over.command.or(self.command),
             working_dir: over.working_dir.or(self.working_dir),
+            platform: over.platform.or(self.platform),
             environment: merge_maps(self.environment, over.environment, |_, o| o),
             ports: over.ports.or(self.ports),
             volumes: over.volumes.or(self.volumes),
@@ -129,6 +130,7 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
         out.push(&table, "build", service.build.as_ref());
         out.push(&table, "command", service.command.as_ref());
         out.push(&table, "working_dir", service.working_dir.as_ref());
+        out.push(&table, "platform", service.platform.as_ref());
         if let Some(ports) = &service.ports {
             out.push_list(&table, "ports", ports);
         }

@@ -24,6 +24,7 @@ pub struct ComposeView {
 struct ServiceView {
     name: String,
     image: String,
+    platform: Option<String>,
     build: Option<BuildView>,
     command: Option<Vec<String>>,
     working_dir: Option<String>,
@@ -76,6 +77,7 @@ impl ComposeView {
             .map(|s| ServiceView {
                 name: s.name.clone(),
                 image: s.image.to_string(),
+                platform: s.platform.as_ref().map(ToString::to_string),
                 build: s.build.as_ref().map(|b| BuildView {
                     context: project_path(&b.context),
                     dockerfile: b.dockerfile.clone(),

@@ -229,6 +229,64 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
 }
 
 #[test]
+fn an_image_built_for_another_platform_is_refused_before_the_pull_and_platform_picks_it() {
+    if !require_engine() {
+        return;
+    }
+    // A manifest list in the local registry that offers only linux/arm64 (its one entry is
+    // the redis fixture, annotated): what an amd64-only tag is to an Apple Silicon engine.
+    let list = format!(
+        "127.0.0.1:5000/devboot-test/arm-only:{}",
+        std::process::id()
+    );
+    let fixture = "127.0.0.1:5000/devboot/redis:7";
+    for args in [
+        vec!["manifest", "create", "--insecure", &list, fixture],
+        vec![
+            "manifest", "annotate", "--os", "linux", "--arch", "arm64", &list, fixture,
+        ],
+        vec!["manifest", "push", "--insecure", "--purge", &list],
+    ] {
+        let out = run(Command::new("docker").args(&args));
+        assert_eq!(out.code, 0, "docker {args:?}: {}", out.stderr);
+    }
+    let stack = EngineProject::new("platform", &format!("{AUTO_PORTS}image = \"{list}\"\n"));
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "`{list}` has no build for linux/amd64, the platform `redis` runs on; the registry offers linux/arm64"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("`platform = \"linux/arm64\"` under [services.redis]"),
+        "{}",
+        out.stderr
+    );
+    let pulled = run(Command::new("docker").args(["image", "inspect", &list]));
+    assert_ne!(pulled.code, 0, "nothing was downloaded");
+
+    // Asked for by name, that platform is pulled (its content is the fixture, so it runs).
+    let local = stack.project.read("devboot.local.toml");
+    stack.project.write(
+        "devboot.local.toml",
+        &format!("{local}platform = \"linux/arm64\"\n"),
+    );
+    stack.up();
+    assert!(
+        stack
+            .project
+            .read(".devboot/compose.yaml")
+            .contains("platform: \"linux/arm64\""),
+        "the compose file says it too"
+    );
+    docker(&["image", "rm", "-f", &list]);
+}
+
+#[test]
 fn a_second_up_is_refused_while_one_runs_and_ctrl_c_leaves_nothing_blocking() {
     if !require_engine() {
         return;
