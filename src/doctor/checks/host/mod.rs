@@ -246,6 +246,23 @@ fn desktop_settings_files(facts: &Facts) -> Vec<(PathBuf, bool)> {
     files
 }
 
+const VIRTIOFS: &str = "VirtioFS";
+
+/// How Docker Desktop on macOS shares files, when its settings say: `VirtioFS`, else gRPC FUSE,
+/// else the legacy osxfs.
+fn file_sharing(settings: &serde_json::Value) -> Option<&'static str> {
+    let flag = |name| setting(settings, name).and_then(serde_json::Value::as_bool);
+    match (
+        flag("UseVirtualizationFrameworkVirtioFS"),
+        flag("UseGrpcfuse"),
+    ) {
+        (Some(true), _) => Some(VIRTIOFS),
+        (_, Some(true)) => Some("gRPC FUSE"),
+        (None, None) => None,
+        _ => Some("osxfs (legacy)"),
+    }
+}
+
 /// A setting under either spelling (`MemoryMiB` in settings-store.json, `memoryMiB` before).
 fn setting<'v>(settings: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
     let mut camel = name.to_owned();
@@ -319,6 +336,20 @@ fn docker_desktop_settings(facts: &Facts) -> Result<Outcome, Outcome> {
                     ))
                     .fix("add the project's directory in Docker Desktop → Settings → Resources → File sharing, or move the checkout under your home directory");
             }
+        }
+    }
+
+    if macos && let Some(implementation) = file_sharing(&settings) {
+        facts_seen.push(format!("{implementation} file sharing"));
+        if implementation != VIRTIOFS {
+            problems.push(Status::Warn);
+            outcome = outcome
+                .detail(format!(
+                    "Docker Desktop shares files with {implementation}, the slow way: a bind-mounted Rails app boots, reloads and runs its tests several times slower than with {VIRTIOFS}"
+                ))
+                .fix(format!(
+                    "choose {VIRTIOFS} in Docker Desktop → Settings → General → Virtual Machine Options (macOS 12.5 or later); keep node_modules and tmp/ on volumes too (the bundle already is: see the profile reference)"
+                ));
         }
     }
 
@@ -516,6 +547,38 @@ mod tests {
     }
 
     #[test]
+    fn slow_file_sharing_on_macos_is_a_warning_with_the_setting_to_change() {
+        let sandbox = Sandbox::new();
+        let file = sandbox.home().join(DESKTOP).join("settings.json");
+        for (settings, implementation) in [
+            (
+                r#"{"useVirtualizationFrameworkVirtioFS": false, "useGrpcfuse": true}"#,
+                "gRPC FUSE",
+            ),
+            (
+                r#"{"useVirtualizationFrameworkVirtioFS": false, "useGrpcfuse": false}"#,
+                "osxfs (legacy)",
+            ),
+        ] {
+            write(&file, settings);
+            let outcome = reported(docker_desktop_settings(&sandbox.facts()));
+            assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+            assert_eq!(
+                outcome.summary,
+                format!("Docker Desktop: {implementation} file sharing")
+            );
+            assert!(
+                outcome.details[0].contains("several times slower"),
+                "{outcome:?}"
+            );
+            assert!(
+                outcome.fixes[0].description.contains("choose VirtioFS"),
+                "{outcome:?}"
+            );
+        }
+    }
+
+    #[test]
     fn docker_desktop_settings_store_that_fits_is_ok() {
         let sandbox = Sandbox::new();
         let shared = sandbox.dir.path().display().to_string();
@@ -530,6 +593,15 @@ mod tests {
         );
         let outcome = reported(docker_desktop_settings(&sandbox.facts()));
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+
+        write(
+            &sandbox.home().join(DESKTOP).join("settings-store.json"),
+            &serde_json::json!({"UseVirtualizationFrameworkVirtioFS": true, "UseGrpcfuse": true})
+                .to_string(),
+        );
+        let outcome = reported(docker_desktop_settings(&sandbox.facts()));
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert_eq!(outcome.summary, "Docker Desktop: VirtioFS file sharing");
 
         write(
             &sandbox.home().join(DESKTOP).join("settings-store.json"),
