@@ -6,9 +6,12 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::ProfileCommand;
+use crate::consent::{self, Consents};
 use crate::error::{Error, ExitStatus};
 use crate::model::validate;
 use crate::output::Role;
+use crate::profile::capabilities::{self, Capability};
+use crate::profile::diagnostic::Diagnostics;
 use crate::profile::document::{LayerId, parse_document};
 use crate::profile::resolve::{Entry, annotated_toml, entries};
 use crate::profile::source::{self, BUILTIN_PROFILES, Builtin, Layer, LayerKind};
@@ -127,9 +130,11 @@ fn show(
     };
     let mut entries = entries(&loaded.merged, &loaded.sources);
     // What the repository's files decide: which Dockerfile each build uses.
-    if let Some(project) = project_root.and_then(|root| crate::project::Project::load(root).ok()) {
+    let project = project_root.and_then(|root| crate::project::Project::load(root).ok());
+    if let Some(project) = &project {
         entries.extend(chosen_entries(&project.stack));
     }
+    entries.extend(capability_entries(&loaded, project.as_ref(), ctx));
     if json {
         ctx.printer.json(&entries)?;
     } else {
@@ -173,6 +178,52 @@ fn chosen_entries(stack: &crate::model::Stack) -> Vec<Entry> {
         .collect()
 }
 
+/// The capabilities each published layer uses, as entries of `[capabilities."LAYER"]`: for the
+/// project, whether the developer approved each; for a profile file shown on its own (the
+/// file being published, and its published bases), whether the layer declares each.
+fn capability_entries(
+    loaded: &LoadedProfile,
+    project: Option<&crate::project::Project>,
+    ctx: &Context<'_>,
+) -> Vec<Entry> {
+    let entry = |display: &str, capability: Capability, value: &str| Entry {
+        table: vec!["capabilities".to_owned(), display.to_owned()],
+        key: capability.name().to_owned(),
+        value: toml::Value::String(value.to_owned()),
+        from: None,
+    };
+    if let Some(project) = project {
+        let consents = Consents::of_user(ctx.env);
+        return consent::capability_approvals(consents.as_ref(), &project.stack.root, loaded)
+            .iter()
+            .flat_map(|layer| {
+                layer.layer.used().into_iter().map(|capability| {
+                    let approved = layer.approved.contains(&capability);
+                    entry(
+                        &layer.layer.display,
+                        capability,
+                        if approved { "approved" } else { "not approved" },
+                    )
+                })
+            })
+            .collect();
+    }
+    let shown = |id| id == LayerId(0) && loaded.sources.get(id).kind == LayerKind::File;
+    capabilities::of_layers(loaded, |id| shown(id) || loaded.sources.is_published(id))
+        .iter()
+        .flat_map(|layer| {
+            layer.used().into_iter().map(|capability| {
+                let declared = layer.declared.contains(&capability);
+                entry(
+                    &layer.display,
+                    capability,
+                    if declared { "declared" } else { "not declared" },
+                )
+            })
+        })
+        .collect()
+}
+
 fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus {
     let mut invalid = 0;
     for path in paths {
@@ -182,7 +233,14 @@ fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus
             .and_then(profile::load_standalone)
             .and_then(|loaded| {
                 let root = full.parent().unwrap_or(Path::new("."));
-                validate::stack(&loaded, root).map(|_| ())
+                validate::stack(&loaded, root)?;
+                // The file validated is the one to publish: it declares what it uses.
+                let top = capabilities::undeclared(&loaded, |id| id == LayerId(0));
+                if top.is_empty() {
+                    Ok(())
+                } else {
+                    Err(Error::InvalidProfile(Diagnostics::sorted(top)))
+                }
             });
         match result {
             Ok(()) => ctx.printer.status("Valid", &display),
