@@ -40,9 +40,8 @@ impl Grant {
 
 /// A published layer of the project, and which of the capabilities it uses the developer has
 /// approved for this project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LayerApproval {
-    #[serde(flatten)]
     pub layer: Published,
     pub approved: BTreeSet<Capability>,
 }

@@ -11,7 +11,6 @@ use crate::error::{Error, ExitStatus};
 use crate::model::validate;
 use crate::output::Role;
 use crate::profile::capabilities::{self, Capability};
-use crate::profile::diagnostic::Diagnostics;
 use crate::profile::document::{LayerId, parse_document};
 use crate::profile::resolve::{Entry, annotated_toml, entries};
 use crate::profile::source::{self, BUILTIN_PROFILES, Builtin, Layer, LayerKind};
@@ -224,6 +223,27 @@ fn capability_entries(
         .collect()
 }
 
+/// A file that uses capabilities it does not declare is valid where it is, and refused once
+/// published (a catalog's, or extended from outside a project): says so, with the line to add.
+fn warn_undeclared(file: &capabilities::Published, ctx: &Context<'_>) {
+    let missing: std::collections::BTreeSet<Capability> =
+        file.used().difference(&file.declared).copied().collect();
+    if missing.is_empty() {
+        return;
+    }
+    let line = file
+        .declared
+        .union(&file.used())
+        .map(|c| format!("\"{}\"", c.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ctx.printer.warn(format!(
+        "{} uses {} without declaring it; published (in a catalog, or extended from outside a project) it would be refused: add `capabilities = [{line}]`",
+        file.display,
+        capabilities::names(&missing)
+    ));
+}
+
 fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus {
     let mut invalid = 0;
     for path in paths {
@@ -234,16 +254,15 @@ fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus
             .and_then(|loaded| {
                 let root = full.parent().unwrap_or(Path::new("."));
                 validate::stack(&loaded, root)?;
-                // The file validated is the one to publish: it declares what it uses.
-                let top = capabilities::undeclared(&loaded, |id| id == LayerId(0));
-                if top.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Error::InvalidProfile(Diagnostics::sorted(top)))
-                }
+                Ok(capabilities::of_layers(&loaded, |id| id == LayerId(0)))
             });
         match result {
-            Ok(()) => ctx.printer.status("Valid", &display),
+            Ok(checked) => {
+                ctx.printer.status("Valid", &display);
+                for file in checked {
+                    warn_undeclared(&file, ctx);
+                }
+            }
             Err(error) => {
                 invalid += 1;
                 ctx.printer.error(&error);
