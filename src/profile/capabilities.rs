@@ -372,6 +372,126 @@ mod tests {
         assert_eq!(used("[app]\nsetup = []\n"), []);
     }
 
+    /// Every key a profile can write (from the schema), each judged: a key that lets a profile
+    /// do more than run containers, bind-mount the project and publish on 127.0.0.1 is read by
+    /// [`uses`] as the capability named here; the rest are what any profile may do. A new key
+    /// fails this test until it is judged.
+    const JUDGED: &[(&str, Option<Capability>)] = &[
+        ("app.setup", Some(Capability::SetupCommands)),
+        ("aws.profile", Some(Capability::AwsProfile)),
+        ("aws.account", Some(Capability::AwsCredentials)),
+        ("aws.mode", Some(Capability::AwsCredentials)),
+        ("aws.region", Some(Capability::AwsCredentials)),
+        ("aws.relay_image", Some(Capability::AwsCredentials)),
+        // Only with `mode = "emulator"`, which serves no identity.
+        ("aws.emulator_endpoint", None),
+        ("services.*.ports.host_ip", Some(Capability::PublicPorts)),
+        ("files.*.content", Some(Capability::ProjectFiles)),
+        ("files.*.template", Some(Capability::ProjectFiles)),
+        // Paths are contained in the project by the model and `containment`.
+        ("services.*.volumes.source", None),
+        ("services.*.build.context", None),
+    ];
+    const PLAIN: &[&str] = &[
+        "app",
+        "app.service",
+        "app.setup_inputs",
+        "aws",
+        "capabilities",
+        "description",
+        "extends",
+        "files",
+        "project",
+        "project.name",
+        "requires",
+        "requires.disk",
+        "requires.docker_api",
+        "requires.memory",
+        "requires.tools",
+        "schema",
+        "services",
+        "services.*.build",
+        "services.*.build.args",
+        "services.*.build.dockerfile",
+        "services.*.build.rebuild_on",
+        "services.*.build.source",
+        "services.*.build.target",
+        "services.*.command",
+        "services.*.depends_on",
+        "services.*.environment",
+        "services.*.healthcheck",
+        "services.*.healthcheck.disable",
+        "services.*.healthcheck.interval",
+        "services.*.healthcheck.retries",
+        "services.*.healthcheck.start_period",
+        "services.*.healthcheck.test",
+        "services.*.healthcheck.timeout",
+        "services.*.image",
+        "services.*.ports",
+        "services.*.ports.container",
+        "services.*.ports.host",
+        "services.*.ports.policy",
+        "services.*.volumes",
+        "services.*.volumes.read_only",
+        "services.*.volumes.target",
+        "services.*.working_dir",
+    ];
+
+    /// The dotted paths of every key `schema` allows (`*` for a table's own names).
+    fn keys(
+        root: &serde_json::Value,
+        node: &serde_json::Value,
+        prefix: &str,
+        out: &mut BTreeSet<String>,
+    ) {
+        let node = match node.get("$ref").and_then(|r| r.as_str()) {
+            Some(reference) => &root["$defs"][reference.rsplit('/').next().unwrap()],
+            None => node,
+        };
+        for (key, value) in node
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .into_iter()
+            .flatten()
+        {
+            out.insert(format!("{prefix}{key}"));
+            keys(root, value, &format!("{prefix}{key}."), out);
+        }
+        for forms in ["anyOf", "oneOf", "allOf"] {
+            for form in node
+                .get(forms)
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+            {
+                keys(root, form, prefix, out);
+            }
+        }
+        if let Some(items) = node.get("items") {
+            keys(root, items, prefix, out);
+        }
+        if let Some(named) = node.get("additionalProperties").filter(|a| a.is_object()) {
+            keys(root, named, &format!("{prefix}*."), out);
+        }
+    }
+
+    #[test]
+    fn every_profile_key_is_judged() {
+        let schema = crate::profile::schema::schema().to_value();
+        let mut found = BTreeSet::new();
+        keys(&schema, &schema, "", &mut found);
+        let judged: BTreeSet<String> = JUDGED
+            .iter()
+            .map(|(key, _)| *key)
+            .chain(PLAIN.iter().copied())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            found, judged,
+            "a profile key was added or removed: judge whether it lets a published profile do more than a plain one"
+        );
+    }
+
     /// A project whose `devboot.toml` extends `../platform/rails.toml` (a published file).
     struct Published {
         dir: tempfile::TempDir,
