@@ -32,7 +32,8 @@ use super::document::{AwsMode, LayerId, Origin, ProfileDocument, parse_document}
 pub enum Capability {
     /// `[app] setup`: commands run in the app container on `up`.
     SetupCommands,
-    /// `[aws] profile`: which of the developer's AWS identities the app's containers receive.
+    /// `[aws] profile`: which of the developer's AWS identities the app's containers receive
+    /// (in any mode: a later layer may change it).
     AwsProfile,
     /// Any other `[aws]` key (not `mode = "emulator"`): the app's containers receive short-lived
     /// credentials of the developer's AWS identity.
@@ -100,32 +101,30 @@ pub fn uses(document: &ProfileDocument) -> Vec<Use> {
         );
     }
     let aws = &document.aws;
+    // The profile counts even in emulator mode: a later layer may change the mode.
+    if let Some(profile) = &aws.profile {
+        add(
+            Capability::AwsProfile,
+            &profile.origin,
+            format!("AWS profile `{}`", profile.value),
+        );
+    }
     let emulator = aws
         .mode
         .as_ref()
         .is_some_and(|m| m.value == AwsMode::Emulator);
-    if !emulator {
-        if let Some(profile) = &aws.profile {
-            add(
-                Capability::AwsProfile,
-                &profile.origin,
-                format!("AWS profile `{}`", profile.value),
-            );
-        } else {
-            let first = [&aws.region, &aws.account, &aws.relay_image]
-                .into_iter()
-                .flatten()
-                .map(|v| &v.origin)
-                .chain(aws.mode.as_ref().map(|m| &m.origin))
-                .min_by_key(|origin| origin.span.start);
-            if let Some(origin) = first {
-                add(
-                    Capability::AwsCredentials,
-                    origin,
-                    "your default AWS identity (`AWS_PROFILE` or `default`)".to_owned(),
-                );
-            }
-        }
+    let first = [&aws.region, &aws.account, &aws.relay_image]
+        .into_iter()
+        .flatten()
+        .map(|v| &v.origin)
+        .chain(aws.mode.as_ref().map(|m| &m.origin))
+        .min_by_key(|origin| origin.span.start);
+    if let (Some(origin), false, None) = (first, emulator, &aws.profile) {
+        add(
+            Capability::AwsCredentials,
+            origin,
+            "your default AWS identity (`AWS_PROFILE` or `default`)".to_owned(),
+        );
     }
     for (name, service) in &document.services {
         for port in service.ports.iter().flatten() {
@@ -368,6 +367,12 @@ mod tests {
         // An `[aws]` section without a profile serves the developer's default identity.
         let aws = used("[aws]\naccount = \"123456789012\"\n");
         assert_eq!(aws[0].0, Capability::AwsCredentials);
+        // A profile named in emulator mode still counts: another layer may switch the mode.
+        let named = used("[aws]\nmode = \"emulator\"\nprofile = \"dev\"\n");
+        assert_eq!(
+            named,
+            [(Capability::AwsProfile, "AWS profile `dev`".to_owned())]
+        );
         // An empty setup list runs nothing.
         assert_eq!(used("[app]\nsetup = []\n"), []);
     }
