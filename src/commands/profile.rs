@@ -231,16 +231,12 @@ fn warn_undeclared(file: &capabilities::Published, ctx: &Context<'_>) {
     if missing.is_empty() {
         return;
     }
-    let line = file
-        .declared
-        .union(&file.used())
-        .map(|c| format!("\"{}\"", c.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let all = file.declared.union(&file.used()).copied().collect();
     ctx.printer.warn(format!(
-        "{} uses {} without declaring it; published (in a catalog, or extended from outside a project) it would be refused: add `capabilities = [{line}]`",
+        "{} uses {} without declaring it; published (in a catalog, or extended from outside a project) it would be refused: add `{}`",
         file.display,
-        capabilities::names(&missing)
+        capabilities::names(&missing),
+        capabilities::declaration(&all)
     ));
 }
 

@@ -33,9 +33,7 @@ pub fn stack(loaded: &LoadedProfile, root: &Path) -> Result<Stack, Error> {
     let stack = validator.stack(&loaded.merged, root);
     validator
         .diagnostics
-        .extend(crate::profile::capabilities::undeclared(loaded, |id| {
-            loaded.sources.is_published(id)
-        }));
+        .extend(crate::profile::capabilities::undeclared(loaded));
     if validator.diagnostics.is_empty() {
         Ok(stack)
     } else {

@@ -228,22 +228,27 @@ pub fn of_layers(loaded: &LoadedProfile, selected: impl Fn(LayerId) -> bool) -> 
         .collect()
 }
 
-/// Each use of a capability that its layer does not declare, for the layers `checked` selects,
-/// located at the value that uses it; the hint gives the whole `capabilities` line to write.
-pub fn undeclared(loaded: &LoadedProfile, checked: impl Fn(LayerId) -> bool) -> Vec<Diagnostic> {
+/// `capabilities = ["a", "b"]`: the line that declares `capabilities`.
+pub fn declaration(capabilities: &BTreeSet<Capability>) -> String {
+    let names: Vec<String> = capabilities
+        .iter()
+        .map(|c| format!("\"{}\"", c.name()))
+        .collect();
+    format!("capabilities = [{}]", names.join(", "))
+}
+
+/// Each use of a capability that its published layer does not declare, located at the value
+/// that uses it; the hint gives the whole `capabilities` line to write.
+pub fn undeclared(loaded: &LoadedProfile) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
-    for (id, document, found) in layers_with_uses(loaded, checked) {
+    for (id, document, found) in layers_with_uses(loaded, |id| loaded.sources.is_published(id)) {
         let declared = declared(&document);
         let needed: BTreeSet<Capability> = declared
             .iter()
             .copied()
             .chain(found.iter().map(|u| u.capability))
             .collect();
-        let line = needed
-            .iter()
-            .map(|c| format!("\"{}\"", c.name()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let line = declaration(&needed);
         let display = &loaded.sources.get(id).display;
         let mut reported = BTreeSet::new();
         for use_ in found {
@@ -261,7 +266,7 @@ pub fn undeclared(loaded: &LoadedProfile, checked: impl Fn(LayerId) -> bool) -> 
                     ),
                 )
                 .with_hint(format!(
-                    "declare it at the top of {display}: `capabilities = [{line}]`"
+                    "declare it at the top of {display}: `{line}`"
                 )),
             );
         }
@@ -532,7 +537,7 @@ mod tests {
     fn an_undeclared_capability_is_located_in_the_published_file_with_the_line_to_add() {
         let project = Published::new(PLATFORM);
         let loaded = project.load();
-        let found = undeclared(&loaded, |id| loaded.sources.is_published(id));
+        let found = undeclared(&loaded);
         let [diagnostic] = found.as_slice() else {
             panic!("{found:?}");
         };
@@ -548,7 +553,7 @@ mod tests {
         // The project's own setup and the built-in profile's need no declaration.
         project.publish(&format!("capabilities = [\"setup-commands\"]\n{PLATFORM}"));
         let loaded = project.load();
-        assert!(undeclared(&loaded, |id| loaded.sources.is_published(id)).is_empty());
+        assert!(undeclared(&loaded).is_empty());
     }
 
     #[test]
