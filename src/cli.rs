@@ -77,7 +77,8 @@ pub enum Command {
     #[command(
         long_about = "Show what `devboot up` would change, without changing anything: \
         generated files (create, update, unchanged, conflict), images (pull, build, present), \
-        containers (create, recreate, start, unchanged) and setup commands."
+        containers (create, recreate, start, unchanged) and setup commands, and the \
+        capabilities of published profiles that `up` would ask you to approve first."
     )]
     Plan(PlanArgs),
 
@@ -91,7 +92,12 @@ pub enum Command {
         With an [aws] section the app gets your AWS identity without a long-term key: by \
         default devboot serves refreshing credentials on the container endpoint every AWS SDK \
         reads (169.254.170.2), from a background process that `devboot down` stops. An expired \
-        SSO login stops `up` before anything changes (on a terminal it offers `aws sso login`).")]
+        SSO login stops `up` before anything changes (on a terminal it offers `aws sso login`).\n\n\
+        A published profile (a catalog's, or a profile file outside the project) may do more \
+        than run containers only through the capabilities it declares (setup commands, AWS \
+        credentials, ports beyond 127.0.0.1, project files): the first `up` that uses one, and \
+        every upgrade that adds one, lists them and asks before anything changes (`--yes` \
+        approves); the answer is remembered outside the repository.")]
     Up(UpArgs),
 
     /// Stop and remove the stack: containers, networks, AWS endpoint (volumes are kept)

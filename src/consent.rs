@@ -1,6 +1,6 @@
 //! What the developer approved, remembered outside every repository: a committed file may ask
-//! devboot for things a repository must not get silently (today: which of the developer's AWS
-//! identities its code receives). Each approval names the project by its real path, so a
+//! devboot for things a repository must not get silently (which of the developer's AWS
+//! identities its code receives; the capabilities a published profile uses). Each approval names the project by its real path, so a
 //! second clone or a renamed checkout asks again. Stored as JSON in devboot's state directory
 //! (`$XDG_STATE_HOME/devboot/approvals.json`), written atomically, readable by the user only.
 
@@ -12,20 +12,89 @@ use serde::{Deserialize, Serialize};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::fsio;
+use crate::profile::LoadedProfile;
+use crate::profile::capabilities::{self, Capability, Published};
 
 /// Something a repository asks for that needs the developer's yes once.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Grant {
     /// The app container receives credentials of this AWS profile.
     AwsProfile(String),
+    /// The published layer with this key may use this capability.
+    Capability {
+        layer: String,
+        capability: Capability,
+    },
 }
 
 impl Grant {
     fn key(&self) -> String {
         match self {
             Self::AwsProfile(profile) => format!("aws-profile:{profile}"),
+            Self::Capability { layer, capability } => {
+                format!("capability:{}:{layer}", capability.name())
+            }
         }
     }
+}
+
+/// A published layer of the project, and which of the capabilities it uses the developer has
+/// approved for this project.
+#[derive(Debug, Clone)]
+pub struct LayerApproval {
+    pub layer: Published,
+    pub approved: BTreeSet<Capability>,
+}
+
+impl LayerApproval {
+    /// The capabilities it uses that are not approved yet: `up` asks for these.
+    pub fn pending(&self) -> BTreeSet<Capability> {
+        self.layer
+            .used()
+            .difference(&self.approved)
+            .copied()
+            .collect()
+    }
+
+    pub fn grants(&self, capabilities: &BTreeSet<Capability>) -> Vec<Grant> {
+        capabilities
+            .iter()
+            .map(|&capability| Grant::Capability {
+                layer: self.layer.key.clone(),
+                capability,
+            })
+            .collect()
+    }
+}
+
+/// Each published layer of the project at `root` with its approved capabilities (none without
+/// a state directory to keep approvals in).
+pub fn capability_approvals(
+    consents: Option<&Consents>,
+    root: &Path,
+    loaded: &LoadedProfile,
+) -> Vec<LayerApproval> {
+    capabilities::published(loaded)
+        .into_iter()
+        .map(|layer| {
+            let approved = layer
+                .used()
+                .into_iter()
+                .filter(|&capability| {
+                    consents.is_some_and(|c| {
+                        c.granted(
+                            root,
+                            &Grant::Capability {
+                                layer: layer.key.clone(),
+                                capability,
+                            },
+                        )
+                    })
+                })
+                .collect();
+            LayerApproval { layer, approved }
+        })
+        .collect()
 }
 
 /// The approvals file: project root (real path) → granted keys.
@@ -58,12 +127,17 @@ impl Consents {
 
     /// Remembers that `grant` was approved for the project at `root`.
     pub fn grant(&self, root: &Path, grant: &Grant) -> Result<(), Error> {
+        self.grant_all(root, std::slice::from_ref(grant))
+    }
+
+    /// Remembers that every one of `grants` was approved for the project at `root`.
+    pub fn grant_all(&self, root: &Path, grants: &[Grant]) -> Result<(), Error> {
         let mut approvals = self.read();
         approvals
             .projects
             .entry(real(root))
             .or_default()
-            .insert(grant.key());
+            .extend(grants.iter().map(Grant::key));
         let json = serde_json::to_vec_pretty(&approvals)
             .map_err(|e| Error::Internal(format!("encoding approvals: {e}")))?;
         fsio::write_atomic(&self.file, &json)?;

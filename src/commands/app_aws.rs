@@ -53,7 +53,8 @@ pub(super) fn check_sso(
 /// Before `up` serves the app an AWS identity that a committed file chose (`[aws] profile` in
 /// `devboot.toml` or a base profile), the developer approves it once per project: asked on a
 /// terminal, or approved by `--yes`; remembered outside the repository. A profile chosen in
-/// the developer's own `devboot.local.toml`, or by `AWS_PROFILE`, needs no approval.
+/// the developer's own `devboot.local.toml`, or by `AWS_PROFILE`, needs no approval; one a
+/// published profile chose was approved as its `aws-profile` capability.
 pub(super) fn approve_aws_profile(ctx: &Context<'_>, project: &Project) -> Result<(), Error> {
     let Some(settings) = project
         .stack
@@ -67,7 +68,14 @@ pub(super) fn approve_aws_profile(ctx: &Context<'_>, project: &Project) -> Resul
     else {
         return Ok(());
     };
-    if layer.kind == LayerKind::Local {
+    let published = project
+        .profile
+        .merged
+        .aws
+        .profile
+        .as_ref()
+        .is_some_and(|p| project.profile.sources.is_published(p.origin.layer));
+    if layer.kind == LayerKind::Local || published {
         return Ok(());
     }
     let root = &project.stack.root;

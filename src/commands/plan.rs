@@ -34,11 +34,24 @@ struct PlanReport<'a> {
     /// services it would restart; `None` when the engine could not be asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     setup_plan: Option<&'a SetupPlan>,
+    /// Capabilities of published profiles `up` would ask the developer to approve first.
+    #[serde(skip_serializing_if = "<[ToApprove]>::is_empty")]
+    approvals: &'a [ToApprove],
     /// What would stop `up` before it changes anything (the gate's problems).
     #[serde(skip_serializing_if = "<[Problem]>::is_empty")]
     blocked_by: &'a [Problem],
     #[serde(skip_serializing_if = "Option::is_none")]
     engine_error: Option<String>,
+}
+
+/// A published profile's capabilities that `up` would ask for.
+#[derive(Serialize)]
+struct ToApprove {
+    /// The layer as messages name it.
+    profile: String,
+    capabilities: std::collections::BTreeSet<crate::profile::capabilities::Capability>,
+    /// What each lets the profile do, and what it asks for.
+    lines: Vec<String>,
 }
 
 pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -100,6 +113,14 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         )),
         None => None,
     };
+    let approvals: Vec<ToApprove> = super::capabilities::pending(ctx, &project)
+        .into_iter()
+        .map(|(layer, pending)| ToApprove {
+            profile: layer.layer.display.clone(),
+            lines: layer.layer.describe(&pending),
+            capabilities: pending,
+        })
+        .collect();
     let report = PlanReport {
         project: &stack.project,
         files: &file_steps,
@@ -108,6 +129,7 @@ pub(super) fn run(args: &PlanArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         builds: &builds,
         setup: &setup,
         setup_plan: setup_plan.as_ref(),
+        approvals: &approvals,
         blocked_by: &blocked_by,
         engine_error: engine_error.as_ref().map(ToString::to_string),
     };
@@ -133,7 +155,17 @@ fn render_text(report: &PlanReport<'_>, project: &Project, printer: &Printer) ->
             .apply_to(format!("{text:<10}"))
             .to_string()
     };
-    let mut out = format!("Plan for `{}`\n\nFiles:\n", report.project);
+    let mut out = format!("Plan for `{}`\n", report.project);
+    for approval in report.approvals {
+        out.push_str(&format!(
+            "\n`up` asks first: the published profile {} would\n",
+            approval.profile
+        ));
+        for line in &approval.lines {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str("\nFiles:\n");
     for step in report.files {
         let (text, role) = match step.action {
             FileAction::Create => ("create", Role::Good),

@@ -6,9 +6,11 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::ProfileCommand;
+use crate::consent::{self, Consents};
 use crate::error::{Error, ExitStatus};
 use crate::model::validate;
 use crate::output::Role;
+use crate::profile::capabilities::{self, Capability};
 use crate::profile::document::{LayerId, parse_document};
 use crate::profile::resolve::{Entry, annotated_toml, entries};
 use crate::profile::source::{self, BUILTIN_PROFILES, Builtin, Layer, LayerKind};
@@ -127,9 +129,11 @@ fn show(
     };
     let mut entries = entries(&loaded.merged, &loaded.sources);
     // What the repository's files decide: which Dockerfile each build uses.
-    if let Some(project) = project_root.and_then(|root| crate::project::Project::load(root).ok()) {
+    let project = project_root.and_then(|root| crate::project::Project::load(root).ok());
+    if let Some(project) = &project {
         entries.extend(chosen_entries(&project.stack));
     }
+    entries.extend(capability_entries(&loaded, project.as_ref(), ctx));
     if json {
         ctx.printer.json(&entries)?;
     } else {
@@ -173,6 +177,69 @@ fn chosen_entries(stack: &crate::model::Stack) -> Vec<Entry> {
         .collect()
 }
 
+/// The capabilities each published layer uses, as entries of `[capabilities."LAYER"]`: for the
+/// project, whether the developer approved each; for a profile file shown on its own (the
+/// file being published, and its published bases), whether the layer declares each.
+fn capability_entries(
+    loaded: &LoadedProfile,
+    project: Option<&crate::project::Project>,
+    ctx: &Context<'_>,
+) -> Vec<Entry> {
+    let entry = |display: &str, capability: Capability, value: &str| Entry {
+        table: vec!["capabilities".to_owned(), display.to_owned()],
+        key: capability.name().to_owned(),
+        value: toml::Value::String(value.to_owned()),
+        from: None,
+    };
+    if let Some(project) = project {
+        let consents = Consents::of_user(ctx.env);
+        return consent::capability_approvals(consents.as_ref(), &project.stack.root, loaded)
+            .iter()
+            .flat_map(|layer| {
+                layer.layer.used().into_iter().map(|capability| {
+                    let approved = layer.approved.contains(&capability);
+                    entry(
+                        &layer.layer.display,
+                        capability,
+                        if approved { "approved" } else { "not approved" },
+                    )
+                })
+            })
+            .collect();
+    }
+    let shown = |id| id == LayerId(0) && loaded.sources.get(id).kind == LayerKind::File;
+    capabilities::of_layers(loaded, |id| shown(id) || loaded.sources.is_published(id))
+        .iter()
+        .flat_map(|layer| {
+            layer.used().into_iter().map(|capability| {
+                let declared = layer.declared.contains(&capability);
+                entry(
+                    &layer.display,
+                    capability,
+                    if declared { "declared" } else { "not declared" },
+                )
+            })
+        })
+        .collect()
+}
+
+/// A file that uses capabilities it does not declare is valid where it is, and refused once
+/// published (a catalog's, or extended from outside a project): says so, with the line to add.
+fn warn_undeclared(file: &capabilities::Published, ctx: &Context<'_>) {
+    let missing: std::collections::BTreeSet<Capability> =
+        file.used().difference(&file.declared).copied().collect();
+    if missing.is_empty() {
+        return;
+    }
+    let all = file.declared.union(&file.used()).copied().collect();
+    ctx.printer.warn(format!(
+        "{} uses {} without declaring it; published (in a catalog, or extended from outside a project) it would be refused: add `{}`",
+        file.display,
+        capabilities::names(&missing),
+        capabilities::declaration(&all)
+    ));
+}
+
 fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus {
     let mut invalid = 0;
     for path in paths {
@@ -182,10 +249,16 @@ fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus
             .and_then(profile::load_standalone)
             .and_then(|loaded| {
                 let root = full.parent().unwrap_or(Path::new("."));
-                validate::stack(&loaded, root).map(|_| ())
+                validate::stack(&loaded, root)?;
+                Ok(capabilities::of_layers(&loaded, |id| id == LayerId(0)))
             });
         match result {
-            Ok(()) => ctx.printer.status("Valid", &display),
+            Ok(checked) => {
+                ctx.printer.status("Valid", &display);
+                for file in checked {
+                    warn_undeclared(&file, ctx);
+                }
+            }
             Err(error) => {
                 invalid += 1;
                 ctx.printer.error(&error);

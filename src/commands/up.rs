@@ -24,6 +24,7 @@ use crate::render;
 
 pub(super) fn run(args: &UpArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
+    super::capabilities::approve(ctx, &project)?;
     super::app_aws::approve_aws_profile(ctx, &project)?;
     let _lock = project.workspace.lock()?;
     super::app_aws::check_sso(ctx, project.stack.aws.as_ref())?;

@@ -32,6 +32,9 @@ pub fn stack(loaded: &LoadedProfile, root: &Path) -> Result<Stack, Error> {
         diagnostics: Vec::new(),
     };
     let stack = validator.stack(&loaded.merged, root);
+    validator
+        .diagnostics
+        .extend(crate::profile::capabilities::undeclared(loaded));
     if validator.diagnostics.is_empty() {
         Ok(stack)
     } else {

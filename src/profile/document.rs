@@ -119,6 +119,10 @@ pub struct ProfileDocument {
     pub description: Option<Sourced<String>>,
     /// Base profiles this one builds on, applied in order before this file.
     pub extends: Option<Sourced<ExtendsDocument>>,
+    /// What this profile does beyond containers, the project's bind mounts and ports on
+    /// 127.0.0.1, when it is published (a catalog's, or a file outside the project): each needs
+    /// the developer's approval before `up`. Declared per file; not inherited.
+    pub capabilities: Option<Vec<Sourced<super::capabilities::Capability>>>,
     #[serde(default)]
     pub project: ProjectSection,
     #[serde(default)]

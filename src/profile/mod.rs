@@ -4,6 +4,7 @@
 //! document whose every value remembers the layer it came from. What the values *mean* is
 //! checked in [`crate::model`].
 
+pub mod capabilities;
 pub mod diagnostic;
 pub mod document;
 #[cfg(test)]
@@ -196,6 +197,7 @@ impl Loader {
 
     fn add(&mut self, key: String, layer: Layer, foreign: bool) {
         let id = self.sources.add(layer);
+        self.sources.set_key(id, key.clone());
         if foreign {
             self.sources.mark_foreign(id);
         }

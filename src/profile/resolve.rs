@@ -24,6 +24,8 @@ impl ProfileDocument {
             schema: over.schema.or(self.schema),
             description: over.description.or(self.description),
             extends: over.extends.or(self.extends),
+            // Each layer declares its own (see `capabilities::published`); a merge has none.
+            capabilities: None,
             project: ProjectSection {
                 name: over.project.name.or(self.project.name),
             },

@@ -51,6 +51,9 @@ pub struct Sources {
     /// Layers read from outside the project (an `extends` path leading out of it): messages
     /// locate problems in them but never quote their lines, which may hold anything.
     foreign: std::collections::BTreeSet<LayerId>,
+    /// Each layer's key across resolutions (a real path, `builtin:rails`, `catalog:URL#NAME`),
+    /// as its source found it: approvals of a published layer's capabilities name it.
+    keys: std::collections::BTreeMap<LayerId, String>,
 }
 
 impl Sources {
@@ -85,6 +88,25 @@ impl Sources {
 
     pub fn is_foreign(&self, id: LayerId) -> bool {
         self.foreign.contains(&id)
+    }
+
+    /// Records the key its source gave a layer.
+    pub fn set_key(&mut self, id: LayerId, key: String) {
+        self.keys.insert(id, key);
+    }
+
+    /// The layer's key, or its display name when it was given none.
+    pub fn key(&self, id: LayerId) -> &str {
+        self.keys
+            .get(&id)
+            .map_or(self.get(id).display.as_str(), String::as_str)
+    }
+
+    /// Whether a layer is published — a catalog's, or a profile file from outside the
+    /// project — rather than the developer's or devboot's own: what it does beyond a plain
+    /// profile are capabilities it declares and the developer approves.
+    pub fn is_published(&self, id: LayerId) -> bool {
+        self.get(id).kind == LayerKind::Catalog || self.is_foreign(id)
     }
 }
 

@@ -1,17 +1,19 @@
 //! `profile.*`: the project's profile loads and validates (with the located diagnostics when it
-//! does not), and the developer's own files — `devboot.local.toml` and the generated
-//! `.devboot/` — are git-ignored.
+//! does not), the capabilities its published profiles use are approved, and the developer's
+//! own files — `devboot.local.toml` and the generated `.devboot/` — are git-ignored.
 
 use std::path::{Path, PathBuf};
 
+use crate::consent::{self, Consents};
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SafeFix};
 use crate::doctor::facts::{Facts, ProjectLookup};
 use crate::error::Error;
 use crate::fsio;
+use crate::profile::capabilities;
 use crate::profile::source::{LOCAL_FILE, PROJECT_FILE};
 
 /// The family's checks, in report order.
-pub(super) const CHECKS: &[Check] = &[VALID, LOCAL_IGNORED];
+pub(super) const CHECKS: &[Check] = &[VALID, CAPABILITIES, LOCAL_IGNORED];
 
 const VALID: Check = Check {
     id: "profile.valid",
@@ -19,6 +21,15 @@ const VALID: Check = Check {
     depends_on: &[],
     timeout: QUICK,
     run: Run::Blocking(valid),
+    safe_fix: None,
+};
+
+const CAPABILITIES: Check = Check {
+    id: "profile.capabilities",
+    title: "The capabilities of published profiles are approved",
+    depends_on: &[],
+    timeout: QUICK,
+    run: Run::Blocking(capabilities),
     safe_fix: None,
 };
 
@@ -75,6 +86,60 @@ fn valid(facts: &Facts) -> Result<Outcome, Outcome> {
             ))
         }
     }
+}
+
+fn capabilities(facts: &Facts) -> Result<Outcome, Outcome> {
+    let ProjectLookup::Loaded(project) = facts.project() else {
+        return Err(Outcome::skipped(
+            "no valid profile here (see profile.valid)",
+        ));
+    };
+    let consents = Consents::of_user(&facts.env);
+    let layers =
+        consent::capability_approvals(consents.as_ref(), &project.stack.root, &project.profile);
+    if layers.is_empty() {
+        return Ok(Outcome::ok("the profile extends no published profile"));
+    }
+    let mut details = Vec::new();
+    let mut pending = Vec::new();
+    for layer in &layers {
+        let waiting = layer.pending();
+        if layer.layer.capabilities.is_empty() {
+            details.push(format!("{}: no capabilities", layer.layer.display));
+        }
+        for (approved, which) in [("approved", &layer.approved), ("not approved", &waiting)] {
+            details.extend(
+                layer
+                    .layer
+                    .describe(which)
+                    .into_iter()
+                    .map(|line| format!("{}: {line} — {approved}", layer.layer.display)),
+            );
+        }
+        if !waiting.is_empty() {
+            pending.push(format!(
+                "{} ({})",
+                layer.layer.display,
+                capabilities::names(&waiting)
+            ));
+        }
+    }
+    if pending.is_empty() {
+        let shown: Vec<&str> = layers.iter().map(|l| l.layer.display.as_str()).collect();
+        return Ok(
+            Outcome::ok(format!("approved for this project: {}", shown.join(", ")))
+                .details(details),
+        );
+    }
+    Ok(Outcome::warn(format!(
+        "not approved for this project yet: {}",
+        pending.join("; ")
+    ))
+    .details(details)
+    .fix_with(
+        "`devboot up` asks before it acts (or approve with `--yes`)",
+        "devboot up",
+    ))
 }
 
 /// Lines of a .gitignore that ignore `.devboot/`.
@@ -235,6 +300,53 @@ mod tests {
         let gitignore = std::fs::read_to_string(sandbox.project().join(".gitignore")).unwrap();
         assert_eq!(gitignore, "/log/*\n.devboot\n/tmp/*\ndevboot.local.toml\n");
         assert_eq!(reported(local_ignored(&sandbox.facts())).status, Status::Ok);
+    }
+
+    #[test]
+    fn published_capabilities_are_listed_with_their_approval() {
+        let sandbox = Sandbox::new();
+        sandbox.write("devboot.toml", PROFILE);
+        let outcome = reported(capabilities(&sandbox.facts()));
+        assert_eq!(outcome.status, Status::Ok);
+        assert_eq!(outcome.summary, "the profile extends no published profile");
+
+        crate::doctor::testing::write(
+            &sandbox.dir.path().join("platform/base.toml"),
+            "capabilities = [\"setup-commands\"]\n[app]\nservice = \"db\"\nsetup = [\"bin/setup\"]\n",
+        );
+        sandbox.write(
+            "devboot.toml",
+            &format!("extends = \"../platform/base.toml\"\n{PROFILE}"),
+        );
+        let facts = sandbox.facts();
+        let outcome = reported(capabilities(&facts));
+        assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
+        assert_eq!(
+            outcome.summary,
+            "not approved for this project yet: ../platform/base.toml (`setup-commands`)"
+        );
+        assert_eq!(
+            outcome.details,
+            [
+                "../platform/base.toml: `setup-commands`: run its setup commands in the app container on every `up` that changes something (bin/setup) — not approved"
+            ]
+        );
+        assert_eq!(outcome.fixes[0].command.as_deref(), Some("devboot up"));
+
+        let ProjectLookup::Loaded(project) = facts.project() else {
+            panic!()
+        };
+        let consents = Consents::of_user(&facts.env).unwrap();
+        for layer in
+            consent::capability_approvals(Some(&consents), &project.stack.root, &project.profile)
+        {
+            consents
+                .grant_all(&project.stack.root, &layer.grants(&layer.pending()))
+                .unwrap();
+        }
+        let outcome = reported(capabilities(&sandbox.facts()));
+        assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+        assert!(outcome.details[0].ends_with("— approved"), "{outcome:?}");
     }
 
     #[test]
