@@ -437,6 +437,7 @@ mod tests {
         "services.*.healthcheck.test",
         "services.*.healthcheck.timeout",
         "services.*.image",
+        "services.*.platform",
         "services.*.ports",
         "services.*.ports.container",
         "services.*.ports.host",
