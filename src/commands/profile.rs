@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::Context;
+use crate::catalog::{Catalogs, Refresh};
 use crate::cli::ProfileCommand;
 use crate::error::{Error, ExitStatus};
 use crate::model::validate;
@@ -120,14 +121,23 @@ fn show(
     };
     let loaded: LoadedProfile = match (resolved, name, &layer.path) {
         // The project's resolution includes devboot.local.toml.
-        (true, None, Some(path)) => profile::load_project(path.parent().unwrap_or(Path::new(".")))?,
+        (true, None, Some(path)) => {
+            let root = path.parent().unwrap_or(Path::new("."));
+            let catalogs = Catalogs::for_project(ctx.env, root, Refresh::None)?;
+            profile::load_project(root, &catalogs)?
+        }
         (true, _, _) => profile::load_standalone(layer)?,
         // This layer alone: parse it without following `extends`.
         (false, _, _) => profile::load_alone(layer)?,
     };
     let mut entries = entries(&loaded.merged, &loaded.sources);
     // What the repository's files decide: which Dockerfile each build uses.
-    if let Some(project) = project_root.and_then(|root| crate::project::Project::load(root).ok()) {
+    if let Some(project) =
+        project_root.and_then(|root| crate::project::Project::load(root, ctx.env).ok())
+    {
+        for note in &project.notes {
+            ctx.printer.note(note);
+        }
         entries.extend(chosen_entries(&project.stack));
     }
     if json {

@@ -117,8 +117,13 @@ pub struct ProfileDocument {
     pub schema: Option<Sourced<u32>>,
     /// One-line description shown by `devboot profile list`.
     pub description: Option<Sourced<String>>,
-    /// Base profiles this one builds on, applied in order before this file.
+    /// Base profiles this one builds on, applied in order before this file: a built-in name
+    /// (`rails`), a file (`./team.toml`), or a catalog profile (`acme:rails@^2`).
     pub extends: Option<Sourced<ExtendsDocument>>,
+    /// Published catalogs by the name `extends` uses: `acme = "git+https://host/profiles"`,
+    /// `local = "dir:../platform-profiles"`. Pinned by `devboot.lock`.
+    #[serde(default)]
+    pub catalogs: BTreeMap<Sourced<String>, Sourced<String>>,
     #[serde(default)]
     pub project: ProjectSection,
     #[serde(default)]

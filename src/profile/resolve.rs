@@ -24,6 +24,7 @@ impl ProfileDocument {
             schema: over.schema.or(self.schema),
             description: over.description.or(self.description),
             extends: over.extends.or(self.extends),
+            catalogs: merge_maps(self.catalogs, over.catalogs, |_, o| o),
             project: ProjectSection {
                 name: over.project.name.or(self.project.name),
             },
