@@ -8,6 +8,7 @@
 //! The pure parts live in [`spec`] (locations, references, version selection) and [`lock`]
 //! (the lock file); [`git`] is the adapter to the developer's `git`.
 
+pub mod diff;
 pub mod git;
 pub mod lock;
 pub mod spec;
@@ -488,9 +489,10 @@ fn read_lock(root: &Path) -> Result<Option<Lock>, Error> {
     let text = String::from_utf8_lossy(&bytes);
     Lock::parse(&text).map(Some).map_err(|message| Error::Usage {
         message: format!("{LOCK_FILE} is not a valid lock: {message}"),
-        hint: Some(format!(
+        hint: Some(
             "restore it from git, or delete it and run `devboot plan` to lock the newest accepted releases"
-        )),
+                .to_owned(),
+        ),
     })
 }
 

@@ -79,7 +79,11 @@ pub enum Request {
 }
 
 impl Request {
-    fn parse(text: &str) -> Result<Self, String> {
+    /// A request as written after `@`; empty is [`Request::Latest`].
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Ok(Self::Latest);
+        }
         if text.len() >= 7 && text.len() <= 40 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Self::Commit(text.to_ascii_lowercase()));
         }
@@ -154,11 +158,7 @@ impl ProfileRef {
                 "`{profile}` is not a profile name (letters, digits, `-`, `_`)"
             ));
         }
-        let request = if written.is_empty() {
-            Request::Latest
-        } else {
-            Request::parse(written)?
-        };
+        let request = Request::parse(written)?;
         Ok(Self {
             catalog: catalog.to_owned(),
             profile: profile.to_owned(),

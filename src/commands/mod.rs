@@ -3,6 +3,7 @@
 
 mod app_aws;
 mod aws;
+mod catalog;
 mod config;
 mod doctor;
 mod down;

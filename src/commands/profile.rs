@@ -1,4 +1,5 @@
-//! `devboot profile list | show | validate | schema`: the platform team's view of profiles.
+//! `devboot profile list | show | validate | schema`: the platform team's view of profiles
+//! (`outdated` and `update` are in [`super::catalog`]).
 
 use std::path::Path;
 
@@ -27,6 +28,10 @@ pub(super) fn run(command: &ProfileCommand, ctx: &Context<'_>) -> Result<ExitSta
         ProfileCommand::Schema => {
             ctx.printer.data(&schema::profile_schema());
             Ok(ExitStatus::Success)
+        }
+        ProfileCommand::Outdated { json } => super::catalog::outdated(*json, ctx),
+        ProfileCommand::Update { name, dry_run } => {
+            super::catalog::update(name.as_deref(), *dry_run, ctx)
         }
     }
 }

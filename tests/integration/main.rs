@@ -15,6 +15,7 @@ mod stack;
 
 mod aws;
 mod aws_endpoint;
+mod catalog;
 mod cli;
 mod compose;
 mod config;
