@@ -162,6 +162,9 @@ pub(super) fn update(
             .find(|p| p.source == now.source && p.profile == now.profile);
         match was {
             Some(was) if was == now => {}
+            Some(was) if locked_at(was) == locked_at(now) => {
+                out.push_str(&format!("{}: its files changed\n", now.describe()));
+            }
             Some(was) => out.push_str(&format!("{} → {}\n", was.describe(), locked_at(now))),
             None => out.push_str(&format!("{} (newly locked)\n", now.describe())),
         }
