@@ -356,12 +356,11 @@ impl Catalogs {
                     .and_then(|l| l.files.get(path))
                     .and_then(|digest| self.blob(digest))
                     .filter(|blob| blob.is_file());
-                match cached {
-                    Some(blob) => Some(crate::fsio::read(&blob)?),
-                    None => {
-                        let commit = entry.commit.as_deref().unwrap_or_default();
-                        self.repo(url)?.read(commit, path)?
-                    }
+                if let Some(blob) = cached {
+                    Some(crate::fsio::read(&blob)?)
+                } else {
+                    let commit = entry.commit.as_deref().unwrap_or_default();
+                    self.repo(url)?.read(commit, path)?
                 }
             }
             Location::Dir { path: dir } => read_dir_file(&self.root.join(dir), path)?,
