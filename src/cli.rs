@@ -297,6 +297,9 @@ pub enum ProfileCommand {
     /// prints the difference in the resolved stack — images, environment (values redacted),
     /// ports, setup commands, every other value — and rewrites devboot.lock. Review it with
     /// `--dry-run` first; to cross a major version, edit the range in `extends`.
+    ///
+    /// Example: `devboot profile update rails --dry-run`, then `devboot profile update rails`
+    /// and commit devboot.lock. See docs/publishing.md.
     Update {
         /// A catalog profile (`rails` or `acme:rails`); default: every one
         name: Option<String>,
