@@ -550,3 +550,53 @@ fn hostile_catalog_locations_and_links_are_refused() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("is a link"), "{}", out.stderr);
 }
+
+/// `up` on the real engine with the fixture's profile published in a catalog: the locked
+/// release runs, and a later release does not reach the stack without `profile update`.
+#[test]
+fn up_runs_the_locked_catalog_profile_on_the_engine() {
+    if !crate::common::require_engine() || !require_tool("git") {
+        return;
+    }
+    let stack = crate::stack::EngineProject::new("catalog", crate::stack::AUTO_PORTS);
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(work.join("profiles")).unwrap();
+    git(&work, &["init", "-q"]);
+    let fixture = stack.project.read("devboot.toml");
+    let publish = |version: &str| {
+        std::fs::write(
+            work.join("profiles/rails.toml"),
+            format!("{fixture}\n[services.web.environment]\nACME_PROFILE = \"{version}\"\n"),
+        )
+        .unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", version]);
+        git(&work, &["tag", &format!("v{version}")]);
+    };
+    publish("2.0.0");
+    stack.project.write(
+        "devboot.toml",
+        &format!(
+            "extends = \"acme:rails@^2\"\n\n[catalogs]\nacme = \"git+file://{}\"\n",
+            work.display()
+        ),
+    );
+    let first = stack.up();
+    assert!(
+        first.stderr.contains("locked acme:rails v2.0.0"),
+        "{}",
+        first.stderr
+    );
+
+    publish("2.1.0");
+    stack.up();
+    let web = stack
+        .container_ids()
+        .into_iter()
+        .find(|(service, _)| service == "web")
+        .map(|(_, id)| id)
+        .unwrap();
+    let env = crate::stack::docker(&["inspect", "--format", "{{json .Config.Env}}", &web]);
+    assert!(env.contains("ACME_PROFILE=2.0.0"), "{env}");
+}
