@@ -277,6 +277,11 @@ fn a_locked_catalog_profile_is_used_exactly_offline_and_upgraded_only_by_a_revie
     assert_eq!(project.read("devboot.lock"), lock);
 
     // `outdated` lists the newer release.
+    let json = run(project.devboot().args(["profile", "outdated", "--json"]));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(rows[0]["locked"], "v2.0.0", "{rows}");
+    assert_eq!(rows[0]["wanted"], "v2.1.0", "{rows}");
     let outdated = run(project.devboot().args(["profile", "outdated"]));
     assert_eq!(outdated.code, 0, "{}", outdated.stderr);
     let row = outdated
