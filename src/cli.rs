@@ -287,6 +287,32 @@ pub enum ProfileCommand {
     },
     /// Print the JSON Schema of profile files (for editor completion and CI checks)
     Schema,
+    /// List newer releases of the catalog profiles this project extends
+    ///
+    /// For each profile in devboot.lock: the locked release, the newest one the version in
+    /// `extends` accepts (`wanted`), and the newest published (`latest`). Fetches the catalogs;
+    /// changes nothing. Take an upgrade with `devboot profile update`.
+    Outdated {
+        /// Print as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upgrade catalog profiles in devboot.lock, showing what changes in the resolved stack
+    ///
+    /// Selects the newest release each `extends` accepts (all catalog profiles, or NAME),
+    /// prints the difference in the resolved stack — images, environment (values redacted),
+    /// ports, setup commands, every other value — and rewrites devboot.lock. Review it with
+    /// `--dry-run` first; to cross a major version, edit the range in `extends`.
+    ///
+    /// Example: `devboot profile update rails --dry-run`, then `devboot profile update rails`
+    /// and commit devboot.lock. See docs/publishing.md.
+    Update {
+        /// A catalog profile (`rails` or `acme:rails`); default: every one
+        name: Option<String>,
+        /// Show the difference without writing devboot.lock
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[cfg(test)]

@@ -80,6 +80,26 @@ impl Environment {
             .map(|base| base.join("devboot"))
     }
 
+    /// Where devboot caches what it can fetch again (published catalogs):
+    /// `$XDG_CACHE_HOME/devboot`, else `~/.cache/devboot`. `None` without a home.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        self.xdg_dir("XDG_CACHE_HOME", ".cache")
+    }
+
+    /// The developer's own devboot settings (`config.toml`: catalogs every project may use):
+    /// `$XDG_CONFIG_HOME/devboot`, else `~/.config/devboot`. `None` without a home.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        self.xdg_dir("XDG_CONFIG_HOME", ".config")
+    }
+
+    fn xdg_dir(&self, var: &str, under_home: &str) -> Option<PathBuf> {
+        self.var(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| self.home.as_ref().map(|h| h.join(under_home)))
+            .map(|base| base.join("devboot"))
+    }
+
     /// `path` with the home directory written as `~`, for messages and reports.
     pub fn display_path(&self, path: &Path) -> String {
         match self

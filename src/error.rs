@@ -57,6 +57,13 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A published catalog could not be fetched, or its content does not match `devboot.lock`.
+    #[error("{message}")]
+    Catalog {
+        message: String,
+        hint: Option<String>,
+    },
+
     #[error("cannot {action} `{}`: {source}", .path.display())]
     Io {
         action: &'static str,
@@ -210,9 +217,10 @@ impl Error {
             Self::EngineTooOld { .. } => Some(
                 "upgrade Docker Engine (or Docker Desktop), or lower `requires.docker_api` in the profile".into(),
             ),
-            Self::Engine { hint, .. } | Self::Usage { hint, .. } | Self::Refused { hint, .. } => {
-                hint.clone()
-            }
+            Self::Engine { hint, .. }
+            | Self::Usage { hint, .. }
+            | Self::Refused { hint, .. }
+            | Self::Catalog { hint, .. } => hint.clone(),
             Self::Aws(error) => error.hint(),
             Self::Prerequisites(problems) => {
                 let fixes: Vec<String> = problems.iter().filter_map(|p| p.fix.clone()).collect();
@@ -266,6 +274,7 @@ impl Error {
             | Self::Usage { .. } => ExitStatus::Usage,
             Self::Io { .. }
             | Self::Refused { .. }
+            | Self::Catalog { .. }
             | Self::Conflicts { .. }
             | Self::Prompt(_)
             | Self::EngineUnreachable { .. }

@@ -16,6 +16,7 @@
 
 pub mod adopt;
 pub mod aws;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod consent;

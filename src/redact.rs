@@ -479,7 +479,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("devboot.toml"), project).unwrap();
         std::fs::write(dir.path().join("devboot.local.toml"), local).unwrap();
-        let profile = crate::profile::load_project(dir.path()).unwrap();
+        let env = Environment::default();
+        let catalogs =
+            crate::catalog::Catalogs::for_project(&env, dir.path(), crate::catalog::Refresh::None)
+                .unwrap();
+        let profile = crate::profile::load_project(dir.path(), &catalogs).unwrap();
         (dir, profile)
     }
 

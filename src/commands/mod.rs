@@ -4,6 +4,7 @@
 mod app_aws;
 mod aws;
 mod capabilities;
+mod catalog;
 mod config;
 mod doctor;
 mod down;
@@ -37,8 +38,13 @@ impl Context<'_> {
     }
 
     /// The project around the start directory, validated.
+    /// Says what loading it did (a lock written on a catalog's first use).
     pub fn project(&self) -> Result<Project, Error> {
-        Project::discover(&self.start_dir())
+        let project = Project::discover(&self.start_dir(), self.env)?;
+        for note in &project.notes {
+            self.printer.note(note);
+        }
+        Ok(project)
     }
 }
 

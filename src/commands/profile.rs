@@ -1,10 +1,12 @@
-//! `devboot profile list | show | validate | schema`: the platform team's view of profiles.
+//! `devboot profile list | show | validate | schema`: the platform team's view of profiles
+//! (`outdated` and `update` are in [`super::catalog`]).
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::Context;
+use crate::catalog::{Catalogs, Refresh};
 use crate::cli::ProfileCommand;
 use crate::consent::{self, Consents};
 use crate::error::{Error, ExitStatus};
@@ -28,6 +30,10 @@ pub(super) fn run(command: &ProfileCommand, ctx: &Context<'_>) -> Result<ExitSta
         ProfileCommand::Schema => {
             ctx.printer.data(&schema::profile_schema());
             Ok(ExitStatus::Success)
+        }
+        ProfileCommand::Outdated { json } => super::catalog::outdated(*json, ctx),
+        ProfileCommand::Update { name, dry_run } => {
+            super::catalog::update(name.as_deref(), *dry_run, ctx)
         }
     }
 }
@@ -122,15 +128,22 @@ fn show(
     };
     let loaded: LoadedProfile = match (resolved, name, &layer.path) {
         // The project's resolution includes devboot.local.toml.
-        (true, None, Some(path)) => profile::load_project(path.parent().unwrap_or(Path::new(".")))?,
+        (true, None, Some(path)) => {
+            let root = path.parent().unwrap_or(Path::new("."));
+            let catalogs = Catalogs::for_project(ctx.env, root, Refresh::None)?;
+            profile::load_project(root, &catalogs)?
+        }
         (true, _, _) => profile::load_standalone(layer)?,
         // This layer alone: parse it without following `extends`.
         (false, _, _) => profile::load_alone(layer)?,
     };
     let mut entries = entries(&loaded.merged, &loaded.sources);
     // What the repository's files decide: which Dockerfile each build uses.
-    let project = project_root.and_then(|root| crate::project::Project::load(root).ok());
+    let project = project_root.and_then(|root| crate::project::Project::load(root, ctx.env).ok());
     if let Some(project) = &project {
+        for note in &project.notes {
+            ctx.printer.note(note);
+        }
         entries.extend(chosen_entries(&project.stack));
     }
     entries.extend(capability_entries(&loaded, project.as_ref(), ctx));

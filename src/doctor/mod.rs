@@ -61,11 +61,14 @@ pub async fn run(
 /// The redactor of a run: the secrets of the host environment and of every layer of the
 /// project's profile, also when the profile loads but does not validate.
 fn redactor(facts: &facts::Facts) -> Redactor {
+    use crate::catalog::Refresh;
     let reloaded;
     let profile = match facts.project() {
         facts::ProjectLookup::Loaded(project) => Some(&project.profile),
         facts::ProjectLookup::Invalid { root, .. } => {
-            reloaded = crate::profile::load_project(root).ok();
+            reloaded = crate::catalog::Catalogs::for_project(&facts.env, root, Refresh::None)
+                .and_then(|catalogs| crate::profile::load_project(root, &catalogs))
+                .ok();
             reloaded.as_ref()
         }
         facts::ProjectLookup::Missing => None,

@@ -408,6 +408,9 @@ mod tests {
         "app.setup_inputs",
         "aws",
         "capabilities",
+        // Only the project's own files and the user's config name catalogs; a published layer's
+        // `[catalogs]` are never read.
+        "catalogs",
         "description",
         "extends",
         "files",
@@ -528,7 +531,12 @@ mod tests {
         }
 
         fn load(&self) -> LoadedProfile {
-            load_project(&self.dir.path().join("app")).unwrap()
+            let env = crate::env::Environment::default();
+            load_project(
+                &self.dir.path().join("app"),
+                &crate::catalog::Catalogs::none(&env),
+            )
+            .unwrap()
         }
     }
 

@@ -117,12 +117,17 @@ pub struct ProfileDocument {
     pub schema: Option<Sourced<u32>>,
     /// One-line description shown by `devboot profile list`.
     pub description: Option<Sourced<String>>,
-    /// Base profiles this one builds on, applied in order before this file.
+    /// Base profiles this one builds on, applied in order before this file: a built-in name
+    /// (`rails`), a file (`./team.toml`), or a catalog profile (`acme:rails@^2`).
     pub extends: Option<Sourced<ExtendsDocument>>,
     /// What this profile does beyond containers, the project's bind mounts and ports on
     /// 127.0.0.1, when it is published (a catalog's, or a file outside the project): each needs
     /// the developer's approval before `up`. Declared per file; not inherited.
     pub capabilities: Option<Vec<Sourced<super::capabilities::Capability>>>,
+    /// Published catalogs by the name `extends` uses: `acme = "git+https://host/profiles"`,
+    /// `local = "dir:../platform-profiles"`. Pinned by `devboot.lock`.
+    #[serde(default)]
+    pub catalogs: BTreeMap<Sourced<String>, Sourced<String>>,
     #[serde(default)]
     pub project: ProjectSection,
     #[serde(default)]

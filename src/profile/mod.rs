@@ -22,7 +22,21 @@ use document::{LayerId, Origin, ProfileDocument, Sourced, document_from_table};
 use source::{Builtin, Files, FoundProfile, Layer, LayerKind, ProfileSource, Sources};
 use toml::de::DeTable;
 
+use crate::catalog::Catalogs;
 use crate::error::Error;
+
+/// Outside a project no catalog is declared: a catalog reference is an unknown profile.
+struct NoCatalogs;
+
+impl ProfileSource for NoCatalogs {
+    fn find(&self, _name: &str, _from: &Layer) -> Result<Option<FoundProfile>, Error> {
+        Ok(None)
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+}
 
 /// The profile format this devboot reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,8 +52,9 @@ pub struct LoadedProfile {
 }
 
 /// Loads a project's profile: `devboot.toml`, its bases, and `devboot.local.toml` if present.
-pub fn load_project(root: &Path) -> Result<LoadedProfile, Error> {
-    let mut loader = Loader::default();
+/// Catalog profiles (`acme:rails@^2`) come from `catalogs`, which records what it used.
+pub fn load_project(root: &Path, catalogs: &Catalogs) -> Result<LoadedProfile, Error> {
+    let mut loader = Loader::new(catalogs);
     let project = root.join(source::PROJECT_FILE);
     loader.add_top(source::read_layer(
         &project,
@@ -59,7 +74,7 @@ pub fn load_project(root: &Path) -> Result<LoadedProfile, Error> {
 
 /// Loads one profile on its own (a file or a built-in name) with its bases.
 pub fn load_standalone(layer: Layer) -> Result<LoadedProfile, Error> {
-    let mut loader = Loader::default();
+    let mut loader = Loader::new(&NoCatalogs);
     loader.add_top(layer);
     loader.finish()
 }
@@ -149,8 +164,12 @@ fn layer_document(sources: &Sources, id: LayerId) -> Result<ProfileDocument, Vec
 }
 
 /// Builds the layer list depth-first: a layer's bases come before it, each base once.
-#[derive(Default)]
-struct Loader {
+struct Loader<'c> {
+    /// Where base profiles are found, asked in order: catalogs, files, built-ins.
+    finders: [&'c dyn ProfileSource; 3],
+    /// An error that stops the resolution (a catalog that cannot be fetched or does not
+    /// match the lock); it is reported as it is, not as a profile diagnostic.
+    fatal: Option<Error>,
     sources: Sources,
     loaded: Vec<(LayerId, ProfileDocument)>,
     /// Keys of the layers on the current `extends` path, for cycle detection.
@@ -163,8 +182,19 @@ struct Loader {
     diagnostics: Vec<Diagnostic>,
 }
 
-impl Loader {
-    const SOURCES: [&'static dyn ProfileSource; 2] = [&Files, &Builtin];
+impl<'c> Loader<'c> {
+    fn new(catalogs: &'c dyn ProfileSource) -> Self {
+        Self {
+            finders: [catalogs, &Files, &Builtin],
+            fatal: None,
+            sources: Sources::default(),
+            loaded: Vec::new(),
+            path: Vec::new(),
+            done: BTreeSet::new(),
+            home_dir: None,
+            diagnostics: Vec::new(),
+        }
+    }
 
     fn add_top(&mut self, layer: Layer) {
         if self.home_dir.is_none() {
@@ -233,12 +263,16 @@ impl Loader {
 
     fn add_base(&mut self, name: &Sourced<String>, from: LayerId) {
         let from_layer = self.sources.get(from).clone();
-        let found = Self::SOURCES
+        if self.fatal.is_some() {
+            return;
+        }
+        let found = self
+            .finders
             .iter()
             .find_map(|source| source.find(&name.value, &from_layer).transpose());
         match found {
             None => {
-                let known: Vec<&str> = Self::SOURCES.iter().flat_map(|s| s.names()).collect();
+                let known: Vec<&str> = self.finders.iter().flat_map(|s| s.names()).collect();
                 let hint = match closest(&name.value, known.iter().copied()) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None => format!(
@@ -257,6 +291,16 @@ impl Loader {
             }
             // A base that is not UTF-8, located in that file.
             Some(Err(Error::InvalidProfile(found))) => self.diagnostics.extend(found.0),
+            // A catalog reference that cannot hold (unknown catalog, no matching release, a lock
+            // the range does not accept): located at the `extends` entry.
+            Some(Err(Error::Usage { message, hint })) => {
+                let diagnostic = Diagnostic::at(&self.sources, &name.origin, message);
+                self.diagnostics.push(match hint {
+                    Some(hint) => diagnostic.with_hint(hint),
+                    None => diagnostic,
+                });
+            }
+            Some(Err(error @ Error::Catalog { .. })) => self.fatal = Some(error),
             Some(Err(error)) => self.diagnostics.push(
                 Diagnostic::at(
                     &self.sources,
@@ -281,7 +325,8 @@ impl Loader {
                         .with_hint("remove one of these `extends` entries"),
                     );
                 } else if !self.done.contains(&key) {
-                    let foreign = layer.kind == LayerKind::File && self.is_foreign(&layer);
+                    let foreign = layer.kind == LayerKind::Catalog
+                        || (layer.kind == LayerKind::File && self.is_foreign(&layer));
                     self.add(key, layer, foreign);
                 }
             }
@@ -289,6 +334,9 @@ impl Loader {
     }
 
     fn finish(self) -> Result<LoadedProfile, Error> {
+        if let Some(error) = self.fatal {
+            return Err(error);
+        }
         if !self.diagnostics.is_empty() {
             return Err(Error::InvalidProfile(Diagnostics::sorted(self.diagnostics)));
         }
@@ -327,14 +375,24 @@ mod tests {
                 "extends = \"../outside.toml\"\n",
             )
             .unwrap();
-            let error = load_project(&project).unwrap_err().to_string();
+            let error = load_project(
+                &project,
+                &Catalogs::none(&crate::env::Environment::default()),
+            )
+            .unwrap_err()
+            .to_string();
             assert!(!error.contains("hunter2"), "{error}");
             assert!(error.contains("outside.toml:"), "still located: {error}");
         }
         // Inside the project, the offending line is shown as usual.
         std::fs::write(project.join("base.toml"), "token = \"visible\"\n").unwrap();
         std::fs::write(project.join("devboot.toml"), "extends = \"./base.toml\"\n").unwrap();
-        let error = load_project(&project).unwrap_err().to_string();
+        let error = load_project(
+            &project,
+            &Catalogs::none(&crate::env::Environment::default()),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(error.contains("visible"), "{error}");
     }
 

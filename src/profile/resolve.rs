@@ -26,6 +26,7 @@ impl ProfileDocument {
             extends: over.extends.or(self.extends),
             // Each layer declares its own (see `capabilities::published`); a merge has none.
             capabilities: None,
+            catalogs: merge_maps(self.catalogs, over.catalogs, |_, o| o),
             project: ProjectSection {
                 name: over.project.name.or(self.project.name),
             },
@@ -111,6 +112,9 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
     out.push(root, "description", document.description.as_ref());
     let extends = document.extends();
     out.push_list(root, "extends", &extends);
+    for (name, location) in &document.catalogs {
+        out.push(&["catalogs"], &name.value, Some(location));
+    }
     out.push(&["project"], "name", document.project.name.as_ref());
     let requires = &document.requires;
     out.push(&["requires"], "docker_api", requires.docker_api.as_ref());

@@ -127,3 +127,14 @@ fn man_out_dir_writes_every_page_the_subcommands_sections_name() {
     assert!(references >= pages.len() / 2, "{references} references");
     assert!(!pages.iter().any(|p| p.contains("help")), "{pages:?}");
 }
+
+#[test]
+fn profile_update_help_teaches_the_reviewed_upgrade() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().args(["profile", "--help"]));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!("profile_help", out.stdout);
+    let out = run(project.devboot().args(["profile", "update", "--help"]));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!("profile_update_help", out.stdout);
+}

@@ -16,6 +16,7 @@ mod stack;
 mod aws;
 mod aws_endpoint;
 mod capabilities;
+mod catalog;
 mod cli;
 mod compose;
 mod config;

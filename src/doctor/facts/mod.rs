@@ -86,7 +86,7 @@ impl Facts {
         self.project
             .get_or_init(|| match source::find_project_root(&self.start) {
                 None => ProjectLookup::Missing,
-                Some(root) => match Project::load(root.clone()) {
+                Some(root) => match Project::load(root.clone(), &self.env) {
                     Ok(project) => ProjectLookup::Loaded(Box::new(project)),
                     Err(error) => ProjectLookup::Invalid { root, error },
                 },
