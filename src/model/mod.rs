@@ -4,6 +4,7 @@
 //! render, engine) works from a [`Stack`] and never sees TOML again.
 
 pub mod image;
+pub mod postgres;
 pub mod units;
 pub mod validate;
 
