@@ -44,37 +44,37 @@ pub struct Rule {
 const POSTGRES_DATA_DIR: Rule = Rule {
     id: "postgres-data-dir",
     severity: Severity::Error,
-    summary: "Postgres 18 or later with its data volume at /var/lib/postgresql/data (18 keeps its data in /var/lib/postgresql/18/docker and refuses to start on the old mount)",
+    summary: "Postgres 18+ with its data volume at /var/lib/postgresql/data",
 };
 const IMAGE_UNPINNED: Rule = Rule {
     id: "image-unpinned",
     severity: Severity::Warning,
-    summary: "an image without a tag or on `latest`: it changes under its users",
+    summary: "an image without a tag, or on `latest`",
 };
 const IMAGE_DIGEST: Rule = Rule {
     id: "image-digest",
     severity: Severity::Warning,
-    summary: "an image of a catalog profile without a digest (`@sha256:...`)",
+    summary: "a catalog profile's image without a digest (`@sha256:...`)",
 };
 const LITERAL_SECRET: Rule = Rule {
     id: "literal-secret",
     severity: Severity::Error,
-    summary: "a secret written in an environment value or a build argument",
+    summary: "a secret written in an environment value or build argument",
 };
 const HEALTHCHECK_MISSING: Rule = Rule {
     id: "healthcheck-missing",
     severity: Severity::Warning,
-    summary: "a service others depend on without a healthcheck",
+    summary: "a service others depend on has no healthcheck",
 };
 const HOST_PORT_SHARED: Rule = Rule {
     id: "host-port-shared",
     severity: Severity::Error,
-    summary: "the same host port published by two services (on overlapping addresses)",
+    summary: "one host port published by two services (addresses overlapping)",
 };
 const SCHEMA_OUTDATED: Rule = Rule {
     id: "schema-outdated",
     severity: Severity::Warning,
-    summary: "a profile without `schema`, or older than this devboot's schema",
+    summary: "a profile without `schema`, or older than this devboot's",
 };
 
 /// Every rule, in the order findings of one value are reported.
@@ -276,7 +276,7 @@ fn sort_key(place: &Place) -> (&str, usize, usize) {
 /// Two services publishing one host port where validation lets them: the same port on the
 /// wildcard address and on another (exact duplicates are validation errors).
 fn shared_host_ports(loaded: &LoadedProfile, at: &dyn Fn(&Origin) -> Diagnostic) -> Vec<Finding> {
-    let mut claimed: Vec<(&str, IpAddr, u16)> = Vec::new();
+    let mut claimed: Vec<(&str, IpAddr, u16, &Origin)> = Vec::new();
     let mut findings = Vec::new();
     for (name, service) in &loaded.merged.services {
         for port in service.ports.iter().flatten() {
@@ -294,27 +294,43 @@ fn shared_host_ports(loaded: &LoadedProfile, at: &dyn Fn(&Origin) -> Diagnostic)
             if mapping.policy == PortPolicy::Auto {
                 continue;
             }
-            let overlapping = claimed.iter().find(|(other, other_ip, other_host)| {
+            let overlapping = claimed.iter().find(|(other, other_ip, other_host, _)| {
                 *other != name.value
                     && *other_host == host
                     && (ip == *other_ip || ip.is_unspecified() || other_ip.is_unspecified())
             });
-            if let Some((other, other_ip, _)) = overlapping {
-                findings.push(Finding::new(
-                    HOST_PORT_SHARED,
-                    Diagnostic {
-                        message: format!(
+            if let Some((other, other_ip, _, other_origin)) = overlapping {
+                // At the mapping a built-in profile did not write, where the fix goes.
+                let (origin, message) = if is_builtin(loaded, &port.origin) {
+                    (
+                        *other_origin,
+                        format!(
+                            "host port {host} on {other_ip} is also published by service `{}` on {ip}",
+                            name.value
+                        ),
+                    )
+                } else {
+                    (
+                        &port.origin,
+                        format!(
                             "host port {host} on {ip} is also published by service `{other}` on {other_ip}"
                         ),
-                        ..at(&port.origin)
-                    }
+                    )
+                };
+                findings.push(Finding::new(
+                    HOST_PORT_SHARED,
+                    Diagnostic { message, ..at(origin) }
                     .with_hint("publish each host port once; `policy = \"auto\"` lets devboot pick a free one"),
                 ));
             }
-            claimed.push((&name.value, ip, host));
+            claimed.push((&name.value, ip, host, &port.origin));
         }
     }
     findings
+}
+
+fn is_builtin(loaded: &LoadedProfile, origin: &Origin) -> bool {
+    loaded.sources.get(origin.layer).kind == LayerKind::Builtin
 }
 
 /// Secrets written in any layer but devboot's own: what a profile says is committed and
