@@ -5,7 +5,7 @@
 //! `file:line:column` of the value at fault and a hint. [`RULES`] is the one list of rules; the
 //! help text and `docs/publishing.md` show it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -91,17 +91,16 @@ pub const RULES: &[Rule] = &[
 /// The rules as the help text and the docs list them.
 pub fn rules_table() -> String {
     let width = RULES.iter().map(|r| r.id.len()).max().unwrap_or(0);
-    RULES
-        .iter()
-        .map(|r| {
-            format!(
-                "  {:<width$}  {:<7}  {}\n",
-                r.id,
-                r.severity.name(),
-                r.summary
-            )
-        })
-        .collect()
+    let mut table = String::new();
+    for rule in RULES {
+        let severity = rule.severity.name();
+        let _ = writeln!(
+            table,
+            "  {:<width$}  {severity:<7}  {}",
+            rule.id, rule.summary
+        );
+    }
+    table
 }
 
 /// The rules under `devboot profile lint --help`.

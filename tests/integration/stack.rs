@@ -197,7 +197,7 @@ pub(crate) const AUTO_PORTS: &str = "[services.web]\nports = [{ container = 3000
 /// A stand-in for `postgres:18`'s layout, built (in seconds, offline) from the Postgres fixture:
 /// it keeps its data in `/var/lib/postgresql/18/docker` and, like the official 18 image, refuses
 /// to start with a volume at `/var/lib/postgresql/data`. The server is still the fixture's
-/// (Debian's PostgreSQL 15, `PG_MAJOR=15`): the layout is 18's, the version is not.
+/// (Debian's Postgres 15, `PG_MAJOR=15`): the layout is 18's, the version is not.
 pub(crate) const POSTGRES_18_STAND_IN: &str = "devboot-test/postgres:18";
 
 pub(crate) fn build_postgres_18_stand_in() {
