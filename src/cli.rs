@@ -285,6 +285,31 @@ pub enum ProfileCommand {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Find what hurts a profile's users (rules below), for catalog authors' CI
+    #[command(
+        long_about = "Find what hurts a profile's users, for catalog authors' CI.\n\n\
+        Each FILE is loaded with its bases and validated as `validate` does (an invalid profile \
+        is reported at `file:line:column`, exit 2), then checked against the rules below. A \
+        profile is a catalog profile under `--catalog`, or when it sits in a directory named \
+        `profiles` (a catalog's layout: `profiles/NAME.toml`).\n\n\
+        Exit status: 0 no error found (warnings are shown), 1 an error was found (or a warning \
+        under --strict), 2 a profile could not be read or is invalid.",
+        after_help = crate::lint::rules_help()
+    )]
+    Lint {
+        /// Profile files to lint (default: this project's devboot.toml)
+        #[arg(value_name = "FILE")]
+        paths: Vec<PathBuf>,
+        /// Print the findings as one JSON document
+        #[arg(long)]
+        json: bool,
+        /// Lint every FILE as a catalog profile (images need a digest)
+        #[arg(long)]
+        catalog: bool,
+        /// Exit with status 1 on warnings too
+        #[arg(long)]
+        strict: bool,
+    },
     /// Print the JSON Schema of profile files (for editor completion and CI checks)
     Schema,
     /// List newer releases of the catalog profiles this project extends

@@ -34,6 +34,7 @@ pub mod error;
 pub mod fsio;
 pub mod gate;
 pub mod host;
+pub mod lint;
 pub mod model;
 pub mod output;
 pub mod plan;

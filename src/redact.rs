@@ -154,7 +154,7 @@ impl Redactor {
         let public = profile.map(public_words).unwrap_or_default();
         let mut secrets: Vec<String> = found
             .into_iter()
-            .filter(|value| value.len() >= MIN_SECRET_LEN && !public.contains(*value))
+            .filter(|value| is_secret_value(value, &public))
             .map(str::to_owned)
             .collect();
         secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
@@ -183,8 +183,26 @@ impl Redactor {
     }
 }
 
+/// Whether a value found where a secret is kept is one: long enough to be, and none of the
+/// words the stack shows in the open ([`public_words`]).
+fn is_secret_value(value: &str, public: &BTreeSet<String>) -> bool {
+    value.len() >= MIN_SECRET_LEN && !public.contains(value)
+}
+
+/// The secrets a profile writes in the value of variable `name` (`profile lint`'s
+/// `literal-secret`): what the redactor would remove from it, the value of a secret's name and
+/// the password of a URL whatever the name, but not a word of the stack's `public` ones (the
+/// `rails` profile's `POSTGRES_PASSWORD = "postgres"`).
+pub fn literal_secrets<'v>(name: &str, value: &'v str, public: &BTreeSet<String>) -> Vec<&'v str> {
+    let mut secrets = secrets_of(name, value);
+    secrets.extend(url_secrets(value).map(|range| &value[range]));
+    secrets.retain(|secret| is_secret_value(secret, public));
+    secrets.dedup();
+    secrets
+}
+
 /// What the stack shows in the open: its service names and the parts of its image names.
-fn public_words(profile: &LoadedProfile) -> BTreeSet<String> {
+pub fn public_words(profile: &LoadedProfile) -> BTreeSet<String> {
     let mut words = BTreeSet::new();
     for (name, service) in &profile.merged.services {
         words.insert(name.value.clone());

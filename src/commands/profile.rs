@@ -1,4 +1,4 @@
-//! `devboot profile list | show | validate | schema`: the platform team's view of profiles
+//! `devboot profile list | show | validate | lint | schema`: the platform team's view of profiles
 //! (`outdated` and `update` are in [`super::catalog`]).
 
 use std::path::Path;
@@ -10,6 +10,7 @@ use crate::catalog::{Catalogs, Refresh};
 use crate::cli::ProfileCommand;
 use crate::consent::{self, Consents};
 use crate::error::{Error, ExitStatus};
+use crate::lint;
 use crate::model::validate;
 use crate::output::Role;
 use crate::profile::capabilities::{self, Capability};
@@ -27,6 +28,12 @@ pub(super) fn run(command: &ProfileCommand, ctx: &Context<'_>) -> Result<ExitSta
             json,
         } => show(name.as_deref(), *resolved, *json, ctx),
         ProfileCommand::Validate { paths } => Ok(validate_files(paths, ctx)),
+        ProfileCommand::Lint {
+            paths,
+            json,
+            catalog,
+            strict,
+        } => lint_files(paths, *json, *catalog, *strict, ctx),
         ProfileCommand::Schema => {
             ctx.printer.data(&schema::profile_schema());
             Ok(ExitStatus::Success)
@@ -285,4 +292,97 @@ fn validate_files(paths: &[std::path::PathBuf], ctx: &Context<'_>) -> ExitStatus
         return ExitStatus::Usage;
     }
     ExitStatus::Success
+}
+
+/// What `profile lint --json` prints.
+#[derive(Serialize)]
+struct LintReport {
+    findings: Vec<lint::Finding>,
+    errors: usize,
+    warnings: usize,
+}
+
+fn lint_files(
+    paths: &[std::path::PathBuf],
+    json: bool,
+    catalog: bool,
+    strict: bool,
+    ctx: &Context<'_>,
+) -> Result<ExitStatus, Error> {
+    let start = ctx.start_dir();
+    let targets: Vec<(std::path::PathBuf, String)> = if paths.is_empty() {
+        let root = source::find_project_root(&start).ok_or(Error::NoProject {
+            start: start.clone(),
+        })?;
+        vec![(
+            root.join(source::PROJECT_FILE),
+            source::PROJECT_FILE.to_owned(),
+        )]
+    } else {
+        paths
+            .iter()
+            .map(|path| (start.join(path), path.display().to_string()))
+            .collect()
+    };
+    let mut findings = Vec::new();
+    let mut invalid = 0;
+    for (full, display) in &targets {
+        // A catalog keeps its profiles in `profiles/NAME.toml`.
+        let in_catalog = catalog
+            || full
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|dir| dir == "profiles");
+        let linted = source::read_layer(full, LayerKind::File, display)
+            .and_then(profile::load_standalone)
+            .and_then(|loaded| {
+                let root = full.parent().unwrap_or(Path::new("."));
+                let stack = validate::stack(&loaded, root)?;
+                Ok(lint::lint(&loaded, &stack, in_catalog))
+            });
+        match linted {
+            Ok(found) => findings.extend(found),
+            Err(error) => {
+                invalid += 1;
+                ctx.printer.error(&error);
+            }
+        }
+    }
+    let errors = lint::count_at_least(&findings, lint::Severity::Error);
+    let warnings = findings.len() - errors;
+    let summary = format!(
+        "{errors} error{}, {warnings} warning{} in {} profile{}",
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" },
+        targets.len() - invalid,
+        if targets.len() - invalid == 1 {
+            ""
+        } else {
+            "s"
+        },
+    );
+    if json {
+        ctx.printer.json(&LintReport {
+            findings,
+            errors,
+            warnings,
+        })?;
+    } else {
+        let text: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        ctx.printer.data(&text.join("\n"));
+    }
+    let status = if invalid > 0 {
+        ExitStatus::Usage
+    } else if errors > 0 || (strict && warnings > 0) {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    };
+    let role = if status == ExitStatus::Success {
+        Role::Good
+    } else {
+        Role::Bad
+    };
+    ctx.printer.note(ctx.printer.style(role).apply_to(summary));
+    Ok(status)
 }

@@ -3,6 +3,8 @@
 //! Postgres container is (re)created on an existing volume, compare the two and stop with the
 //! options instead.
 
+use std::path::Path;
+
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
@@ -11,25 +13,41 @@ use super::containers::tail_logs;
 use super::observe::engine_error;
 use super::spec::volume_name;
 use crate::error::Error;
-use crate::model::{Mount as ServiceMount, Service};
+use crate::model::{Mount as ServiceMount, Service, postgres};
 
-/// The data directory of a Postgres service: the volume mounted at its `PGDATA`.
+/// The data volume of a Postgres service: the volume mounted at its `PGDATA` (the profile's),
+/// or where an image of either layout keeps its data ([`model::postgres`]).
 pub fn data_volume(service: &Service) -> Option<(&str, &str)> {
-    let looks_like_postgres = service.image.repository.rsplit('/').next() == Some("postgres")
+    let looks_like_postgres = postgres::is_postgres(&service.image)
         || service.environment.contains_key("POSTGRES_PASSWORD");
     if !looks_like_postgres {
         return None;
     }
-    let pgdata = service
-        .environment
-        .get("PGDATA")
-        .map_or("/var/lib/postgresql/data", String::as_str);
+    let holds_data = |target: &str| match service.environment.get("PGDATA") {
+        Some(pgdata) => Path::new(pgdata).starts_with(target),
+        None => [postgres::LEGACY_DATA_DIR, postgres::VERSIONED_VOLUME_DIR].contains(&target),
+    };
     service.mounts.iter().find_map(|m| match m {
-        ServiceMount::Volume { name, target, .. } if pgdata.starts_with(target.as_str()) => {
+        ServiceMount::Volume { name, target, .. } if holds_data(target) => {
             Some((name.as_str(), target.as_str()))
         }
         _ => None,
     })
+}
+
+/// A shell script for a container of the Postgres image with the data volume at `target`: its
+/// first line is the major version that initialised the data (`none` when there is none), read
+/// from `PG_VERSION` where the server looks (`$PGDATA`), else in either layout a volume may hold
+/// (the data directory itself, a `pgdata` directory in it, or `<major>/docker` of Postgres 18);
+/// its second line is the major the image runs.
+pub fn majors_script(target: &str) -> String {
+    let target = crate::shell::shell_word(target);
+    format!(
+        "for f in \"$PGDATA/PG_VERSION\" {target}/PG_VERSION {target}/pgdata/PG_VERSION {target}/data/PG_VERSION {target}/*/docker/PG_VERSION; do \
+           if [ -s \"$f\" ]; then cat \"$f\"; found=1; break; fi; \
+         done; [ -n \"${{found:-}}\" ] || echo none; \
+         echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
+    )
 }
 
 /// Fails when the volume holds data of another major version than the image runs.
@@ -37,12 +55,15 @@ pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> R
     let Some((volume, target)) = data_volume(service) else {
         return Ok(());
     };
-    let script = format!(
-        "cat {target}/PG_VERSION 2>/dev/null || cat {target}/pgdata/PG_VERSION 2>/dev/null || echo none; \
-         echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
-    );
+    let script = majors_script(target);
+    // The server's own `PGDATA`: the profile's, else the image's.
+    let pgdata = service
+        .environment
+        .get("PGDATA")
+        .map(|pgdata| vec![format!("PGDATA={pgdata}")]);
     let body = ContainerCreateBody {
         image: Some(service.image.to_string()),
+        env: pgdata,
         entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
         cmd: Some(Vec::new()),
         host_config: Some(HostConfig {
@@ -99,4 +120,83 @@ pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> R
         image: service.image.to_string(),
         image_major: image_major.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_volume_is_found_in_either_layout() {
+        let stack = crate::model::test_stack(
+            "extends = \"rails\"\n[services.db]\nimage = \"postgres:18\"\n",
+        );
+        assert_eq!(
+            data_volume(&stack.services["db"]),
+            Some(("db-data", "/var/lib/postgresql"))
+        );
+        let stack = crate::model::test_stack("extends = \"rails\"\n");
+        assert_eq!(
+            data_volume(&stack.services["db"]),
+            Some(("db-data", "/var/lib/postgresql/data"))
+        );
+        let stack = crate::model::test_stack(
+            "extends = \"rails\"\n[services.db]\nvolumes = [\"db-data:/srv/pg\", \"other:/var/lib/postgresql/data\"]\n\
+             [services.db.environment]\nPGDATA = \"/srv/pg/pgdata\"\n",
+        );
+        assert_eq!(
+            data_volume(&stack.services["db"]),
+            Some(("db-data", "/srv/pg"))
+        );
+        assert_eq!(data_volume(&stack.services["redis"]), None);
+    }
+
+    /// Runs the script with the volume at a temporary directory, as an image of major 18 would.
+    fn majors(files: &[(&str, &str)], pgdata: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let target = dir.path().to_str().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &majors_script(target)])
+            .env("PGDATA", format!("{target}/{pgdata}"))
+            .env("PG_MAJOR", "18")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn pg_version_is_read_in_either_layout() {
+        // Where the server looks first, even beside data of another major.
+        assert_eq!(
+            majors(
+                &[
+                    ("18/docker/PG_VERSION", "18\n"),
+                    ("17/docker/PG_VERSION", "17\n")
+                ],
+                "18/docker"
+            ),
+            ["18", "18"]
+        );
+        // A volume of the old layout, now mounted at /var/lib/postgresql.
+        assert_eq!(majors(&[("PG_VERSION", "16\n")], "18/docker"), ["16", "18"]);
+        assert_eq!(
+            majors(&[("pgdata/PG_VERSION", "15\n")], "18/docker"),
+            ["15", "18"]
+        );
+        // A volume of the new layout, now mounted where an older image looks.
+        assert_eq!(
+            majors(&[("18/docker/PG_VERSION", "18\n")], "nothing-here"),
+            ["18", "18"]
+        );
+        assert_eq!(majors(&[], "18/docker"), ["none", "18"]);
+    }
 }

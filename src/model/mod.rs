@@ -5,6 +5,7 @@
 
 pub mod image;
 pub mod platform;
+pub mod postgres;
 pub mod units;
 pub mod validate;
 

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 
 use super::platform::Platform;
+use super::postgres;
 use super::units::{parse_api_version, parse_bytes, parse_duration};
 use super::{
     App, AppWiring, Aws, AwsMode, Build, BuildSource, Command, DEFAULT_RELAY_IMAGE, DeclaredFile,
@@ -18,7 +19,7 @@ use crate::profile::document::{
     BuildDocument, CommandDocument, HealthcheckDocument, Origin, PortDocument, PortPolicy,
     ProfileDocument, ServiceDocument, Sourced, VolumeDocument,
 };
-use crate::profile::source::Sources;
+use crate::profile::source::{LayerKind, Sources};
 
 /// Healthcheck timing when a profile leaves it out: poll fast, give slow services two minutes.
 const DEFAULT_INTERVAL_MS: u64 = 1000;
@@ -78,6 +79,11 @@ impl Validator<'_> {
         self.diagnostics
             .push(Diagnostic::at(self.sources, origin, message));
         self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    /// Whether a value was written by a built-in profile.
+    fn is_builtin(&self, origin: &Origin) -> bool {
+        self.sources.get(origin.layer).kind == LayerKind::Builtin
     }
 
     /// Runs `parse` on a sourced value, reporting its error at the value.
@@ -247,7 +253,15 @@ impl Validator<'_> {
             .volumes
             .iter()
             .flatten()
-            .filter_map(|volume| self.mount(volume))
+            .filter_map(|volume| {
+                let mount = self.mount(volume)?;
+                Some(match &image {
+                    Some(image) if self.is_builtin(&volume.origin) => {
+                        follow_postgres_major(mount, image)
+                    }
+                    _ => mount,
+                })
+            })
             .collect();
         let healthcheck = doc.healthcheck.as_ref().and_then(|h| self.healthcheck(h));
         let platform = doc
@@ -739,6 +753,25 @@ fn find_cycle<'a>(
     None
 }
 
+/// A built-in profile's Postgres data volume, mounted where `image`'s major keeps its data:
+/// the profile writes the path of Postgres 17 and earlier, `/var/lib/postgresql/data`, and an
+/// image of 18 or later gets the volume at `/var/lib/postgresql` instead. What a project or
+/// catalog profile writes itself is kept as written (`devboot profile lint` flags it).
+fn follow_postgres_major(mount: Mount, image: &ImageRef) -> Mount {
+    match mount {
+        Mount::Volume {
+            name,
+            target,
+            read_only,
+        } if target == postgres::LEGACY_DATA_DIR => Mount::Volume {
+            name,
+            target: postgres::volume_target(image).to_owned(),
+            read_only,
+        },
+        other => other,
+    }
+}
+
 /// Normalises a project-relative path; refuses absolute paths and `..` that leave the project.
 pub(crate) fn relative_in_project(path: &str) -> Result<String, String> {
     let escapes =
@@ -1034,6 +1067,32 @@ mod tests {
         );
         assert!(err.contains("needs `emulator_endpoint`"), "{err}");
         assert!(validate("extends = \"rails\"\n").unwrap().aws.is_none());
+    }
+
+    #[test]
+    fn the_builtin_postgres_volume_follows_the_images_major() {
+        let db_target = |local: &str| {
+            let stack =
+                validate(&format!("extends = \"rails\"\n[services.db]\n{local}\n")).unwrap();
+            let db = &stack.services["db"];
+            assert_eq!(db.mounts.len(), 1, "{:?}", db.mounts);
+            db.mounts[0].target().to_owned()
+        };
+        assert_eq!(db_target(""), "/var/lib/postgresql/data", "postgres:16");
+        assert_eq!(
+            db_target("image = \"postgres:17.6\""),
+            "/var/lib/postgresql/data"
+        );
+        assert_eq!(db_target("image = \"postgres:18\""), "/var/lib/postgresql");
+        assert_eq!(
+            db_target("image = \"postgres:latest\""),
+            "/var/lib/postgresql"
+        );
+        // A mount the project writes itself is kept as written.
+        assert_eq!(
+            db_target("image = \"postgres:18\"\nvolumes = [\"db-data:/var/lib/postgresql/data\"]"),
+            "/var/lib/postgresql/data"
+        );
     }
 
     #[test]

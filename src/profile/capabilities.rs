@@ -417,6 +417,7 @@ mod tests {
         "project",
         "project.name",
         "requires",
+        "requires.devboot",
         "requires.disk",
         "requires.docker_api",
         "requires.memory",

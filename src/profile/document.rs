@@ -187,6 +187,9 @@ pub struct ProjectSection {
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequiresSection {
+    /// The devboot versions this profile works with, a semver requirement, e.g. ">=0.3". Every
+    /// layer that sets it must hold; an older devboot refuses the profile.
+    pub devboot: Option<Sourced<String>>,
     /// Minimum Docker Engine API version, e.g. "1.41".
     pub docker_api: Option<Sourced<String>>,
     /// Memory the engine must have, e.g. "4GiB".

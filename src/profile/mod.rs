@@ -41,6 +41,27 @@ impl ProfileSource for NoCatalogs {
 /// The profile format this devboot reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// This devboot's version, which `requires.devboot` is checked against.
+pub const DEVBOOT_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How to get a newer devboot (README, "Install").
+const INSTALL_NEWER: &str = "install a newer devboot: `git pull && ./install.sh` in your devboot checkout, or `./install.sh --from-url URL` with a newer release";
+
+/// Whether devboot `version` satisfies a profile's `requires.devboot` requirement, or why not.
+fn devboot_version_holds(required: &str, version: &str) -> Result<(), String> {
+    let requirement = semver::VersionReq::parse(required).map_err(|error| {
+        format!("`{required}` is not a version requirement like `>=0.3`: {error}")
+    })?;
+    let version = semver::Version::parse(version).expect("the crate version is semver");
+    if requirement.matches(&version) {
+        Ok(())
+    } else {
+        Err(format!(
+            "this profile needs devboot {required}; this is devboot {version}"
+        ))
+    }
+}
+
 /// Every layer of one profile resolution, parsed, and their merge.
 #[derive(Debug, Clone)]
 pub struct LoadedProfile {
@@ -250,6 +271,13 @@ impl<'c> Loader<'c> {
                 .with_hint(format!(
                     "this devboot reads schema {SCHEMA_VERSION}; upgrade devboot or set `schema = {SCHEMA_VERSION}`"
                 )),
+            );
+        }
+        if let Some(required) = &document.requires.devboot
+            && let Err(message) = devboot_version_holds(&required.value, DEVBOOT_VERSION)
+        {
+            self.diagnostics.push(
+                Diagnostic::at(&self.sources, &required.origin, message).with_hint(INSTALL_NEWER),
             );
         }
         self.path.push(key.clone());
@@ -568,6 +596,49 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.exit_status(), crate::error::ExitStatus::Usage);
         assert!(err.to_string().contains("x.toml:2:19"), "{err}");
+    }
+
+    #[test]
+    fn every_layer_requiring_another_devboot_is_refused_with_the_install_command() {
+        assert_eq!(devboot_version_holds(">=0.3", "0.3.1"), Ok(()));
+        assert_eq!(devboot_version_holds("^0.1", "0.1.0"), Ok(()));
+        assert_eq!(
+            devboot_version_holds(">=0.3", "0.2.9"),
+            Err("this profile needs devboot >=0.3; this is devboot 0.2.9".to_owned())
+        );
+        assert!(
+            devboot_version_holds("three", "0.1.0")
+                .unwrap_err()
+                .starts_with("`three` is not a version requirement like `>=0.3`")
+        );
+        // This binary is older than 99 and not 0.0.x: the layer asking for 99 is refused
+        // wherever it sits, the one asking for what this binary is passes.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("base.toml"),
+            "schema = 1\nextends = \"rails\"\n[requires]\ndevboot = \">=99\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("devboot.toml"),
+            format!("extends = \"./base.toml\"\n[requires]\ndevboot = \"={DEVBOOT_VERSION}\"\n"),
+        )
+        .unwrap();
+        let err = load_project(
+            dir.path(),
+            &Catalogs::none(&crate::env::Environment::default()),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_status(), crate::error::ExitStatus::Usage);
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "this profile needs devboot >=99; this is devboot {DEVBOOT_VERSION}\n --> base.toml:4:11\n"
+            )),
+            "{text}"
+        );
+        assert!(text.contains("`git pull && ./install.sh`"), "{text}");
+        assert_eq!(text.matches("needs devboot").count(), 1, "{text}");
     }
 
     #[test]

@@ -31,6 +31,7 @@ impl ProfileDocument {
                 name: over.project.name.or(self.project.name),
             },
             requires: RequiresSection {
+                devboot: over.requires.devboot.or(self.requires.devboot),
                 docker_api: over.requires.docker_api.or(self.requires.docker_api),
                 memory: over.requires.memory.or(self.requires.memory),
                 disk: over.requires.disk.or(self.requires.disk),
@@ -117,6 +118,7 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
     }
     out.push(&["project"], "name", document.project.name.as_ref());
     let requires = &document.requires;
+    out.push(&["requires"], "devboot", requires.devboot.as_ref());
     out.push(&["requires"], "docker_api", requires.docker_api.as_ref());
     out.push(&["requires"], "memory", requires.memory.as_ref());
     out.push(&["requires"], "disk", requires.disk.as_ref());

@@ -11,6 +11,14 @@ fn help_lists_the_commands_and_exit_codes() {
 }
 
 #[test]
+fn profile_lint_help_lists_the_rules() {
+    let project = TestProject::empty();
+    let out = run(project.devboot().args(["profile", "lint", "--help"]));
+    assert_eq!(out.code, 0);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
 fn version_prints_the_crate_version() {
     let project = TestProject::empty();
     let out = run(project.devboot().arg("--version"));

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use crate::common::{TestProject, require_engine, run, stderr_lines};
 use crate::report::{details, expect, one_json};
-use crate::stack::{AUTO_PORTS, EngineProject, docker, http, seed_postgres_volume};
+use crate::stack::{
+    AUTO_PORTS, EngineProject, POSTGRES_18_STAND_IN, build_postgres_18_stand_in, docker, http,
+    seed_postgres_volume, seed_postgres_volume_at,
+};
 
 #[test]
 fn up_runs_the_rails_app_converges_and_keeps_data() {
@@ -224,6 +227,98 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
         out.stderr
     );
     assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    let db = stack.container_ids().into_iter().find(|(s, _)| s == "db");
+    assert!(db.is_none(), "the db container was not created");
+}
+
+/// The fixture stack with `image` as its database.
+fn with_db_image(image: &str) -> String {
+    AUTO_PORTS.replace(
+        "[services.db]\n",
+        &format!("[services.db]\nimage = \"{image}\"\n"),
+    )
+}
+
+#[test]
+fn postgres_18_gets_its_volume_where_18_keeps_its_data() {
+    if !require_engine() {
+        return;
+    }
+    build_postgres_18_stand_in();
+    // Only the image is set: the built-in profile's volume follows its major.
+    let stack = EngineProject::new("pg18", &with_db_image(POSTGRES_18_STAND_IN));
+    let config = stack.devboot(&["config"]);
+    assert!(
+        config.stdout.contains("target: \"/var/lib/postgresql\""),
+        "{}",
+        config.stdout
+    );
+    stack.up();
+    let db = || {
+        stack
+            .container_ids()
+            .into_iter()
+            .find(|(s, _)| s == "db")
+            .unwrap()
+            .1
+    };
+    let mounts = docker(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Name}} {{.Destination}}{{end}}",
+        &db(),
+    ]);
+    assert_eq!(
+        mounts.trim(),
+        format!("{}_db-data /var/lib/postgresql", stack.name)
+    );
+    let version = docker(&[
+        "exec",
+        &db(),
+        "cat",
+        "/var/lib/postgresql/18/docker/PG_VERSION",
+    ]);
+    assert_eq!(
+        version.trim(),
+        "15",
+        "the stand-in's server is 15, in 18's layout"
+    );
+    // Created again on the volume: the guard reads PG_VERSION where 18 keeps it, and lets it be.
+    assert_eq!(stack.devboot(&["down"]).code, 0);
+    stack.up();
+}
+
+#[test]
+fn the_major_guard_reads_either_layout() {
+    if !require_engine() {
+        return;
+    }
+    build_postgres_18_stand_in();
+    // A volume of the old layout (16's data at its root) under an image of 18's layout.
+    let stack = EngineProject::new("pg18old", &with_db_image(POSTGRES_18_STAND_IN));
+    seed_postgres_volume(&stack, "16");
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "volume `db-data` holds Postgres 16 data, but `{POSTGRES_18_STAND_IN}` runs Postgres 15"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    drop(stack);
+    // A volume of 18's layout under an image of the old one.
+    let stack = EngineProject::new("pg18new", AUTO_PORTS);
+    seed_postgres_volume_at(&stack, "18/docker/PG_VERSION", "18");
+    let out = stack.devboot(&["up", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("volume `db-data` holds Postgres 18 data"),
+        "{}",
+        out.stderr
+    );
     let db = stack.container_ids().into_iter().find(|(s, _)| s == "db");
     assert!(db.is_none(), "the db container was not created");
 }

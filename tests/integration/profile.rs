@@ -151,3 +151,117 @@ fn a_file_that_is_not_utf8_is_located_bad_input() {
     assert!(out.stderr.contains("not valid UTF-8"), "{}", out.stderr);
     assert!(out.stderr.contains("team.toml:3:12"), "{}", out.stderr);
 }
+
+/// `devboot profile lint` on the corpus in `tests/fixtures/lint`, from that directory.
+fn lint(args: &[&str]) -> crate::common::Output {
+    let project = TestProject::empty();
+    let mut command = project.devboot();
+    command
+        .current_dir(repo_root().join("tests/fixtures/lint"))
+        .args(["profile", "lint"])
+        .args(args);
+    run(&mut command)
+}
+
+const LINT_CORPUS: &[&str] = &[
+    "postgres-data-dir.toml",
+    "image-unpinned.toml",
+    "literal-secret.toml",
+    "healthcheck-missing.toml",
+    "host-port-shared.toml",
+    "schema-outdated.toml",
+    "catalog/profiles/rails-pg18.toml",
+];
+
+#[test]
+fn lint_reports_every_rule_of_the_corpus_with_its_id_and_location() {
+    let out = lint(LINT_CORPUS);
+    assert_eq!(out.code, 1, "errors found: {}", out.stderr);
+    assert!(
+        out.stderr.contains("4 errors, 5 warnings in 7 profiles"),
+        "{}",
+        out.stderr
+    );
+    for secret in ["9f2c1e7d0b6a", "s3cr3t-mail"] {
+        assert!(!out.stdout.contains(secret), "{}", out.stdout);
+    }
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn lint_json_lists_findings_with_rule_severity_and_position() {
+    let out = lint(&[&["--json"], LINT_CORPUS].concat());
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    // Each file of the corpus breaks the rule it is named after.
+    for file in LINT_CORPUS {
+        let rule = file.trim_end_matches(".toml");
+        let rule = if rule.starts_with("catalog/") {
+            "image-digest"
+        } else {
+            rule
+        };
+        assert!(
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["rule"] == rule && f["location"]["file"] == *file),
+            "{rule} in {file}: {report:#}"
+        );
+    }
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn lint_exit_codes_clean_strict_and_invalid() {
+    let clean = lint(&["clean.toml"]);
+    assert_eq!(
+        (clean.code, clean.stdout.as_str()),
+        (0, ""),
+        "{}",
+        clean.stderr
+    );
+    // Warnings alone pass, unless --strict.
+    assert_eq!(lint(&["schema-outdated.toml"]).code, 0);
+    assert_eq!(lint(&["--strict", "schema-outdated.toml"]).code, 1);
+    // --catalog makes any file a catalog profile.
+    let catalog = lint(&["--catalog", "clean.toml"]);
+    assert!(
+        catalog.stdout.contains("warning[image-digest]"),
+        "{}",
+        catalog.stdout
+    );
+    let invalid = lint(&["invalid.toml", "clean.toml", "missing.toml"]);
+    assert_eq!(invalid.code, 2, "{}", invalid.stderr);
+    assert!(
+        invalid.stderr.contains("invalid.toml:5:1"),
+        "{}",
+        invalid.stderr
+    );
+    assert!(
+        invalid.stderr.contains("missing.toml"),
+        "{}",
+        invalid.stderr
+    );
+}
+
+#[test]
+fn a_profile_for_a_newer_devboot_is_refused_with_the_install_command() {
+    let project = TestProject::empty();
+    project.write(
+        "devboot.toml",
+        "schema = 1\nextends = \"rails\"\n\n[requires]\ndevboot = \">=99.0\"\n",
+    );
+    let out = run(project.devboot().args(["plan"]));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        out.stderr.contains(&format!(
+            "this profile needs devboot >=99.0; this is devboot {version}\n --> devboot.toml:5:11"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("./install.sh"), "{}", out.stderr);
+}

@@ -194,9 +194,61 @@ pub(crate) const AUTO_PORTS: &str = "[services.web]\nports = [{ container = 3000
     [services.db]\nports = [{ container = 5432, policy = \"auto\" }]\n\
     [services.redis]\nports = [{ container = 6379, policy = \"auto\" }]\n";
 
+/// A stand-in for `postgres:18`'s layout, built (in seconds, offline) from the Postgres fixture:
+/// it keeps its data in `/var/lib/postgresql/18/docker` and, like the official 18 image, refuses
+/// to start with a volume at `/var/lib/postgresql/data`. The server is still the fixture's
+/// (Debian's Postgres 15, `PG_MAJOR=15`): the layout is 18's, the version is not.
+pub(crate) const POSTGRES_18_STAND_IN: &str = "devboot-test/postgres:18";
+
+pub(crate) fn build_postgres_18_stand_in() {
+    let dockerfile = "FROM 127.0.0.1:5000/devboot/postgres:15\n\
+        ENV PGDATA=/var/lib/postgresql/18/docker\n\
+        RUN printf '%s\\n' '#!/bin/sh' \
+          'if grep -q \" /var/lib/postgresql/data \" /proc/self/mountinfo; then' \
+          '  echo \"Error: in 18+, the data is in /var/lib/postgresql/18/docker; mount the volume at /var/lib/postgresql\" >&2; exit 1' \
+          'fi' 'exec docker-entrypoint.sh \"$@\"' >/usr/local/bin/pg18-entrypoint.sh \
+         && chmod 0755 /usr/local/bin/pg18-entrypoint.sh\n\
+        ENTRYPOINT [\"pg18-entrypoint.sh\"]\n\
+        CMD [\"postgres\"]\n";
+    let mut build = Command::new("docker");
+    build
+        .env("DOCKER_BUILDKIT", "0")
+        .args([
+            "build",
+            "-q",
+            "--network",
+            "none",
+            "-t",
+            POSTGRES_18_STAND_IN,
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = build.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dockerfile.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "building the postgres:18 stand-in: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Creates the project's `db-data` volume (labelled as devboot labels it) holding Postgres data
 /// that claims to come from major version `major`.
 pub(crate) fn seed_postgres_volume(stack: &EngineProject, major: &str) {
+    seed_postgres_volume_at(stack, "PG_VERSION", major);
+}
+
+/// Like [`seed_postgres_volume`], with `PG_VERSION` at `path` in the volume (`18/docker/PG_VERSION`
+/// is Postgres 18's layout).
+pub(crate) fn seed_postgres_volume_at(stack: &EngineProject, path: &str, major: &str) {
     let volume = format!("{}_db-data", stack.name);
     docker(&[
         "volume",
@@ -216,6 +268,6 @@ pub(crate) fn seed_postgres_volume(stack: &EngineProject, major: &str) {
         "sh",
         "127.0.0.1:5000/devboot/postgres:15",
         "-c",
-        &format!("echo {major} > /data/PG_VERSION"),
+        &format!("mkdir -p \"$(dirname /data/{path})\" && echo {major} > /data/{path}"),
     ]);
 }

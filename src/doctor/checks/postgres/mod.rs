@@ -141,10 +141,7 @@ async fn postgres_volume_major(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
         }
         let outcome = match state.running(name) {
             Some(container) => {
-                let script = format!(
-                    "cat \"${{PGDATA:-{target}}}/PG_VERSION\" 2>/dev/null || cat {target}/PG_VERSION 2>/dev/null || echo none; \
-                     echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
-                );
+                let script = postgres::majors_script(target);
                 match exec(&connection.docker, &container.id, &["sh", "-c", &script]).await {
                     Ok(output) => {
                         let data = output.lines.first().map_or("", |l| l.trim());
