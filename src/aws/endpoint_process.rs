@@ -455,6 +455,10 @@ mod tests {
         );
         // pid 1 is not `devboot aws serve`.
         assert_eq!(files.running(), None);
+        // A pid file from before routes listened on the credential network's gateway.
+        let old: Running =
+            serde_json::from_str(r#"{"pid":7,"port":41000,"fingerprint":"f"}"#).unwrap();
+        assert_eq!(old.socket().to_string(), "169.254.170.1:41000");
     }
 
     #[test]

@@ -325,6 +325,10 @@ fn serve_rotating_credentials(name: &str, relay_route: Option<&str>) {
             && reason.starts_with("set by") == relay_route.is_some(),
         "{reason}"
     );
+    let text = stack.devboot(&["aws", "status", "--endpoint-url", &moto_url]);
+    let route_line = format!("route    {}", route["route"].as_str().unwrap());
+    assert!(text.stdout.contains(&route_line), "{}", text.stdout);
+    assert!(text.stdout.contains(reason), "{}", text.stdout);
     let status = stack.status();
     assert_eq!(status["aws"]["mode"], "server");
     assert_eq!(status["aws"]["endpoint"]["pid"], pid);
