@@ -251,7 +251,12 @@ pub enum AwsCommand {
     /// Serve the project's credential endpoint in the foreground (`devboot up` starts it in
     /// the background and `devboot down` stops it; run it yourself only to debug)
     #[command(hide = true)]
-    Serve,
+    Serve {
+        /// Listen on this address (`up` passes the one the relay's route arrives at; default:
+        /// the credential network's gateway, 169.254.170.1)
+        #[arg(long, value_name = "IP")]
+        address: Option<std::net::IpAddr>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -25,13 +25,10 @@ pub struct EngineResources {
 impl EngineResources {
     /// Reads `info` of the engine reached at `endpoint` (`unix:///…`, `tcp://…`). The data
     /// directory is measured only when the engine runs on this machine: reached over a unix
-    /// socket, and not Docker Desktop (whose `/var/lib/docker` is inside its VM).
+    /// socket, and not in a VM (Docker Desktop's `/var/lib/docker` is inside its VM).
     pub fn measure(info: &SystemInfo, endpoint: &str) -> Self {
-        let desktop = info
-            .operating_system
-            .as_deref()
-            .is_some_and(|os| os.contains("Docker Desktop"));
-        let local = endpoint.starts_with("unix://") && !desktop;
+        let local = endpoint.starts_with("unix://")
+            && !crate::engine::provider::Provider::of(info).runs_in_vm();
         let data_root = info.docker_root_dir.clone();
         let disk_free = data_root
             .as_deref()

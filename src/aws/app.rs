@@ -162,8 +162,7 @@ async fn decide_inner(
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
+    use crate::aws::route::Route;
     use crate::engine::credential_relay::relay_spec;
 
     /// A relay image pinned by digest (what docs/profiles.md recommends) is run exactly as
@@ -181,8 +180,7 @@ mod tests {
             ));
             let image = &stack.aws.as_ref().unwrap().relay_image;
             assert_eq!(image.digest.as_deref(), Some(digest.as_str()));
-            let target = SocketAddr::from((crate::aws::ENDPOINT_HOST_ADDRESS, 41234));
-            let spec = relay_spec(&stack.project, image, target);
+            let spec = relay_spec(&stack.project, image, Route::LinkLocal, 41234);
             assert_eq!(spec.body.image.as_deref(), Some(written.as_str()));
         }
     }

@@ -291,6 +291,7 @@ mod tests {
             mode,
             emulator_endpoint: Some("http://moto:5000".into()),
             relay_image: crate::model::ImageRef::parse(crate::model::DEFAULT_RELAY_IMAGE).unwrap(),
+            relay_route: crate::model::RelayRoute::Auto,
         }
     }
 

@@ -7,14 +7,17 @@
 //!
 //! * `endpoint.json` (mode 0600): the random path and token, and the last port. They stay the
 //!   same across runs, so the app container's definition (and its config hash) does too;
-//! * `endpoint.pid`: the serving process, its port and the fingerprint of its settings;
+//! * `endpoint.pid`: the serving process, its address and port, and the fingerprint of its
+//!   settings;
 //! * `endpoint.log`: what the process reports while serving (never a secret).
 //!
-//! Start-up handshake: the process prints one line on stdout once its first credentials are
-//! in hand — `ready <port>` — or `error <code> <message>` before it exits.
+//! `up` tells the process where to listen (`devboot aws serve --address <ip>`, from the
+//! relay's [route](super::route)). Start-up handshake: the process prints one line on stdout
+//! once its first credentials are in hand — `ready <port>` — or `error <code> <message>`
+//! before it exits.
 
 use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -54,8 +57,21 @@ struct Stored {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Running {
     pub pid: u32,
+    /// Where it listens (pid files from before routes: the credential network's gateway).
+    #[serde(default = "link_local_address")]
+    pub address: IpAddr,
     pub port: u16,
     pub fingerprint: String,
+}
+
+impl Running {
+    pub fn socket(&self) -> SocketAddr {
+        SocketAddr::from((self.address, self.port))
+    }
+}
+
+fn link_local_address() -> IpAddr {
+    super::ENDPOINT_HOST_ADDRESS.into()
 }
 
 impl EndpointFiles {
@@ -199,11 +215,12 @@ fn is_endpoint_process(pid: u32) -> bool {
     })
 }
 
-/// A digest of everything that decides which credentials the endpoint serves: the project's
-/// AWS settings and the AWS variables of the environment (values hashed, never stored).
-pub fn fingerprint(env: &Environment, stack: &Stack) -> String {
+/// A digest of everything that decides which credentials the endpoint serves and where: the
+/// project's AWS settings, the address it listens on (the relay's route) and the AWS
+/// variables of the environment (values hashed, never stored).
+pub fn fingerprint(env: &Environment, stack: &Stack, address: IpAddr) -> String {
     let settings = serde_json::to_string(&stack.aws).unwrap_or_default();
-    let mut text = format!("{settings}\n");
+    let mut text = format!("{settings}\n{address}\n");
     for (name, value) in env.vars() {
         if name.starts_with("AWS_") || FINGERPRINT_VARS.contains(&name) {
             text.push_str(&format!("{name}={value}\n"));
@@ -214,14 +231,15 @@ pub fn fingerprint(env: &Environment, stack: &Stack) -> String {
 
 /// Starts `devboot aws serve` for the project at `root` in the background (its own process
 /// group, so the terminal's Ctrl-C does not reach it) with `env`'s variables, and waits for
-/// its handshake line (on a blocking thread). Returns where it listens.
+/// its handshake line (on a blocking thread). It listens on `address`; returns the port too.
 pub async fn start(
     env: &Environment,
     files: &EndpointFiles,
     root: &Path,
+    address: IpAddr,
 ) -> Result<SocketAddr, AwsError> {
     let (env, files, root) = (env.clone(), files.clone(), root.to_path_buf());
-    tokio::task::spawn_blocking(move || spawn(&env, &files, &root))
+    tokio::task::spawn_blocking(move || spawn(&env, &files, &root, address))
         .await
         .map_err(|e| AwsError::EndpointStart {
             message: e.to_string(),
@@ -229,7 +247,12 @@ pub async fn start(
         })?
 }
 
-fn spawn(env: &Environment, files: &EndpointFiles, root: &Path) -> Result<SocketAddr, AwsError> {
+fn spawn(
+    env: &Environment,
+    files: &EndpointFiles,
+    root: &Path,
+    address: IpAddr,
+) -> Result<SocketAddr, AwsError> {
     use std::os::unix::process::CommandExt as _;
 
     let log_path = files.log_path();
@@ -250,7 +273,8 @@ fn spawn(env: &Environment, files: &EndpointFiles, root: &Path) -> Result<Socket
     let mut child = Command::new(exe)
         .arg("--directory")
         .arg(root)
-        .args(["aws", "serve"])
+        .args(["aws", "serve", "--address"])
+        .arg(address.to_string())
         .env_clear()
         .envs(env.vars())
         .current_dir(root)
@@ -272,7 +296,7 @@ fn spawn(env: &Environment, files: &EndpointFiles, root: &Path) -> Result<Socket
         Some(Handshake::Ready(port)) => {
             // The child lives on; it is reaped by init once this process exits.
             drop(child);
-            Ok(SocketAddr::from((super::ENDPOINT_HOST_ADDRESS, port)))
+            Ok(SocketAddr::from((address, port)))
         }
         Some(Handshake::Failed { code, message }) => {
             let _ = child.wait();
@@ -296,9 +320,9 @@ fn spawn(env: &Environment, files: &EndpointFiles, root: &Path) -> Result<Socket
     }
 }
 
-/// Asks the endpoint through the relay at `addr` for credentials the way an SDK would (the
-/// endpoint itself answers only the relay's address), until it answers 200 or `within` has passed: the proof that the whole path
-/// from the app container's side to the host works. Connections refused or cut while the
+/// Asks the endpoint at `addr` for credentials the way an SDK would, until it answers 200 or
+/// `within` has passed. Through the relay (whose peers alone an endpoint off loopback
+/// answers) it proves that the whole path from the app container's side to the host works. Connections refused or cut while the
 /// relay starts are retried every 20 ms.
 pub async fn probe(
     addr: SocketAddr,
@@ -418,6 +442,7 @@ mod tests {
         files
             .record_running(&Running {
                 pid: 1,
+                address: crate::aws::ENDPOINT_HOST_ADDRESS.into(),
                 port: 41000,
                 fingerprint: "f".into(),
             })
@@ -430,18 +455,28 @@ mod tests {
         );
         // pid 1 is not `devboot aws serve`.
         assert_eq!(files.running(), None);
+        // A pid file from before routes listened on the credential network's gateway.
+        let old: Running =
+            serde_json::from_str(r#"{"pid":7,"port":41000,"fingerprint":"f"}"#).unwrap();
+        assert_eq!(old.socket().to_string(), "169.254.170.1:41000");
     }
 
     #[test]
-    fn the_fingerprint_follows_aws_settings_and_variables_only() {
+    fn the_fingerprint_follows_aws_settings_address_and_variables_only() {
         let home = tempfile::tempdir().unwrap();
         let stack =
             crate::model::test_stack("extends = \"rails\"\n[aws]\nregion = \"eu-west-1\"\n");
-        let print = |extra: &[(&str, &str)]| fingerprint(&env_in(home.path(), extra), &stack);
+        let link_local = IpAddr::from(crate::aws::ENDPOINT_HOST_ADDRESS);
+        let print =
+            |extra: &[(&str, &str)]| fingerprint(&env_in(home.path(), extra), &stack, link_local);
         assert_eq!(print(&[]), print(&[("TERM", "xterm")]));
         assert_ne!(print(&[]), print(&[("AWS_PROFILE", "dev")]));
         let other =
             crate::model::test_stack("extends = \"rails\"\n[aws]\nregion = \"us-east-1\"\n");
-        assert_ne!(print(&[]), fingerprint(&env_in(home.path(), &[]), &other));
+        let home_env = env_in(home.path(), &[]);
+        assert_ne!(print(&[]), fingerprint(&home_env, &other, link_local));
+        // Another route is another endpoint.
+        let loopback = IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
+        assert_ne!(print(&[]), fingerprint(&home_env, &stack, loopback));
     }
 }

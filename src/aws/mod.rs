@@ -18,6 +18,7 @@ pub mod container_env;
 pub mod endpoint_process;
 pub mod error;
 pub mod identity;
+pub mod route;
 pub mod server;
 pub mod sso;
 

@@ -191,14 +191,22 @@ pub(super) async fn ensure_endpoint(
         return Ok(());
     };
     credential_relay::ensure_network(docker, &stack.project).await?;
-    let fingerprint = endpoint_process::fingerprint(ctx.env, stack);
-    let target = match files.running() {
-        Some(running) if running.fingerprint == fingerprint => {
-            SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, running.port))
-        }
+    let setting = stack
+        .aws
+        .as_ref()
+        .map(|a| a.relay_route)
+        .unwrap_or_default();
+    let choice = credential_relay::route(docker, setting).await?;
+    let address = match choice.endpoint_address() {
+        Some(address) => address,
+        None => credential_relay::host_gateway_address(docker).await?.into(),
+    };
+    let fingerprint = endpoint_process::fingerprint(ctx.env, stack, address);
+    let endpoint = match files.running() {
+        Some(running) if running.fingerprint == fingerprint => running.socket(),
         _ => {
             files.stop().await;
-            endpoint_process::start(ctx.env, files, &stack.root).await?
+            endpoint_process::start(ctx.env, files, &stack.root, address).await?
         }
     };
     if docker
@@ -213,13 +221,31 @@ pub(super) async fn ensure_endpoint(
         };
         images::pull(docker, ctx.env, relay_image, target, reporter).await?;
     }
-    let spec = credential_relay::relay_spec(&stack.project, relay_image, target);
+    let spec =
+        credential_relay::relay_spec(&stack.project, relay_image, choice.route, endpoint.port());
     credential_relay::ensure_relay(docker, &spec).await?;
-    let relay = SocketAddr::from((aws::RELAY_ADDRESS, 80));
-    endpoint_process::probe(relay, secrets, Duration::from_secs(10))
+    // This host reaches the relay unless the engine runs in a VM: then the endpoint itself is
+    // asked.
+    let (probed, failed) = if choice.engine_in_vm {
+        (
+            endpoint,
+            format!("the endpoint at {endpoint} does not answer"),
+        )
+    } else {
+        let relay = SocketAddr::from((aws::RELAY_ADDRESS, 80));
+        (
+            relay,
+            format!("the relay at {relay} does not pass requests on"),
+        )
+    };
+    endpoint_process::probe(probed, secrets, Duration::from_secs(10))
         .await
         .map_err(|reason| aws::AwsError::EndpointStart {
-            message: format!("the relay at {relay} does not pass requests on: {reason}"),
+            message: format!(
+                "{failed} ({} route: {}): {reason}",
+                choice.route.name(),
+                choice.reason
+            ),
             log: Some(files.log_path()),
         })?;
     Ok(())

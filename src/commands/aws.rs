@@ -3,16 +3,18 @@
 //! serve`, the credential endpoint `up` starts in the background (see [`super::app_aws`] for
 //! how `up` and `down` wire AWS into the app).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use super::Context;
 use crate::aws::endpoint_process::{self, EndpointFiles, Handshake, Running};
+use crate::aws::route::{self, RouteChoice};
 use crate::aws::server::{self, ServerHandle, ServerOptions};
 use crate::aws::{self, HostAws, HostOptions, container_env};
 use crate::cli::AwsCommand;
+use crate::engine::credential_relay;
 use crate::error::{Error, ExitStatus};
 use crate::model::{AwsMode, Stack};
 use crate::project::Project;
@@ -37,6 +39,9 @@ struct Status {
     mode: Option<String>,
     /// Server mode: the running credential endpoint, or `null` when none runs.
     endpoint: Option<EndpointStatus>,
+    /// Server mode: how the relay reaches the endpoint (`route`: `link-local` or
+    /// `host-gateway`) and why; `null` outside server mode or when the engine does not answer.
+    relay_route: Option<RouteChoice>,
 }
 
 #[derive(Serialize)]
@@ -52,7 +57,7 @@ impl EndpointStatus {
         let running = EndpointFiles::for_stack(ctx.env, stack).ok()?.running()?;
         Some(Self {
             pid: running.pid,
-            address: SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, running.port)).to_string(),
+            address: running.socket().to_string(),
         })
     }
 
@@ -72,7 +77,10 @@ impl EndpointStatus {
 pub(super) fn run(command: &AwsCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     match command {
         AwsCommand::Status { json, endpoint_url } => status(*json, endpoint_url.as_ref(), ctx),
-        AwsCommand::Serve => serve(ctx),
+        AwsCommand::Serve { address } => serve(
+            ctx,
+            address.unwrap_or_else(|| aws::ENDPOINT_HOST_ADDRESS.into()),
+        ),
     }
 }
 
@@ -122,7 +130,18 @@ fn status_report(
             hint: Some(format!("run `{login}`, then try again")),
         });
     }
-    let identity = super::block_on_interruptible(async { Ok(host.identity().await?) })?;
+    let serves = settings.as_ref().filter(|s| s.mode == AwsMode::Server);
+    let (identity, relay_route) = super::block_on_interruptible(async {
+        let route = async {
+            let setting = serves?.relay_route;
+            let connection = crate::engine::connect::connect(ctx.env).await.ok()?;
+            credential_relay::route(&connection.docker, setting)
+                .await
+                .ok()
+        };
+        let (identity, route) = tokio::join!(host.identity(), route);
+        Ok((identity?, route))
+    })?;
     let status = Status {
         profile: identity.profile.clone(),
         profile_from,
@@ -137,6 +156,7 @@ fn status_report(
             .as_ref()
             .map(|s| container_env::mode_name(s.mode).to_owned()),
         endpoint,
+        relay_route,
     };
     let wrong_account = status
         .expected_account
@@ -166,6 +186,13 @@ fn status_report(
             let detail = EndpointStatus::describe(status.endpoint.as_ref(), mode);
             out.push_str(&format!("mode     {mode}{detail}\n"));
         }
+        if let Some(choice) = &status.relay_route {
+            out.push_str(&format!(
+                "route    {} ({})\n",
+                choice.route.name(),
+                choice.reason
+            ));
+        }
         ctx.printer.data(&out);
     }
     if wrong_account {
@@ -186,8 +213,9 @@ fn status_report(
 
 /// `devboot aws serve`: the project's credential endpoint, until SIGTERM (from `devboot down`)
 /// or Ctrl-C. Speaks the start-up handshake of [`endpoint_process`] on stdout, then reports
-/// refreshes and errors on stderr (the endpoint log when `up` started it).
-fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
+/// refreshes and errors on stderr (the endpoint log when `up` started it). Listens on
+/// `address`, serving only the peers the relay's connections arrive from there.
+fn serve(ctx: &Context<'_>, address: IpAddr) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
     let stack = &project.stack;
     let settings = stack
@@ -213,14 +241,15 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
             // carries as many random bits.
             allow_missing_token: true,
             // Only the relay connects: `up` probes through it, and the app container's SDK
-            // reaches the endpoint through it. Any other container on the credential network,
-            // and anything on the host, is turned away.
-            allowed_peers: Some(vec![aws::RELAY_ADDRESS.into()]),
+            // reaches the endpoint through it. Off loopback, any other container on the
+            // credential network, and anything on the host, is turned away; on loopback (a VM
+            // engine's route) local processes may connect but still need the path and token.
+            allowed_peers: Some(route::allowed_peers(address)),
             ..ServerOptions::default()
         };
         let start = |port: u16| {
             server::start_with(
-                SocketAddr::from((aws::ENDPOINT_HOST_ADDRESS, port)),
+                SocketAddr::from((address, port)),
                 secrets.path.clone(),
                 secrets.token.clone(),
                 host.container_provider(),
@@ -240,8 +269,9 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
             Ok(_) => {
                 files.record_running(&Running {
                     pid: std::process::id(),
+                    address,
                     port,
-                    fingerprint: endpoint_process::fingerprint(ctx.env, stack),
+                    fingerprint: endpoint_process::fingerprint(ctx.env, stack, address),
                 })?;
                 ctx.printer.data(&Handshake::Ready(port).line());
                 ctx.printer.status(
@@ -263,7 +293,10 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
                 return Ok(ExitStatus::Failure);
             }
         }
-        let result = serve_until_stopped(&handle, ctx).await;
+        // On loopback (a VM engine) the credential network's gateway is in the VM, not here:
+        // nothing on this host tells that the network is gone.
+        let watch_network = !address.is_loopback();
+        let result = serve_until_stopped(&handle, ctx, watch_network).await;
         files.clear_running(std::process::id());
         handle.shutdown().await;
         result
@@ -273,10 +306,12 @@ fn serve(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
 /// How often the endpoint checks that its network still exists.
 const NETWORK_WATCH: Duration = Duration::from_secs(30);
 
-/// Reports each refresh until SIGTERM or SIGINT; SIGHUP (a closed terminal) is ignored.
+/// Reports each refresh until SIGTERM or SIGINT; SIGHUP (a closed terminal) is ignored. With
+/// `watch_network`, also stops once the credential network has gone from this host.
 async fn serve_until_stopped(
     handle: &ServerHandle,
     ctx: &Context<'_>,
+    watch_network: bool,
 ) -> Result<ExitStatus, Error> {
     use tokio::signal::unix::{SignalKind, signal};
     let listen = |kind| signal(kind).map_err(|e| Error::Internal(format!("handling signals: {e}")));
@@ -295,7 +330,7 @@ async fn serve_until_stopped(
             _ = int.recv() => break,
             _ = hup.recv() => {}
             _ = watch.tick() => {
-                if !endpoint_process::host_address_present() {
+                if watch_network && !endpoint_process::host_address_present() {
                     ctx.printer.note("the credential network is gone; stopping");
                     break;
                 }

@@ -1,27 +1,32 @@
 //! The engine side of the AWS credential endpoint (`[aws] mode = "server"`): the link-local
 //! network `<project>_awscreds` (169.254.170.0/24, the host at `.1`) and the relay container
 //! at 169.254.170.2 — the address every AWS SDK's container provider calls — forwarding TCP to
-//! the endpoint devboot serves on the host. The app container joins that network besides the
-//! project's own. An engine can hold the subnet once, so a second project in server mode is
+//! the endpoint devboot serves on the host, over the route [`crate::aws::route`] chose: the
+//! gateway 169.254.170.1, or `host.docker.internal` (the engine's `host-gateway`). The app
+//! container joins that network besides the project's own. An engine can hold the subnet once, so a second project in server mode is
 //! refused with the name of the first.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 
 use bollard::Docker;
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
     NetworkCreateRequest, NetworkingConfig,
 };
-use bollard::query_parameters::{InspectContainerOptions, ListNetworksOptions};
+use bollard::query_parameters::{
+    InspectContainerOptions, InspectNetworkOptions, ListNetworksOptions,
+};
 
 use super::containers;
 use super::observe::engine_error;
+use super::provider::Provider;
 use super::spec::{ContainerSpec, LABEL_MANAGED};
+use crate::aws::route::{HOST_GATEWAY_NAME, Route, RouteChoice};
 use crate::aws::{CREDENTIAL_SUBNET, ENDPOINT_HOST_ADDRESS, RELAY_ADDRESS};
 use crate::digest::Digest;
 use crate::error::Error;
-use crate::model::ImageRef;
+use crate::model::{ImageRef, RelayRoute};
 use crate::plan::DesiredContainer;
 
 /// Which project a devboot resource outside Compose's model belongs to.
@@ -46,9 +51,19 @@ fn labels(project: &str, role: &str) -> HashMap<String, String> {
 }
 
 /// The relay container: socat listening on port 80 at 169.254.170.2 and forwarding each
-/// connection to `target` (the host endpoint). Pure.
-pub fn relay_spec(project: &str, image: &ImageRef, target: SocketAddr) -> ContainerSpec {
+/// connection over `route` to the endpoint's `port` on the host. Pure.
+pub fn relay_spec(project: &str, image: &ImageRef, route: Route, port: u16) -> ContainerSpec {
     let network = network_name(project);
+    let (target, extra_hosts) = match route {
+        Route::LinkLocal => (
+            SocketAddr::from((ENDPOINT_HOST_ADDRESS, port)).to_string(),
+            None,
+        ),
+        Route::HostGateway => (
+            format!("{HOST_GATEWAY_NAME}:{port}"),
+            Some(vec![format!("{HOST_GATEWAY_NAME}:host-gateway")]),
+        ),
+    };
     let cmd = vec![
         "TCP-LISTEN:80,fork,reuseaddr".to_owned(),
         format!("TCP:{target}"),
@@ -60,6 +75,7 @@ pub fn relay_spec(project: &str, image: &ImageRef, target: SocketAddr) -> Contai
         host_config: Some(HostConfig {
             network_mode: Some(network.clone()),
             init: Some(true),
+            extra_hosts,
             ..HostConfig::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -94,12 +110,50 @@ pub fn relay_spec(project: &str, image: &ImageRef, target: SocketAddr) -> Contai
     }
 }
 
+/// How the relay reaches the endpoint for `setting` on this engine (its kind from `/info`).
+pub async fn route(docker: &Docker, setting: RelayRoute) -> Result<RouteChoice, Error> {
+    let info = docker
+        .info()
+        .await
+        .map_err(|e| engine_error("reading the engine's info", &e))?;
+    Ok(crate::aws::route::choose(setting, Provider::of(&info)))
+}
+
+/// The address the engine's `host-gateway` stands for when the engine runs on this host's
+/// kernel: the default bridge's gateway. A freshly started dockerd 20.10 lists only the
+/// bridge's subnet; its gateway is then the subnet's first address (dockerd's default),
+/// taken only when this host holds it.
+pub async fn host_gateway_address(docker: &Docker) -> Result<Ipv4Addr, Error> {
+    let bridge = docker
+        .inspect_network("bridge", None::<InspectNetworkOptions>)
+        .await
+        .map_err(|e| engine_error("inspecting the default bridge network", &e))?;
+    let configs = bridge.ipam.and_then(|i| i.config).unwrap_or_default();
+    let gateway = configs.iter().find_map(|c| {
+        let text = c.gateway.as_deref().filter(|g| !g.is_empty());
+        text.and_then(|g| g.parse::<Ipv4Addr>().ok())
+    });
+    let first_of_subnet = || {
+        configs.iter().find_map(|c| {
+            let (network, _) = c.subnet.as_deref()?.split_once('/')?;
+            let network: Ipv4Addr = network.parse().ok()?;
+            Some(Ipv4Addr::from(u32::from(network) + 1))
+        })
+    };
+    gateway
+        .or_else(|| first_of_subnet().filter(|a| UdpSocket::bind((*a, 0)).is_ok()))
+        .ok_or_else(|| Error::Engine {
+            action: "finding the host's address on the default bridge (`host-gateway`)".into(),
+            message: format!("the `bridge` network names no gateway this host holds ({configs:?})"),
+            hint: Some(
+                "set `relay_route = \"link-local\"` under [aws] in devboot.local.toml".into(),
+            ),
+        })
+}
+
 async fn network_exists(docker: &Docker, name: &str) -> bool {
     docker
-        .inspect_network(
-            name,
-            None::<bollard::query_parameters::InspectNetworkOptions>,
-        )
+        .inspect_network(name, None::<InspectNetworkOptions>)
         .await
         .is_ok()
 }
@@ -281,8 +335,7 @@ mod tests {
     #[test]
     fn the_relay_forwards_port_80_at_the_ecs_address_to_the_host_endpoint() {
         let image = ImageRef::parse("alpine/socat:1.8.0.0").unwrap();
-        let target = SocketAddr::from((ENDPOINT_HOST_ADDRESS, 41234));
-        let spec = relay_spec("shop", &image, target);
+        let spec = relay_spec("shop", &image, Route::LinkLocal, 41234);
         assert_eq!(spec.name, "shop-aws-relay");
         assert_eq!(
             spec.body.cmd.as_deref().unwrap(),
@@ -296,13 +349,38 @@ mod tests {
             .unwrap();
         let address = endpoints["shop_awscreds"].ipam_config.as_ref().unwrap();
         assert_eq!(address.ipv4_address.as_deref(), Some("169.254.170.2"));
-        assert_eq!(spec.body.labels.unwrap()[LABEL_OWNER], "shop");
+        assert_eq!(spec.body.labels.as_ref().unwrap()[LABEL_OWNER], "shop");
+        let host_config = spec.body.host_config.as_ref().unwrap();
+        assert_eq!(host_config.extra_hosts, None);
         // Another port is another relay.
-        let moved = relay_spec(
-            "shop",
-            &image,
-            SocketAddr::from((ENDPOINT_HOST_ADDRESS, 41235)),
-        );
+        let moved = relay_spec("shop", &image, Route::LinkLocal, 41235);
         assert_ne!(moved.desired.config_hash, spec.desired.config_hash);
+    }
+
+    #[test]
+    fn over_host_gateway_the_relay_calls_host_docker_internal_mapped_to_the_engines_gateway() {
+        let image = ImageRef::parse("alpine/socat:1.8.0.0").unwrap();
+        let spec = relay_spec("shop", &image, Route::HostGateway, 41234);
+        assert_eq!(
+            spec.body.cmd.as_deref().unwrap(),
+            [
+                "TCP-LISTEN:80,fork,reuseaddr",
+                "TCP:host.docker.internal:41234"
+            ]
+        );
+        let host_config = spec.body.host_config.as_ref().unwrap();
+        assert_eq!(
+            host_config.extra_hosts.as_deref().unwrap(),
+            ["host.docker.internal:host-gateway"]
+        );
+        // Still at the address the SDKs call; a changed route is another relay.
+        let endpoints = spec.body.networking_config.as_ref().unwrap();
+        let address = endpoints.endpoints_config.as_ref().unwrap()["shop_awscreds"]
+            .ipam_config
+            .as_ref()
+            .unwrap();
+        assert_eq!(address.ipv4_address.as_deref(), Some("169.254.170.2"));
+        let link_local = relay_spec("shop", &image, Route::LinkLocal, 41234);
+        assert_ne!(link_local.desired.config_hash, spec.desired.config_hash);
     }
 }

@@ -14,4 +14,5 @@ pub mod images;
 pub mod observe;
 pub mod postgres;
 pub mod progress;
+pub mod provider;
 pub mod spec;

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use crate::profile::document::{AwsMode, DependencyCondition, PortPolicy};
+pub use crate::profile::document::{AwsMode, DependencyCondition, PortPolicy, RelayRoute};
 pub use image::ImageRef;
 
 /// A whole development stack for one project.
@@ -70,6 +70,8 @@ pub struct Aws {
     pub emulator_endpoint: Option<String>,
     /// For [`AwsMode::Server`]: the image of the relay at 169.254.170.2.
     pub relay_image: ImageRef,
+    /// For [`AwsMode::Server`]: how the relay reaches the endpoint on the host.
+    pub relay_route: RelayRoute,
 }
 
 /// The relay image when the profile names none: socat on Alpine, pinned.

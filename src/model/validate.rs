@@ -621,7 +621,8 @@ impl Validator<'_> {
             || a.account.is_some()
             || a.mode.is_some()
             || a.emulator_endpoint.is_some()
-            || a.relay_image.is_some();
+            || a.relay_image.is_some()
+            || a.relay_route.is_some();
         if !declared {
             return None;
         }
@@ -679,6 +680,7 @@ impl Validator<'_> {
             mode,
             emulator_endpoint: a.emulator_endpoint.as_ref().map(|v| v.value.clone()),
             relay_image,
+            relay_route: a.relay_route.as_ref().map(|r| r.value).unwrap_or_default(),
         })
     }
 

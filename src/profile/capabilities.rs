@@ -118,6 +118,7 @@ pub fn uses(document: &ProfileDocument) -> Vec<Use> {
         .flatten()
         .map(|v| &v.origin)
         .chain(aws.mode.as_ref().map(|m| &m.origin))
+        .chain(aws.relay_route.as_ref().map(|r| &r.origin))
         .min_by_key(|origin| origin.span.start);
     if let (Some(origin), false, None) = (first, emulator, &aws.profile) {
         add(
@@ -393,6 +394,7 @@ mod tests {
         ("aws.mode", Some(Capability::AwsCredentials)),
         ("aws.region", Some(Capability::AwsCredentials)),
         ("aws.relay_image", Some(Capability::AwsCredentials)),
+        ("aws.relay_route", Some(Capability::AwsCredentials)),
         // Only with `mode = "emulator"`, which serves no identity.
         ("aws.emulator_endpoint", None),
         ("services.*.ports.host_ip", Some(Capability::PublicPorts)),

@@ -160,6 +160,28 @@ pub struct AwsSection {
     /// The image of the relay container that answers at 169.254.170.2 for `mode = "server"`
     /// (anything with `socat` as its entrypoint; default `alpine/socat`, pinned).
     pub relay_image: Option<Sourced<String>>,
+    /// How the relay reaches the endpoint on the host in `mode = "server"`: `auto` (default:
+    /// `host-gateway` when the engine runs in a VM, else `link-local`), `link-local` or
+    /// `host-gateway`.
+    pub relay_route: Option<Sourced<RelayRoute>>,
+}
+
+/// How the credential relay reaches devboot's endpoint on the host.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RelayRoute {
+    /// `host-gateway` when the engine runs in a VM (Docker Desktop, `OrbStack`, Colima, Rancher
+    /// Desktop), else `link-local`.
+    #[default]
+    Auto,
+    /// The endpoint listens on the credential network's gateway, 169.254.170.1: the engine
+    /// runs on this host's kernel.
+    LinkLocal,
+    /// The relay calls `host.docker.internal` (the engine's `host-gateway`); the endpoint
+    /// listens on 127.0.0.1 for a VM engine, else on the address `host-gateway` stands for.
+    HostGateway,
 }
 
 /// How credentials reach the app container.

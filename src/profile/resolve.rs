@@ -51,6 +51,7 @@ impl ProfileDocument {
                 mode: over.aws.mode.or(self.aws.mode),
                 emulator_endpoint: over.aws.emulator_endpoint.or(self.aws.emulator_endpoint),
                 relay_image: over.aws.relay_image.or(self.aws.relay_image),
+                relay_route: over.aws.relay_route.or(self.aws.relay_route),
             },
         }
     }
@@ -174,6 +175,7 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
         aws.emulator_endpoint.as_ref(),
     );
     out.push(&["aws"], "relay_image", aws.relay_image.as_ref());
+    out.push(&["aws"], "relay_route", aws.relay_route.as_ref());
     for (path, file) in &document.files {
         let table = ["files", path.value.as_str()];
         out.push(&table, "template", file.template.as_ref());

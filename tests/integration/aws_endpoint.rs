@@ -1,7 +1,9 @@
 //! Server mode end to end: `devboot up` serves the developer's credentials to the fixture Rails
 //! app through the relay at 169.254.170.2, the app's own aws-sdk-core calls STS (moto) with
 //! them, they rotate without a container restart, the endpoint refuses requests without its
-//! secret, and `down` stops it all.
+//! secret, and `down` stops it all. Over both relay routes: `link-local` (this Linux engine's
+//! default) and `host-gateway` (a VM engine's, forced here: the relay calls
+//! `host.docker.internal`, which the engine maps to its default bridge's gateway).
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -140,13 +142,32 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     if !require_engine() || !require_tool("moto_server") {
         return;
     }
+    serve_rotating_credentials("awssrv", None);
+}
+
+/// The route a VM engine takes, forced on this Linux engine: the relay reaches the host through
+/// the engine's `host-gateway`, and the endpoint listens where that arrives.
+#[test]
+fn over_host_gateway_the_app_gets_rotating_credentials_and_down_stops_it() {
+    if !require_engine() || !require_tool("moto_server") {
+        return;
+    }
+    serve_rotating_credentials("awshgw", Some("host-gateway"));
+}
+
+/// The server-mode scenario with the profile's `relay_route` (`None`: automatic, which is
+/// `link-local` on this Linux engine).
+fn serve_rotating_credentials(name: &str, relay_route: Option<&str>) {
     let moto_port = free_port();
     let relay_image = pinned_relay_image();
+    let route_line = relay_route
+        .map(|route| format!("relay_route = \"{route}\"\n"))
+        .unwrap_or_default();
     let stack = EngineProject::new(
-        "awssrv",
+        name,
         &format!(
             "{AUTO_PORTS}[services.web.environment]\nAWS_ENDPOINT_URL_STS = \"http://169.254.170.1:{moto_port}\"\n\
-             [aws]\nprofile = \"dev\"\nrelay_image = \"{relay_image}\"\n"
+             [aws]\nprofile = \"dev\"\nrelay_image = \"{relay_image}\"\n{route_line}"
         ),
     );
     let home = stack.project.home();
@@ -216,9 +237,30 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     );
     assert_eq!(endpoint_status(relay, &path, Some("wrong-token")), 403);
     assert_eq!(endpoint_status(relay, &path, Some(&token)), 200);
+    // The endpoint listens where the route arrives: the credential network's gateway, or the
+    // default bridge's gateway that `host-gateway` stands for on this engine; the relay calls
+    // it there.
+    let running = endpoint_running(&home).unwrap();
+    let (address, port) = (
+        running["address"].as_str().unwrap().to_owned(),
+        running["port"].as_u64().unwrap(),
+    );
+    let relay_inspect = |format: &str| docker(&["inspect", "-f", format, &relay_container]);
+    if relay_route == Some("host-gateway") {
+        assert_eq!(address, bridge_gateway());
+        assert_eq!(
+            relay_inspect("{{json .HostConfig.ExtraHosts}}").trim(),
+            r#"["host.docker.internal:host-gateway"]"#
+        );
+        assert!(
+            relay_inspect("{{json .Args}}").contains(&format!("TCP:host.docker.internal:{port}"))
+        );
+    } else {
+        assert_eq!(address, "169.254.170.1");
+        assert!(relay_inspect("{{json .Args}}").contains(&format!("TCP:169.254.170.1:{port}")));
+    }
     // The endpoint answers the relay alone: from the host, even the right secret gets nothing.
-    let port = endpoint_running(&home).unwrap()["port"].as_u64().unwrap();
-    let direct = format!("169.254.170.1:{port}");
+    let direct = format!("{address}:{port}");
     assert_eq!(endpoint_status(&direct, &path, Some(&token)), 0);
     assert_eq!(endpoint_status(relay, &path, Some(&token)), 200);
 
@@ -270,6 +312,23 @@ fn the_app_gets_rotating_credentials_through_the_endpoint_and_down_stops_it() {
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(status["mode"], "server");
     assert_eq!(status["endpoint"]["pid"], pid);
+    assert_eq!(status["endpoint"]["address"], format!("{address}:{port}"));
+    let route = &status["relay_route"];
+    assert_eq!(
+        route["route"],
+        relay_route.unwrap_or("link-local"),
+        "{route}"
+    );
+    let reason = route["reason"].as_str().unwrap();
+    assert!(
+        reason.ends_with("the engine runs on this host's kernel")
+            && reason.starts_with("set by") == relay_route.is_some(),
+        "{reason}"
+    );
+    let text = stack.devboot(&["aws", "status", "--endpoint-url", &moto_url]);
+    let route_line = format!("route    {}", route["route"].as_str().unwrap());
+    assert!(text.stdout.contains(&route_line), "{}", text.stdout);
+    assert!(text.stdout.contains(reason), "{}", text.stdout);
     let status = stack.status();
     assert_eq!(status["aws"]["mode"], "server");
     assert_eq!(status["aws"]["endpoint"]["pid"], pid);

@@ -12,6 +12,7 @@ use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::platform::{engine_arch, oci_arch};
 use crate::doctor::facts::project::project_state;
+use crate::engine::provider::Provider;
 
 pub(super) const PLATFORM: Check = Check {
     id: "docker.platform",
@@ -149,17 +150,25 @@ async fn provider(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
         })?;
     let info = facts.engine_info().await.ok().map(|sample| &sample.info);
     let operating_system = info.and_then(|i| i.operating_system.as_deref());
+    let engine_name = info.and_then(|i| i.name.as_deref());
     let security: Vec<String> = info
         .and_then(|i| i.security_options.clone())
         .unwrap_or_default();
-    Ok(provider_outcome(&version, operating_system, &security))
+    Ok(provider_outcome(
+        &version,
+        operating_system,
+        engine_name,
+        &security,
+    ))
 }
 
 /// What answers behind the Docker API, from `/version` (Podman lists a `Podman Engine`
-/// component) and `/info` (the operating system names Docker Desktop, `OrbStack`, ...).
+/// component) and `/info` (its operating system and name say Docker Desktop, `OrbStack`,
+/// Colima, ...: [`Provider`]).
 fn provider_outcome(
     version: &SystemVersion,
     operating_system: Option<&str>,
+    engine_name: Option<&str>,
     security_options: &[String],
 ) -> Outcome {
     let components = version.components.as_deref().unwrap_or_default();
@@ -207,11 +216,10 @@ fn provider_outcome(
         )
         .fix("or install Docker Engine (or Docker Desktop, Colima, OrbStack), which devboot is tested with");
     }
-    let name = match operating_system {
-        Some(os) if os.contains("Docker Desktop") => "Docker Desktop",
-        Some(os) if os.to_ascii_lowercase().contains("orbstack") => "OrbStack",
-        _ if components.iter().any(|c| c.name == "Engine") => "Docker Engine",
-        _ => "an engine",
+    let name = match Provider::detect(operating_system, engine_name).name() {
+        Some(product) => product,
+        None if components.iter().any(|c| c.name == "Engine") => "Docker Engine",
+        None => "an engine",
     };
     let mut outcome = Outcome::ok(format!(
         "{name} {} ({platform}){}",
@@ -297,13 +305,13 @@ mod tests {
     #[test]
     fn podman_behind_the_docker_api_warns_with_the_socket_to_use() {
         let docker: SystemVersion = serde_json::from_str(DOCKER_VERSION).unwrap();
-        let outcome = provider_outcome(&docker, Some("Debian GNU/Linux 12 (bookworm)"), &[]);
+        let outcome = provider_outcome(&docker, Some("Debian GNU/Linux 12 (bookworm)"), None, &[]);
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(
             outcome.summary,
             "Docker Engine 20.10.24+dfsg1 (linux/amd64)"
         );
-        let desktop = provider_outcome(&docker, Some("Docker Desktop"), &[]);
+        let desktop = provider_outcome(&docker, Some("Docker Desktop"), None, &[]);
         assert!(
             desktop.summary.starts_with("Docker Desktop "),
             "{desktop:?}"
@@ -314,7 +322,7 @@ mod tests {
             "name=seccomp,profile=default".to_owned(),
             "name=rootless".to_owned(),
         ];
-        let outcome = provider_outcome(&podman, Some("fedora"), &rootless);
+        let outcome = provider_outcome(&podman, Some("fedora"), None, &rootless);
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -328,7 +336,7 @@ mod tests {
             outcome.fixes[1].command.as_deref(),
             Some("export DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock")
         );
-        let rootful = provider_outcome(&podman, None, &[]);
+        let rootful = provider_outcome(&podman, None, None, &[]);
         assert_eq!(
             rootful.fixes[1].command.as_deref(),
             Some("export DOCKER_HOST=unix:///run/podman/podman.sock")
