@@ -12,6 +12,7 @@ Examples:
   devboot status               Services, health and host ports
   devboot down                 Stop the stack; volumes are kept
   devboot doctor               Diagnose the machine and the stack, with fixes
+  devboot db snapshot NAME     Save the database (`devboot db restore NAME` puts it back)
   devboot config               Print the generated compose file
   devboot profile show --resolved
                                Show every setting and the file it came from
@@ -120,6 +121,26 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
+    /// The stack's database: snapshots of its data (take, list, restore, remove)
+    #[command(
+        long_about = "The stack's database: snapshots of its data.\n\n\
+        A snapshot is a copy of the database service's data volume, taken while the database is \
+        stopped (a few seconds for a development database; the app reconnects when it is back). \
+        It lives in a volume of its own: `devboot down --volumes` keeps snapshots, and \
+        `devboot db snapshot --rm NAME` removes one. A restore copies the snapshot next to the \
+        current data first and swaps only once the copy is complete, so a failed or interrupted \
+        restore leaves the data as it was. Works for any database service whose data lives in a \
+        named volume (the Postgres and MySQL profiles).",
+        after_help = "Examples:\n  \
+        devboot db snapshot before-migration     Save the data\n  \
+        bin/rails db:migrate                     ...a migration goes wrong\n  \
+        devboot db restore before-migration      Put the data back\n  \
+        devboot db restore --latest              ...or the newest snapshot\n  \
+        devboot db snapshots                     Names, sizes and ages\n  \
+        devboot db snapshot --rm before-migration"
+    )]
+    Db(DbArgs),
+
     /// The AWS identity the app gets (account, ARN, source, expiry) and its endpoint
     Aws(AwsArgs),
 
@@ -172,7 +193,8 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Also remove the stack's volumes — its databases (asks first unless --yes)
+    /// Also remove the stack's volumes — its databases (asks first unless --yes); database
+    /// snapshots are kept (`devboot db snapshot --rm NAME` removes one)
     #[arg(long)]
     pub volumes: bool,
 }
@@ -217,6 +239,42 @@ pub struct DoctorArgs {
     /// List every check's id and title
     #[arg(long, conflicts_with_all = ["checks", "json", "report", "fix", "strict"])]
     pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Save the database's data as snapshot NAME (default: the UTC time, `20261207-153000`);
+    /// the database stops for the copy and starts again
+    Snapshot {
+        /// Letters, digits, `-`, `_` and `.`, starting with a letter or digit
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// Remove snapshot NAME instead (its data is deleted)
+        #[arg(long, value_name = "NAME", conflicts_with = "name")]
+        rm: Option<String>,
+    },
+    /// Replace the database's data with a snapshot's (asks first unless --yes); the current
+    /// data is kept until the copy is complete, and lost after: snapshot it first to keep it
+    Restore {
+        /// The snapshot to restore (see `devboot db snapshots`)
+        #[arg(value_name = "NAME", required_unless_present = "latest")]
+        name: Option<String>,
+        /// Restore the newest snapshot
+        #[arg(long, conflicts_with = "name")]
+        latest: bool,
+    },
+    /// List the snapshots, oldest first, with their size and age
+    Snapshots {
+        /// Print as one JSON document
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

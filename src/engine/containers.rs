@@ -78,17 +78,22 @@ pub async fn ensure_volume(docker: &Docker, stack: &Stack, volume: &str) -> Resu
         .map_err(|e| engine_error(&format!("creating volume `{volume}`"), &e))
 }
 
-/// Stops and removes a container; its volumes stay.
-pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
+/// Stops a container (one already stopped or gone is fine).
+pub async fn stop(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
     let stop = StopContainerOptionsBuilder::default().t(10).build();
     match docker.stop_container(id_or_name, Some(stop)).await {
         Ok(())
         | Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 304 | 404,
             ..
-        }) => {}
-        Err(error) => return Err(engine_error("stopping a container", &error)),
+        }) => Ok(()),
+        Err(error) => Err(engine_error("stopping a container", &error)),
     }
+}
+
+/// Stops and removes a container; its volumes stay.
+pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
+    stop(docker, id_or_name).await?;
     let options = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(false)

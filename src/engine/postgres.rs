@@ -4,11 +4,8 @@
 //! options instead.
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
 
-use super::containers::tail_logs;
-use super::observe::engine_error;
+use super::helper::{self, VolumeMount};
 use super::spec::volume_name;
 use crate::error::Error;
 use crate::model::{Mount as ServiceMount, Service};
@@ -41,51 +38,16 @@ pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> R
         "cat {target}/PG_VERSION 2>/dev/null || cat {target}/pgdata/PG_VERSION 2>/dev/null || echo none; \
          echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
     );
-    let body = ContainerCreateBody {
-        image: Some(service.image.to_string()),
-        entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
-        cmd: Some(Vec::new()),
-        host_config: Some(HostConfig {
-            mounts: Some(vec![Mount {
-                typ: Some(MountType::VOLUME),
-                source: Some(volume_name(project, volume)),
-                target: Some(target.to_owned()),
-                read_only: Some(true),
-                ..Mount::default()
-            }]),
-            // It reads a file: no network (and none of the engine's bridges need to exist).
-            network_mode: Some("none".to_owned()),
-            ..HostConfig::default()
-        }),
-        network_disabled: Some(true),
-        ..ContainerCreateBody::default()
+    let volume_name = volume_name(project, volume);
+    let mount = VolumeMount {
+        volume: &volume_name,
+        target,
+        read_only: true,
     };
-    let created = docker
-        .create_container(
-            None::<bollard::query_parameters::CreateContainerOptions>,
-            body,
-        )
-        .await
-        .map_err(|e| engine_error("checking the Postgres data volume", &e))?;
-    let result = async {
-        docker
-            .start_container(
-                &created.id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .map_err(|e| engine_error("checking the Postgres data volume", &e))?;
-        let mut wait = docker.wait_container(
-            &created.id,
-            None::<bollard::query_parameters::WaitContainerOptions>,
-        );
-        while let Some(_status) = futures_util::StreamExt::next(&mut wait).await {}
-        tail_logs(docker, &created.id, 4).await
-    }
-    .await;
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
-    let _ = docker.remove_container(&created.id, Some(options)).await;
-    let lines = result?;
+    let image = service.image.to_string();
+    let lines = helper::run(docker, project, &image, &[mount], &script, None)
+        .await?
+        .output;
     let (Some(data_major), Some(image_major)) = (lines.first(), lines.get(1)) else {
         return Ok(());
     };
