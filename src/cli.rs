@@ -121,7 +121,7 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
-    /// The stack's database: snapshots of its data (take, list, restore, remove)
+    /// The stack's database: snapshots of its data, import and export of dumps
     #[command(
         long_about = "The stack's database: snapshots of its data.\n\n\
         A snapshot is a copy of the database service's data volume, taken while the database is \
@@ -130,14 +130,19 @@ pub enum Command {
         `devboot db snapshot --rm NAME` removes one. A restore copies the snapshot next to the \
         current data first and swaps only once the copy is complete, so a failed or interrupted \
         restore leaves the data as it was. Works for any database service whose data lives in a \
-        named volume (the Postgres and MySQL profiles).",
+        named volume (the Postgres and MySQL profiles).\n\n\
+        `import` loads a dump (`.sql`, `.sql.gz`, `pg_dump -Fc`) into a fresh database with \
+        ON_ERROR_STOP and swaps it in for the old one only if all of it succeeded: a dump that fails half way exits 1 and leaves the \
+        database as it was. `export` writes one. Both are for Postgres.",
         after_help = "Examples:\n  \
         devboot db snapshot before-migration     Save the data\n  \
         bin/rails db:migrate                     ...a migration goes wrong\n  \
         devboot db restore before-migration      Put the data back\n  \
         devboot db restore --latest              ...or the newest snapshot\n  \
         devboot db snapshots                     Names, sizes and ages\n  \
-        devboot db snapshot --rm before-migration"
+        devboot db snapshot --rm before-migration\n  \
+        devboot db import prod-sample.sql.gz     Replace the data with a dump\n  \
+        devboot db export backup.dump            Write the data as pg_dump -Fc"
     )]
     Db(DbArgs),
 
@@ -274,6 +279,26 @@ pub enum DbCommand {
         /// Print as one JSON document
         #[arg(long)]
         json: bool,
+    },
+    /// Load a dump into the database: `.sql`, `.sql.gz` or `pg_dump -Fc` (told by its first
+    /// bytes); it goes into a fresh database first and replaces the old one only when every
+    /// statement succeeded (Postgres only)
+    Import {
+        /// The dump file, or `-` for standard input
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// The database to replace (default: the one whose name ends in `_development`)
+        #[arg(long, value_name = "NAME")]
+        database: Option<String>,
+    },
+    /// Write the database to FILE: `.sql` plain SQL, `.sql.gz` compressed, anything else
+    /// `pg_dump -Fc` (default: `<database>-<UTC time>.dump`; Postgres only)
+    Export {
+        #[arg(value_name = "FILE")]
+        file: Option<String>,
+        /// The database to export (default: the one whose name ends in `_development`)
+        #[arg(long, value_name = "NAME")]
+        database: Option<String>,
     },
 }
 

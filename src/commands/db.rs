@@ -1,6 +1,7 @@
 //! `devboot db`: the stack's database. Snapshots of its data volume — taken, listed, restored
 //! and removed — with the database stopped for the copy and started again afterwards, whatever
-//! happened (a failure, Ctrl-C).
+//! happened (a failure, Ctrl-C); and import and export of Postgres dumps, with a progress bar
+//! on the bytes read.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +15,7 @@ use crate::effective;
 use crate::engine::containers::{self, Readiness};
 use crate::engine::progress::Silent;
 use crate::engine::snapshots::{self, Snapshot};
-use crate::engine::{connect, converge, observe};
+use crate::engine::{connect, converge, dumps, observe, postgres, spec};
 use crate::error::{Error, ExitStatus};
 use crate::model::units::format_bytes;
 use crate::model::{Service, Stack};
@@ -51,6 +52,20 @@ pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, 
             }
             DbCommand::Restore { name, .. } => {
                 restore(docker, ctx, &target, name.as_deref(), cancel).await
+            }
+            DbCommand::Import { file, database } => {
+                import(docker, ctx, &target, file, database.as_deref(), cancel).await
+            }
+            DbCommand::Export { file, database } => {
+                export(
+                    docker,
+                    ctx,
+                    &target,
+                    file.as_deref(),
+                    database.as_deref(),
+                    cancel,
+                )
+                .await
             }
         }
     })
@@ -251,6 +266,190 @@ async fn restore(
         ),
     );
     Ok(ExitStatus::Success)
+}
+
+async fn import(
+    docker: &Docker,
+    ctx: &Context<'_>,
+    target: &Target<'_>,
+    file: &str,
+    database: Option<&str>,
+    mut cancel: watch::Receiver<bool>,
+) -> Result<ExitStatus, Error> {
+    use tokio::io::AsyncReadExt as _;
+    let (mut input, total): (Box<dyn tokio::io::AsyncRead + Unpin + Send>, Option<u64>) =
+        if file == "-" {
+            (Box::new(tokio::io::stdin()), None)
+        } else {
+            let path = ctx.start_dir().join(file);
+            let opened = tokio::fs::File::open(&path)
+                .await
+                .map_err(|source| Error::Io {
+                    action: "read".into(),
+                    path: path.clone(),
+                    source,
+                })?;
+            let total = opened.metadata().await.ok().map(|m| m.len());
+            (Box::new(opened), total)
+        };
+    let mut head = vec![0; 8];
+    let mut filled = 0;
+    while filled < head.len() {
+        let read = input
+            .read(&mut head[filled..])
+            .await
+            .map_err(|e| Error::Internal(format!("reading the dump: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    head.truncate(filled);
+    let format = dumps::Format::sniff(&head);
+    let mut input = std::io::Cursor::new(head).chain(input);
+    let container = running_postgres(docker, target).await?;
+    let server = server(docker, target, &container);
+    let database = database_of(&server, database).await?;
+    let bar = ctx
+        .printer
+        .bytes_bar(total, &format!("Importing into {database}"));
+    let started = Instant::now();
+    let on_read = |read| bar.set_position(read);
+    let imported = tokio::select! {
+        imported = server.import(&database, format, &mut input, &[], &on_read) => imported,
+        _ = cancel.wait_for(|c| *c) => Err(Error::Interrupted),
+    };
+    bar.finish_and_clear();
+    if matches!(imported, Err(Error::Interrupted)) {
+        // The import stopped half way, in the staging database only.
+        server.drop_database(&format!("{database}_import")).await?;
+    }
+    imported?;
+    ctx.printer.status(
+        "Imported",
+        format!(
+            "{file} ({}) into {database} in {:.1}s",
+            format_bytes(bar.position()),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(ExitStatus::Success)
+}
+
+async fn export(
+    docker: &Docker,
+    ctx: &Context<'_>,
+    target: &Target<'_>,
+    file: Option<&str>,
+    database: Option<&str>,
+    mut cancel: watch::Receiver<bool>,
+) -> Result<ExitStatus, Error> {
+    let container = running_postgres(docker, target).await?;
+    let server = server(docker, target, &container);
+    let database = database_of(&server, database).await?;
+    let file = file.map_or_else(
+        || format!("{database}-{}.dump", snapshots::default_name(now())),
+        str::to_owned,
+    );
+    let path = ctx.start_dir().join(&file);
+    let partial = path.with_file_name(format!(
+        ".{}.partial",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let io_error = |source| Error::Io {
+        action: "write".into(),
+        path: path.clone(),
+        source,
+    };
+    let mut output = tokio::fs::File::create(&partial).await.map_err(io_error)?;
+    let started = Instant::now();
+    let exported = tokio::select! {
+        exported = server.export(&database, dumps::Format::for_path(&file), &mut output) => exported,
+        _ = cancel.wait_for(|c| *c) => Err(Error::Interrupted),
+    };
+    drop(output);
+    if let Err(error) = exported {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(error);
+    }
+    tokio::fs::rename(&partial, &path).await.map_err(io_error)?;
+    let bytes = tokio::fs::metadata(&path).await.map_or(0, |m| m.len());
+    ctx.printer.status(
+        "Exported",
+        format!(
+            "{database} to {file} ({}) in {:.1}s",
+            format_bytes(bytes),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// The running Postgres container of the target, or why there is none.
+async fn running_postgres(docker: &Docker, target: &Target<'_>) -> Result<String, Error> {
+    if postgres::data_volume(target.service).is_none() {
+        return Err(Error::Usage {
+            message: format!(
+                "`devboot db import` and `export` work with Postgres; `{}` is not a Postgres service",
+                target.service.name
+            ),
+            hint: Some(format!(
+                "for MySQL, use its own tools in the container: `docker exec -i {} mysql ...` (snapshots do work)",
+                spec::container_name(&target.stack.project, &target.service.name)
+            )),
+        });
+    }
+    let observed = observe::observe(docker, target.stack).await?;
+    effective::check_checkout(&observed, target.stack)?;
+    observed
+        .containers
+        .get(&target.service.name)
+        .filter(|c| c.running())
+        .map(|c| c.id.clone())
+        .ok_or_else(|| Error::Usage {
+            message: format!("`{}` is not running", target.service.name),
+            hint: Some("start the stack first: `devboot up`".into()),
+        })
+}
+
+fn server<'a>(docker: &'a Docker, target: &'a Target<'_>, container: &'a str) -> dumps::Server<'a> {
+    dumps::Server {
+        docker,
+        container,
+        user: target
+            .service
+            .environment
+            .get("POSTGRES_USER")
+            .map_or("postgres", String::as_str),
+    }
+}
+
+/// The database named `given`, or the app's development database.
+async fn database_of(server: &dumps::Server<'_>, given: Option<&str>) -> Result<String, Error> {
+    if let Some(name) = given {
+        if !dumps::valid_database(name) {
+            return Err(Error::Usage {
+                message: format!("`{name}` is not a database name devboot handles"),
+                hint: Some("use letters, digits, `_` and `-`".into()),
+            });
+        }
+        return Ok(name.to_owned());
+    }
+    let all = server.databases().await?;
+    let development: Vec<&String> = all.iter().filter(|d| d.ends_with("_development")).collect();
+    match development.as_slice() {
+        [one] if dumps::valid_database(one) => Ok((*one).clone()),
+        _ => Err(Error::Usage {
+            message: "which database? Name it with `--database NAME`".into(),
+            hint: Some(if all.is_empty() {
+                "the server has no database yet: `devboot up` creates the app's (`bin/rails db:prepare`)".into()
+            } else {
+                format!("the server has: {}", all.join(", "))
+            }),
+        }),
+    }
 }
 
 /// The snapshot named `name`, or the newest one.

@@ -591,3 +591,102 @@ pub async fn run_setup(
     reporter.report(Event::SetupDone { command });
     Ok(())
 }
+
+/// Runs `argv` in a container with `input` streamed to its standard input (closed at the end;
+/// `on_read` is told the bytes sent so far) and its standard output written to `output`.
+/// Returns the exit code and the last lines of its standard error. A command that stops
+/// reading early (it failed) ends the streaming; its exit code says why.
+pub async fn exec_piped(
+    docker: &Docker,
+    id: &str,
+    argv: &[String],
+    input: Option<&mut (dyn tokio::io::AsyncRead + Unpin + Send)>,
+    output: Option<&mut (dyn tokio::io::AsyncWrite + Unpin + Send)>,
+    on_read: &(dyn Fn(u64) + Sync),
+) -> Result<(i64, Vec<String>), Error> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let action = "running a command in a container";
+    let created = docker
+        .create_exec(
+            id,
+            CreateExecOptions::<String> {
+                cmd: Some(argv.to_vec()),
+                attach_stdin: Some(input.is_some()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..CreateExecOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| engine_error(action, &e))?;
+    let started = docker
+        .start_exec(&created.id, None::<StartExecOptions>)
+        .await
+        .map_err(|e| engine_error(action, &e))?;
+    let StartExecResults::Attached {
+        output: mut from_command,
+        input: mut to_command,
+    } = started
+    else {
+        return Err(Error::Internal(
+            "an attached exec came back detached".into(),
+        ));
+    };
+    let send = async {
+        let Some(input) = input else { return Ok(()) };
+        let mut buffer = vec![0; 256 * 1024];
+        let mut sent = 0_u64;
+        loop {
+            let read = input
+                .read(&mut buffer)
+                .await
+                .map_err(|e| Error::Internal(format!("reading the input: {e}")))?;
+            if read == 0 {
+                break;
+            }
+            if to_command.write_all(&buffer[..read]).await.is_err() {
+                // The command stopped reading: its exit code tells.
+                return Ok(());
+            }
+            sent += read as u64;
+            on_read(sent);
+        }
+        let _ = to_command.shutdown().await;
+        Ok::<_, Error>(())
+    };
+    let receive = async {
+        let mut output = output;
+        let mut errors = String::new();
+        while let Some(chunk) = from_command.next().await {
+            match chunk.map_err(|e| engine_error(action, &e))? {
+                bollard::container::LogOutput::StdOut { message } => {
+                    if let Some(output) = output.as_mut() {
+                        output.write_all(&message).await.map_err(|e| {
+                            Error::Internal(format!("writing the command's output: {e}"))
+                        })?;
+                    }
+                }
+                other => {
+                    errors.push_str(&String::from_utf8_lossy(&other.into_bytes()));
+                    let keep = errors.len().saturating_sub(64 * 1024);
+                    errors.drain(..errors.floor_char_boundary(keep));
+                }
+            }
+        }
+        if let Some(output) = output.as_mut() {
+            output
+                .flush()
+                .await
+                .map_err(|e| Error::Internal(format!("writing the command's output: {e}")))?;
+        }
+        Ok::<_, Error>(errors)
+    };
+    let ((), errors) = futures_util::future::try_join(send, receive).await?;
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| engine_error("reading a command's exit code", &e))?;
+    let mut lines: Vec<String> = errors.lines().map(str::to_owned).collect();
+    lines.drain(..lines.len().saturating_sub(FAILURE_LOG_LINES));
+    Ok((inspected.exit_code.unwrap_or(-1), lines))
+}

@@ -9,6 +9,7 @@ pub mod connect;
 pub mod containers;
 pub mod converge;
 pub mod credential_relay;
+pub mod dumps;
 pub mod endpoint;
 pub mod helper;
 pub mod images;

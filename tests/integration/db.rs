@@ -115,3 +115,60 @@ fn a_restore_that_fails_leaves_the_data_as_it_was_and_the_database_running() {
     let listed = stack.devboot(&["db", "snapshots"]);
     assert!(listed.stdout.contains("incomplete"), "{}", listed.stdout);
 }
+
+#[test]
+fn an_import_that_fails_half_way_leaves_the_database_as_it_was_and_a_good_one_replaces_it() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("dbimport", AUTO_PORTS);
+    stack.up();
+    let web = stack.host_port("web");
+    assert_eq!(http("POST", web, "/notes?body=before").0, 200);
+
+    // 2,000 statements; the 1,000th fails.
+    let mut sql = String::from("CREATE TABLE imported (n integer);\n");
+    for n in 2..=2000 {
+        if n == 1000 {
+            sql.push_str("INSERT INTO missing_table VALUES (1);\n");
+        } else {
+            sql.push_str(&format!("INSERT INTO imported VALUES ({n});\n"));
+        }
+    }
+    stack.project.write("broken.sql", &sql);
+    let out = stack.devboot(&["db", "import", "broken.sql"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(":1000: ERROR"),
+        "psql names the statement: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("left as it was"), "{}", out.stderr);
+    assert_eq!(notes(&stack), "before");
+    let (_, databases) = stack.psql("SELECT string_agg(datname, ',') FROM pg_database");
+    assert!(
+        !databases.contains("_import"),
+        "no staging database is left: {databases}"
+    );
+
+    // An export, then changes, then the export imported back (custom format, then gzip).
+    let out = stack.devboot(&["db", "export", "saved.dump"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(stack.project.read_bytes("saved.dump").starts_with(b"PGDMP"));
+    let out = stack.devboot(&["db", "export", "saved.sql.gz"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(http("POST", web, "/notes?body=after").0, 200);
+    assert_eq!(notes(&stack), "before,after");
+    let out = stack.devboot(&["db", "import", "saved.dump"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Imported"), "{}", out.stderr);
+    assert_eq!(notes(&stack), "before");
+    assert_eq!(http("POST", web, "/notes?body=again").0, 200);
+    let out = stack.devboot(&["db", "import", "saved.sql.gz"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(notes(&stack), "before");
+    // The app works on the imported database.
+    let (status, body) = http("GET", web, "/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("notes=1 "), "{body}");
+}
