@@ -285,7 +285,7 @@ async fn import(
             let opened = tokio::fs::File::open(&path)
                 .await
                 .map_err(|source| Error::Io {
-                    action: "read".into(),
+                    action: "read",
                     path: path.clone(),
                     source,
                 })?;
@@ -359,7 +359,7 @@ async fn export(
             .unwrap_or_default()
     ));
     let io_error = |source| Error::Io {
-        action: "write".into(),
+        action: "write",
         path: path.clone(),
         source,
     };

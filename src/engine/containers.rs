@@ -656,7 +656,7 @@ pub async fn exec_piped(
     };
     let receive = async {
         let mut output = output;
-        let mut errors = String::new();
+        let mut errors: Vec<u8> = Vec::new();
         while let Some(chunk) = from_command.next().await {
             match chunk.map_err(|e| engine_error(action, &e))? {
                 bollard::container::LogOutput::StdOut { message } => {
@@ -667,9 +667,8 @@ pub async fn exec_piped(
                     }
                 }
                 other => {
-                    errors.push_str(&String::from_utf8_lossy(&other.into_bytes()));
-                    let keep = errors.len().saturating_sub(64 * 1024);
-                    errors.drain(..errors.floor_char_boundary(keep));
+                    errors.extend_from_slice(&other.into_bytes());
+                    errors.drain(..errors.len().saturating_sub(64 * 1024));
                 }
             }
         }
@@ -686,7 +685,10 @@ pub async fn exec_piped(
         .inspect_exec(&created.id)
         .await
         .map_err(|e| engine_error("reading a command's exit code", &e))?;
-    let mut lines: Vec<String> = errors.lines().map(str::to_owned).collect();
+    let mut lines: Vec<String> = String::from_utf8_lossy(&errors)
+        .lines()
+        .map(str::to_owned)
+        .collect();
     lines.drain(..lines.len().saturating_sub(FAILURE_LOG_LINES));
     Ok((inspected.exit_code.unwrap_or(-1), lines))
 }

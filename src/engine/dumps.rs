@@ -39,9 +39,13 @@ impl Format {
 
     /// The format an export to `path` writes: by its extension, custom by default.
     pub fn for_path(path: &str) -> Self {
+        let path = path.to_ascii_lowercase();
         if path.ends_with(".sql.gz") {
             Self::SqlGz
-        } else if path.ends_with(".sql") {
+        } else if std::path::Path::new(&path)
+            .extension()
+            .is_some_and(|e| e == "sql")
+        {
             Self::Sql
         } else {
             Self::Custom
@@ -139,12 +143,13 @@ impl Server<'_> {
         )
         .await?;
         let loaded = async {
+            // `-f -` rather than plain stdin: psql then names the failing line.
             let argv = match format {
-                Format::Sql => self.psql(&staging),
+                Format::Sql => [self.psql(&staging), vec!["-f".into(), "-".into()]].concat(),
                 Format::SqlGz => vec![
                     "bash".to_owned(),
                     "-c".to_owned(),
-                    "set -o pipefail; gunzip -c | psql -X -q -v ON_ERROR_STOP=1 -U \"$0\" -d \"$1\""
+                    "set -o pipefail; gunzip -c | psql -X -q -v ON_ERROR_STOP=1 -U \"$0\" -d \"$1\" -f -"
                         .to_owned(),
                     self.user.to_owned(),
                     staging.clone(),
