@@ -274,7 +274,7 @@ async fn import(
     target: &Target<'_>,
     file: &str,
     database: Option<&str>,
-    mut cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<bool>,
 ) -> Result<ExitStatus, Error> {
     use tokio::io::AsyncReadExt as _;
     let (mut input, total): (Box<dyn tokio::io::AsyncRead + Unpin + Send>, Option<u64>) =
@@ -315,15 +315,10 @@ async fn import(
         .bytes_bar(total, &format!("Importing into {database}"));
     let started = Instant::now();
     let on_read = |read| bar.set_position(read);
-    let imported = tokio::select! {
-        imported = server.import(&database, format, &mut input, &[], &on_read) => imported,
-        _ = cancel.wait_for(|c| *c) => Err(Error::Interrupted),
-    };
+    let imported = server
+        .import(&database, format, &mut input, &[], &on_read, cancel)
+        .await;
     bar.finish_and_clear();
-    if matches!(imported, Err(Error::Interrupted)) {
-        // The import stopped half way, in the staging database only.
-        server.drop_database(&format!("{database}_import")).await?;
-    }
     imported?;
     ctx.printer.status(
         "Imported",

@@ -10,6 +10,7 @@
 
 use bollard::Docker;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 
 use super::containers::exec_piped;
 use crate::error::Error;
@@ -126,7 +127,9 @@ impl Server<'_> {
     }
 
     /// Loads `input` (of `format`) into `database` through a fresh staging database, runs
-    /// `after` there, then swaps it in. `on_read` is told the bytes read so far.
+    /// `after` there, then swaps it in. `on_read` is told the bytes read so far. When `cancel`
+    /// turns `true` while the dump loads, the staging database is dropped and the result is
+    /// [`Error::Interrupted`]; the swap itself is not cancelled.
     pub async fn import(
         &self,
         database: &str,
@@ -134,6 +137,7 @@ impl Server<'_> {
         input: &mut (dyn AsyncRead + Unpin + Send),
         after: &[String],
         on_read: &(dyn Fn(u64) + Sync),
+        mut cancel: watch::Receiver<bool>,
     ) -> Result<(), Error> {
         let staging = format!("{database}_import");
         self.drop_database(&staging).await?;
@@ -184,8 +188,11 @@ impl Server<'_> {
                 self.sql(&staging, after).await?;
             }
             Ok(())
-        }
-        .await;
+        };
+        let loaded = tokio::select! {
+            loaded = loaded => loaded,
+            _ = cancel.wait_for(|c| *c) => Err(Error::Interrupted),
+        };
         if let Err(error) = loaded {
             self.drop_database(&staging).await?;
             return Err(error);
