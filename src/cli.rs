@@ -12,6 +12,7 @@ Examples:
   devboot status               Services, health and host ports
   devboot down                 Stop the stack; volumes are kept
   devboot doctor               Diagnose the machine and the stack, with fixes
+  devboot db snapshot NAME     Save the database (`devboot db restore NAME` puts it back)
   devboot config               Print the generated compose file
   devboot profile show --resolved
                                Show every setting and the file it came from
@@ -126,6 +127,31 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
+    /// The stack's database: snapshots of its data, import and export of dumps
+    #[command(
+        long_about = "The stack's database: snapshots of its data.\n\n\
+        A snapshot is a copy of the database service's data volume, taken while the database is \
+        stopped (a few seconds for a development database; the app reconnects when it is back). \
+        It lives in a volume of its own: `devboot down --volumes` keeps snapshots, and \
+        `devboot db snapshot --rm NAME` removes one. A restore copies the snapshot next to the \
+        current data first and swaps only once the copy is complete, so a failed or interrupted \
+        restore leaves the data as it was. Works for any database service whose data lives in a \
+        named volume (the Postgres and MySQL profiles).\n\n\
+        `import` loads a dump (`.sql`, `.sql.gz`, `pg_dump -Fc`) into a fresh database with \
+        ON_ERROR_STOP and swaps it in for the old one only if all of it succeeded: a dump that fails half way exits 1 and leaves the \
+        database as it was. `export` writes one. Both are for Postgres.",
+        after_help = "Examples:\n  \
+        devboot db snapshot before-migration     Save the data\n  \
+        bin/rails db:migrate                     ...a migration goes wrong\n  \
+        devboot db restore before-migration      Put the data back\n  \
+        devboot db restore --latest              ...or the newest snapshot\n  \
+        devboot db snapshots                     Names, sizes and ages\n  \
+        devboot db snapshot --rm before-migration\n  \
+        devboot db import prod-sample.sql.gz     Replace the data with a dump\n  \
+        devboot db export backup.dump            Write the data as pg_dump -Fc"
+    )]
+    Db(DbArgs),
+
     /// The AWS identity the app gets (account, ARN, source, expiry) and its endpoint
     Aws(AwsArgs),
 
@@ -178,7 +204,8 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Also remove the stack's volumes — its databases (asks first unless --yes)
+    /// Also remove the stack's volumes — its databases (asks first unless --yes); database
+    /// snapshots are kept (`devboot db snapshot --rm NAME` removes one)
     #[arg(long)]
     pub volumes: bool,
 }
@@ -223,6 +250,62 @@ pub struct DoctorArgs {
     /// List every check's id and title
     #[arg(long, conflicts_with_all = ["checks", "json", "report", "fix", "strict"])]
     pub list: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub command: DbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Save the database's data as snapshot NAME (default: the UTC time, `20261207-153000`);
+    /// the database stops for the copy and starts again
+    Snapshot {
+        /// Letters, digits, `-`, `_` and `.`, starting with a letter or digit
+        #[arg(value_name = "NAME")]
+        name: Option<String>,
+        /// Remove snapshot NAME instead (its data is deleted)
+        #[arg(long, value_name = "NAME", conflicts_with = "name")]
+        rm: Option<String>,
+    },
+    /// Replace the database's data with a snapshot's (asks first unless --yes); the current
+    /// data is kept until the copy is complete, and lost after: snapshot it first to keep it
+    Restore {
+        /// The snapshot to restore (see `devboot db snapshots`)
+        #[arg(value_name = "NAME", required_unless_present = "latest")]
+        name: Option<String>,
+        /// Restore the newest snapshot
+        #[arg(long, conflicts_with = "name")]
+        latest: bool,
+    },
+    /// List the snapshots, oldest first, with their size and age
+    Snapshots {
+        /// Print as one JSON document
+        #[arg(long)]
+        json: bool,
+    },
+    /// Load a dump into the database: `.sql`, `.sql.gz` or `pg_dump -Fc` (told by its first
+    /// bytes); it goes into a fresh database first and replaces the old one only when every
+    /// statement succeeded (Postgres only)
+    Import {
+        /// The dump file, or `-` for standard input
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// The database to replace (default: the one whose name ends in `_development`)
+        #[arg(long, value_name = "NAME")]
+        database: Option<String>,
+    },
+    /// Write the database to FILE: `.sql` plain SQL, `.sql.gz` compressed, anything else
+    /// `pg_dump -Fc` (default: `<database>-<UTC time>.dump`; Postgres only)
+    Export {
+        #[arg(value_name = "FILE")]
+        file: Option<String>,
+        /// The database to export (default: the one whose name ends in `_development`)
+        #[arg(long, value_name = "NAME")]
+        database: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! `devboot down`: stop and remove the project's containers and network. Volumes — the
-//! databases — stay unless `--volumes` is given and confirmed.
+//! databases — stay unless `--volumes` is given and confirmed; database snapshots
+//! (`devboot db snapshot`) always stay.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use crate::cli::DownArgs;
 use crate::effective;
 use crate::engine::observe::{self, engine_error};
 use crate::engine::spec::{LABEL_PROJECT, network_name};
-use crate::engine::{connect, containers};
+use crate::engine::{connect, containers, snapshots};
 use crate::error::{Error, ExitStatus};
 
 pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -73,6 +74,18 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
                 ),
             );
         }
+        // Snapshots are copies kept on purpose: never removed with the stack.
+        let kept = snapshots::list(docker, &stack.project).await?;
+        if !kept.is_empty() {
+            let names: Vec<&str> = kept.iter().map(|s| s.name.as_str()).collect();
+            ctx.printer.status(
+                "Kept",
+                format!(
+                    "database snapshots {} (`devboot db snapshot --rm NAME` removes one)",
+                    names.join(", ")
+                ),
+            );
+        }
         Ok(ExitStatus::Success)
     })
 }
@@ -90,7 +103,7 @@ fn confirmed(ctx: &Context<'_>, project: &str) -> Result<bool, Error> {
     }
     dialoguer::Confirm::new()
         .with_prompt(format!(
-            "Remove the volumes of `{project}`? Their data (databases) will be lost"
+            "Remove the volumes of `{project}`? Their data (databases) will be lost; snapshots are kept"
         ))
         .default(false)
         .interact()

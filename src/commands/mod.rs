@@ -6,6 +6,7 @@ mod aws;
 mod capabilities;
 mod catalog;
 mod config;
+mod db;
 mod doctor;
 mod down;
 mod init;
@@ -54,6 +55,7 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Plan(args) => plan::run(args, ctx),
         Command::Config => config::run(ctx),
         Command::Aws(args) => aws::run(&args.command, ctx),
+        Command::Db(args) => db::run(&args.command, ctx),
         Command::Doctor(args) => doctor::run(args, ctx),
         Command::Profile(args) => profile::run(&args.command, ctx),
         Command::Up(args) => up::run(args, ctx),
@@ -73,6 +75,35 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
 /// The command line as clap describes it, for completions and the man page.
 fn cli_command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
+}
+
+/// Runs an engine operation that cleans up after itself on a single-threaded runtime: the
+/// first Ctrl-C raises the flag the operation is given (it stops, puts things back, and
+/// returns [`Error::Interrupted`]); a second one exits at once.
+fn block_on_cancellable<T, F: Future<Output = Result<T, Error>>>(
+    operation: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> F,
+) -> Result<T, Error> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.send_replace(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                #[expect(
+                    clippy::exit,
+                    clippy::disallowed_methods,
+                    reason = "a second Ctrl-C means quit now"
+                )]
+                std::process::exit(130);
+            }
+        }
+    });
+    let result = runtime.block_on(operation(cancelled));
+    runtime.shutdown_background();
+    result
 }
 
 /// Runs an engine operation on a single-threaded runtime (enough for I/O-bound work). The

@@ -78,17 +78,22 @@ pub async fn ensure_volume(docker: &Docker, stack: &Stack, volume: &str) -> Resu
         .map_err(|e| engine_error(&format!("creating volume `{volume}`"), &e))
 }
 
-/// Stops and removes a container; its volumes stay.
-pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
+/// Stops a container (one already stopped or gone is fine).
+pub async fn stop(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
     let stop = StopContainerOptionsBuilder::default().t(10).build();
     match docker.stop_container(id_or_name, Some(stop)).await {
         Ok(())
         | Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 304 | 404,
             ..
-        }) => {}
-        Err(error) => return Err(engine_error("stopping a container", &error)),
+        }) => Ok(()),
+        Err(error) => Err(engine_error("stopping a container", &error)),
     }
+}
+
+/// Stops and removes a container; its volumes stay.
+pub async fn remove(docker: &Docker, id_or_name: &str) -> Result<(), Error> {
+    stop(docker, id_or_name).await?;
     let options = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(false)
@@ -585,4 +590,105 @@ pub async fn run_setup(
     }
     reporter.report(Event::SetupDone { command });
     Ok(())
+}
+
+/// Runs `argv` in a container with `input` streamed to its standard input (closed at the end;
+/// `on_read` is told the bytes sent so far) and its standard output written to `output`.
+/// Returns the exit code and the last lines of its standard error. A command that stops
+/// reading early (it failed) ends the streaming; its exit code says why.
+pub async fn exec_piped(
+    docker: &Docker,
+    id: &str,
+    argv: &[String],
+    input: Option<&mut (dyn tokio::io::AsyncRead + Unpin + Send)>,
+    output: Option<&mut (dyn tokio::io::AsyncWrite + Unpin + Send)>,
+    on_read: &(dyn Fn(u64) + Sync),
+) -> Result<(i64, Vec<String>), Error> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let action = "running a command in a container";
+    let created = docker
+        .create_exec(
+            id,
+            CreateExecOptions::<String> {
+                cmd: Some(argv.to_vec()),
+                attach_stdin: Some(input.is_some()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..CreateExecOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| engine_error(action, &e))?;
+    let started = docker
+        .start_exec(&created.id, None::<StartExecOptions>)
+        .await
+        .map_err(|e| engine_error(action, &e))?;
+    let StartExecResults::Attached {
+        output: mut from_command,
+        input: mut to_command,
+    } = started
+    else {
+        return Err(Error::Internal(
+            "an attached exec came back detached".into(),
+        ));
+    };
+    let send = async {
+        let Some(input) = input else { return Ok(()) };
+        let mut buffer = vec![0; 256 * 1024];
+        let mut sent = 0_u64;
+        loop {
+            let read = input
+                .read(&mut buffer)
+                .await
+                .map_err(|e| Error::Internal(format!("reading the input: {e}")))?;
+            if read == 0 {
+                break;
+            }
+            if to_command.write_all(&buffer[..read]).await.is_err() {
+                // The command stopped reading: its exit code tells.
+                return Ok(());
+            }
+            sent += read as u64;
+            on_read(sent);
+        }
+        let _ = to_command.shutdown().await;
+        Ok::<_, Error>(())
+    };
+    let receive = async {
+        let mut output = output;
+        let mut errors: Vec<u8> = Vec::new();
+        while let Some(chunk) = from_command.next().await {
+            match chunk.map_err(|e| engine_error(action, &e))? {
+                bollard::container::LogOutput::StdOut { message } => {
+                    if let Some(output) = output.as_mut() {
+                        output.write_all(&message).await.map_err(|e| {
+                            Error::Internal(format!("writing the command's output: {e}"))
+                        })?;
+                    }
+                }
+                other => {
+                    errors.extend_from_slice(&other.into_bytes());
+                    errors.drain(..errors.len().saturating_sub(64 * 1024));
+                }
+            }
+        }
+        if let Some(output) = output.as_mut() {
+            output
+                .flush()
+                .await
+                .map_err(|e| Error::Internal(format!("writing the command's output: {e}")))?;
+        }
+        Ok::<_, Error>(errors)
+    };
+    let ((), errors) = futures_util::future::try_join(send, receive).await?;
+    let inspected = docker
+        .inspect_exec(&created.id)
+        .await
+        .map_err(|e| engine_error("reading a command's exit code", &e))?;
+    let mut lines: Vec<String> = String::from_utf8_lossy(&errors)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    lines.drain(..lines.len().saturating_sub(FAILURE_LOG_LINES));
+    Ok((inspected.exit_code.unwrap_or(-1), lines))
 }

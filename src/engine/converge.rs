@@ -559,7 +559,7 @@ fn readiness_targets(stack: &Stack) -> HashMap<&str, Readiness> {
 }
 
 /// How long to wait for a service: what its healthcheck allows, within bounds.
-fn wait_limit(service: &Service) -> Duration {
+pub fn wait_limit(service: &Service) -> Duration {
     service
         .healthcheck
         .as_ref()

@@ -6,11 +6,8 @@
 use std::path::Path;
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
 
-use super::containers::tail_logs;
-use super::observe::engine_error;
+use super::helper::{self, VolumeMount};
 use super::spec::volume_name;
 use crate::error::Error;
 use crate::model::{Mount as ServiceMount, Service, postgres};
@@ -55,58 +52,21 @@ pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> R
     let Some((volume, target)) = data_volume(service) else {
         return Ok(());
     };
-    let script = majors_script(target);
+    let mut script = majors_script(target);
     // The server's own `PGDATA`: the profile's, else the image's.
-    let pgdata = service
-        .environment
-        .get("PGDATA")
-        .map(|pgdata| vec![format!("PGDATA={pgdata}")]);
-    let body = ContainerCreateBody {
-        image: Some(service.image.to_string()),
-        env: pgdata,
-        entrypoint: Some(vec!["sh".into(), "-c".into(), script]),
-        cmd: Some(Vec::new()),
-        host_config: Some(HostConfig {
-            mounts: Some(vec![Mount {
-                typ: Some(MountType::VOLUME),
-                source: Some(volume_name(project, volume)),
-                target: Some(target.to_owned()),
-                read_only: Some(true),
-                ..Mount::default()
-            }]),
-            // It reads a file: no network (and none of the engine's bridges need to exist).
-            network_mode: Some("none".to_owned()),
-            ..HostConfig::default()
-        }),
-        network_disabled: Some(true),
-        ..ContainerCreateBody::default()
-    };
-    let created = docker
-        .create_container(
-            None::<bollard::query_parameters::CreateContainerOptions>,
-            body,
-        )
-        .await
-        .map_err(|e| engine_error("checking the Postgres data volume", &e))?;
-    let result = async {
-        docker
-            .start_container(
-                &created.id,
-                None::<bollard::query_parameters::StartContainerOptions>,
-            )
-            .await
-            .map_err(|e| engine_error("checking the Postgres data volume", &e))?;
-        let mut wait = docker.wait_container(
-            &created.id,
-            None::<bollard::query_parameters::WaitContainerOptions>,
-        );
-        while let Some(_status) = futures_util::StreamExt::next(&mut wait).await {}
-        tail_logs(docker, &created.id, 4).await
+    if let Some(pgdata) = service.environment.get("PGDATA") {
+        script = format!("PGDATA={}; {script}", crate::shell::shell_word(pgdata));
     }
-    .await;
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
-    let _ = docker.remove_container(&created.id, Some(options)).await;
-    let lines = result?;
+    let volume_name = volume_name(project, volume);
+    let mount = VolumeMount {
+        volume: &volume_name,
+        target,
+        read_only: true,
+    };
+    let image = service.image.to_string();
+    let lines = helper::run(docker, project, &image, &[mount], &script, None)
+        .await?
+        .output;
     let (Some(data_major), Some(image_major)) = (lines.first(), lines.get(1)) else {
         return Ok(());
     };

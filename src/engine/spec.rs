@@ -39,6 +39,19 @@ pub const LABEL_DEFINITION: &str = "dev.devboot.definition";
 /// with Compose's `project.working_dir`.
 pub const LABEL_CHECKOUT: &str = "dev.devboot.checkout";
 
+/// On a throwaway helper container (see `engine::helper`): the project it works for.
+pub const LABEL_HELPER: &str = "dev.devboot.helper";
+/// On a snapshot volume (`devboot db snapshot`): the snapshot's name. Snapshot volumes carry
+/// devboot's labels, not Compose's project label, so they are no volume of the stack: `up`
+/// never mounts them, `down --volumes` keeps them, doctor's orphan check does not count them.
+pub const LABEL_SNAPSHOT: &str = "dev.devboot.snapshot";
+/// On a snapshot volume: the project it belongs to.
+pub const LABEL_SNAPSHOT_PROJECT: &str = "dev.devboot.snapshot.project";
+/// On a snapshot volume: the project volume it is a copy of (`db-data`).
+pub const LABEL_SNAPSHOT_OF: &str = "dev.devboot.snapshot.of";
+/// On a snapshot volume: when it was taken, in seconds since the Unix epoch.
+pub const LABEL_SNAPSHOT_CREATED: &str = "dev.devboot.snapshot.created";
+
 /// The Compose version devboot's labels follow (Compose v1 reads them as its own).
 const COMPOSE_LABEL_VERSION: &str = "1.29.2";
 
@@ -55,6 +68,11 @@ pub fn network_name(project: &str) -> String {
 /// A named volume's engine name, as Compose names it.
 pub fn volume_name(project: &str, volume: &str) -> String {
     format!("{project}_{volume}")
+}
+
+/// The engine name of snapshot `snapshot` of the project volume `volume`.
+pub fn snapshot_volume_name(project: &str, volume: &str, snapshot: &str) -> String {
+    format!("{project}_{volume}.snapshot.{snapshot}")
 }
 
 pub fn project_labels(project: &str) -> HashMap<String, String> {

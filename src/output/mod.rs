@@ -191,6 +191,24 @@ impl Printer {
         }
     }
 
+    /// A bar counting bytes (of `total` when known) on a terminal; hidden otherwise.
+    pub fn bytes_bar(&self, total: Option<u64>, message: &str) -> indicatif::ProgressBar {
+        let template = if total.is_some() {
+            "  {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})"
+        } else {
+            "  {msg} {bytes} ({bytes_per_sec})"
+        };
+        let bar = indicatif::ProgressBar::with_draw_target(total, self.progress_target())
+            .with_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            )
+            .with_message(message.to_owned());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    }
+
     fn stderr(line: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{line}");

@@ -63,6 +63,10 @@ impl TestProject {
         path
     }
 
+    pub(crate) fn read_bytes(&self, relative: &str) -> Vec<u8> {
+        std::fs::read(self.root().join(relative)).unwrap()
+    }
+
     pub(crate) fn read(&self, relative: &str) -> String {
         std::fs::read_to_string(self.root().join(relative)).unwrap()
     }

@@ -20,6 +20,7 @@ mod catalog;
 mod cli;
 mod compose;
 mod config;
+mod db;
 mod doctor;
 mod doctor_aws;
 mod doctor_tools;

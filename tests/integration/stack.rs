@@ -125,6 +125,28 @@ impl EngineProject {
         ids
     }
 
+    /// Runs `sql` with psql in the project's `db` container (database `app_development`);
+    /// returns psql's exit code and its output, unaligned.
+    pub(crate) fn psql(&self, sql: &str) -> (i32, String) {
+        let out = run(Command::new("docker").args([
+            "exec",
+            &format!("{}-db-1", self.name),
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            "app_development",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            sql,
+        ]));
+        (
+            out.code,
+            format!("{}{}", out.stdout.trim(), out.stderr.trim()),
+        )
+    }
+
     pub(crate) fn status(&self) -> serde_json::Value {
         let out = self.devboot(&["status", "--json"]);
         assert_eq!(out.code, 0, "{}", out.stderr);
@@ -146,6 +168,12 @@ impl EngineProject {
 impl Drop for EngineProject {
     fn drop(&mut self) {
         let _ = self.devboot(&["down", "--volumes", "--yes"]);
+        // `down` keeps database snapshots on purpose; a test's go with it.
+        let filter = format!("label=dev.devboot.snapshot.project={}", self.name);
+        let snapshots = docker(&["volume", "ls", "-q", "--filter", &filter]);
+        for volume in snapshots.lines() {
+            docker(&["volume", "rm", volume]);
+        }
     }
 }
 

@@ -1,0 +1,174 @@
+//! `devboot db` against the real engine and the fixture Rails app: snapshots taken, listed,
+//! restored and removed, with the app's rows as the witness.
+
+use crate::common::require_engine;
+use crate::stack::{AUTO_PORTS, EngineProject, docker, http};
+
+fn notes(stack: &EngineProject) -> String {
+    let (code, out) = stack.psql("SELECT string_agg(body, ',' ORDER BY id) FROM notes");
+    assert_eq!(code, 0, "{out}");
+    out
+}
+
+#[test]
+fn a_snapshot_gives_back_the_rows_a_destructive_migration_dropped() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("dbsnap", AUTO_PORTS);
+    stack.up();
+    let web = stack.host_port("web");
+    for body in ["one", "two", "three"] {
+        assert_eq!(http("POST", web, &format!("/notes?body={body}")).0, 200);
+    }
+    assert_eq!(notes(&stack), "one,two,three");
+
+    let out = stack.devboot(&["db", "snapshot", "before-migration"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Saved"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Started"),
+        "the database runs again: {}",
+        out.stderr
+    );
+    assert_eq!(notes(&stack), "one,two,three", "a snapshot changes nothing");
+    let again = stack.devboot(&["db", "snapshot", "before-migration"]);
+    assert_eq!(again.code, 2, "a name is taken once: {}", again.stderr);
+
+    // A destructive migration: the table and its rows are gone, the app fails.
+    let (code, out) = stack.psql("DROP TABLE notes");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(http("GET", web, "/").0, 500);
+
+    let listed = stack.devboot(&["db", "snapshots", "--json"]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["name"], "before-migration");
+    assert_eq!(listed[0]["of"], "db-data");
+    assert_eq!(listed[0]["complete"], true);
+    // A Postgres cluster is tens of MB (a size measured, not claimed).
+    assert!(
+        listed[0]["bytes"].as_u64().unwrap() > 10 << 20,
+        "{listed:?}"
+    );
+
+    // Without a terminal, a restore needs --yes; nothing changed.
+    let refused = stack.devboot(&["db", "restore", "before-migration"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    assert_eq!(http("GET", web, "/").0, 500);
+
+    let restored = stack.devboot(&["db", "restore", "--latest", "--yes"]);
+    assert_eq!(restored.code, 0, "{}", restored.stderr);
+    assert!(restored.stderr.contains("Restored"), "{}", restored.stderr);
+    assert_eq!(notes(&stack), "one,two,three");
+    // The app reconnects to the restored database.
+    let (status, body) = http("GET", web, "/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("notes=3 "), "{body}");
+
+    // `down` keeps snapshots and says so; `--rm` removes one.
+    let down = stack.devboot(&["down"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(
+        down.stderr.contains("database snapshots before-migration"),
+        "{}",
+        down.stderr
+    );
+    let removed = stack.devboot(&["db", "snapshot", "--rm", "before-migration"]);
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
+    let listed = stack.devboot(&["db", "snapshots"]);
+    assert!(listed.stderr.contains("No snapshots"), "{}", listed.stderr);
+}
+
+#[test]
+fn a_restore_that_fails_leaves_the_data_as_it_was_and_the_database_running() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("dbfail", AUTO_PORTS);
+    stack.up();
+    let web = stack.host_port("web");
+    assert_eq!(http("POST", web, "/notes?body=kept").0, 200);
+    let out = stack.devboot(&["db", "snapshot", "cut-short"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(http("POST", web, "/notes?body=later").0, 200);
+    // A snapshot whose copy was cut short (the engine died while it was taken) has no mark of
+    // completion.
+    let volume = format!("{}_db-data.snapshot.cut-short", stack.name);
+    docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{volume}:/s"),
+        "--entrypoint",
+        "rm",
+        "127.0.0.1:5000/devboot/postgres:15",
+        "/s/complete",
+    ]);
+    let out = stack.devboot(&["db", "restore", "cut-short", "--yes"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
+    assert_eq!(notes(&stack), "kept,later", "the data is as it was");
+    let listed = stack.devboot(&["db", "snapshots"]);
+    assert!(listed.stdout.contains("incomplete"), "{}", listed.stdout);
+}
+
+#[test]
+fn an_import_that_fails_half_way_leaves_the_database_as_it_was_and_a_good_one_replaces_it() {
+    if !require_engine() {
+        return;
+    }
+    let stack = EngineProject::new("dbimport", AUTO_PORTS);
+    stack.up();
+    let web = stack.host_port("web");
+    assert_eq!(http("POST", web, "/notes?body=before").0, 200);
+
+    // 2,000 statements; the 1,000th fails.
+    let mut sql = String::from("CREATE TABLE imported (n integer);\n");
+    for n in 2..=2000 {
+        if n == 1000 {
+            sql.push_str("INSERT INTO missing_table VALUES (1);\n");
+        } else {
+            sql.push_str(&format!("INSERT INTO imported VALUES ({n});\n"));
+        }
+    }
+    stack.project.write("broken.sql", &sql);
+    let out = stack.devboot(&["db", "import", "broken.sql"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(":1000: ERROR"),
+        "psql names the statement: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("left as it was"), "{}", out.stderr);
+    assert_eq!(notes(&stack), "before");
+    let (_, databases) = stack.psql("SELECT string_agg(datname, ',') FROM pg_database");
+    assert!(
+        !databases.contains("_import"),
+        "no staging database is left: {databases}"
+    );
+
+    // An export, then changes, then the export imported back (custom format, then gzip).
+    let out = stack.devboot(&["db", "export", "saved.dump"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(stack.project.read_bytes("saved.dump").starts_with(b"PGDMP"));
+    let out = stack.devboot(&["db", "export", "saved.sql.gz"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(http("POST", web, "/notes?body=after").0, 200);
+    assert_eq!(notes(&stack), "before,after");
+    let out = stack.devboot(&["db", "import", "saved.dump"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("Imported"), "{}", out.stderr);
+    assert_eq!(notes(&stack), "before");
+    assert_eq!(http("POST", web, "/notes?body=again").0, 200);
+    let out = stack.devboot(&["db", "import", "saved.sql.gz"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(notes(&stack), "before");
+    // The app works on the imported database.
+    let (status, body) = http("GET", web, "/");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("notes=1 "), "{body}");
+}
