@@ -8,13 +8,16 @@ use crate::model::{Stack, validate};
 use crate::profile::source::Layer;
 use crate::profile::{self, LoadedProfile, source};
 use crate::render::{self, RenderedFile};
-use crate::workspace::Workspace;
+use crate::workspace::{CheckoutName, Workspace};
 
 #[derive(Debug, Clone)]
 pub struct Project {
     pub workspace: Workspace,
     pub profile: LoadedProfile,
+    /// Validated, under the name this checkout runs under (see [`Project::load`]).
     pub stack: Stack,
+    /// The name the profile gives the project: `[project] name`, else the directory's.
+    pub declared_name: String,
 }
 
 impl Project {
@@ -26,17 +29,63 @@ impl Project {
         Self::load(root)
     }
 
+    /// Loads and validates the project at `root`, under the declared name, or under the name
+    /// this checkout remembers running under (a second checkout of the repository; see
+    /// [`crate::effective::claim`]).
     pub fn load(root: PathBuf) -> Result<Self, Error> {
-        let profile = profile::load_project(&root)?;
-        let mut stack = validate::stack(&profile, &root)?;
+        let workspace = Workspace::new(root);
+        let profile = profile::load_project(&workspace.root)?;
+        let stack = validate::stack(&profile, &workspace.root)?;
+        let declared_name = stack.project.clone();
+        let remembered = workspace
+            .state()
+            .checkout_name
+            .filter(|remembered| remembered.declared == declared_name);
+        let stack = match remembered {
+            Some(remembered) => {
+                validate::stack_as(&profile, &workspace.root, Some(&remembered.name))?
+            }
+            None => stack,
+        };
+        Self::contained(workspace, profile, stack, declared_name)
+    }
+
+    /// The same checkout under another project name (the declared one for `name ==
+    /// declared_name`).
+    pub fn named(&self, name: &str) -> Result<Self, Error> {
+        let checkout_name = (name != self.declared_name).then_some(name);
+        let stack = validate::stack_as(&self.profile, &self.workspace.root, checkout_name)?;
+        Self::contained(
+            self.workspace.clone(),
+            self.profile.clone(),
+            stack,
+            self.declared_name.clone(),
+        )
+    }
+
+    /// What to remember in the state file about the name this project runs under.
+    pub fn checkout_name(&self) -> Option<CheckoutName> {
+        (self.stack.project != self.declared_name).then(|| CheckoutName {
+            declared: self.declared_name.clone(),
+            name: self.stack.project.clone(),
+        })
+    }
+
+    fn contained(
+        workspace: Workspace,
+        profile: LoadedProfile,
+        mut stack: Stack,
+        declared_name: String,
+    ) -> Result<Self, Error> {
         crate::containment::check(&stack)?;
         // Which Dockerfile each build uses; then its paths are checked like the profile's.
         crate::dev_image::apply(&mut stack, crate::dev_image::HostUser::current());
         crate::containment::check(&stack)?;
         Ok(Self {
-            workspace: Workspace::new(root),
+            workspace,
             profile,
             stack,
+            declared_name,
         })
     }
 

@@ -3,6 +3,7 @@
 //! version, registry credentials, build contexts, and the operations `up`, `down`, `status`
 //! and `logs` are made of.
 
+pub mod attach;
 pub mod auth;
 pub mod build_context;
 pub mod connect;
@@ -15,3 +16,4 @@ pub mod observe;
 pub mod postgres;
 pub mod progress;
 pub mod spec;
+pub mod stacks;
