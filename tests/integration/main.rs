@@ -18,6 +18,7 @@ mod aws_endpoint;
 mod cli;
 mod compose;
 mod config;
+mod day_two;
 mod doctor;
 mod doctor_aws;
 mod doctor_tools;
