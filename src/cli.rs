@@ -19,6 +19,7 @@ Examples:
                                Run a command in a one-off container of the app
   devboot console              bin/rails console (also: psql, redis-cli)
   devboot ls                   Every devboot stack on this engine, with its checkout
+  devboot test                 A shortcut the profile declares: [commands] test = \"bin/rails test\"
   devboot profile show --resolved
                                Show every setting and the file it came from
 
@@ -406,5 +407,40 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> super::Cli {
+        <super::Cli as clap::Parser>::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn a_command_in_a_container_keeps_its_own_flags() {
+        let cli = parse(&[
+            "devboot", "-C", "app", "exec", "web", "ls", "-la", "--color", "-q",
+        ]);
+        let super::Command::Exec(exec) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(exec.service, "web");
+        assert_eq!(exec.command, ["ls", "-la", "--color", "-q"]);
+        assert!(!cli.global.quiet);
+        let super::Command::Psql(psql) = parse(&["devboot", "psql", "-c", "select 1"]).command
+        else {
+            panic!("not psql")
+        };
+        assert_eq!(psql.args, ["-c", "select 1"]);
+        let super::Command::Shortcut(words) = parse(&["devboot", "test", "-v", "a b"]).command
+        else {
+            panic!("not a shortcut")
+        };
+        assert_eq!(words, ["test", "-v", "a b"]);
+    }
+
+    #[test]
+    fn shortcut_names_may_not_take_devboots_own() {
+        let names: Vec<String> = super::command_names().collect();
+        for own in ["up", "exec", "redis-cli", "ls", "help"] {
+            assert!(names.iter().any(|n| n == own), "{own}: {names:?}");
+        }
     }
 }

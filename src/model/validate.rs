@@ -868,6 +868,27 @@ mod tests {
     }
 
     #[test]
+    fn shortcuts_are_named_like_commands_and_hide_none_of_devboots() {
+        let ok = validate("extends = \"rails\"\n[commands]\ntest = \"bin/rails test\"\n").unwrap();
+        assert_eq!(ok.commands["test"], "bin/rails test");
+        let err =
+            validate("extends = \"rails\"\n[commands]\nup = \"x\"\nTest = \"x\"\nlint = \" \"\n")
+                .unwrap_err();
+        assert!(
+            err.contains("shortcut `up` would hide devboot's own `devboot up`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("shortcut name `Test` must be lowercase"),
+            "{err}"
+        );
+        assert!(err.contains("shortcut `lint` runs nothing"), "{err}");
+        let no_app = validate("[services.db]\nimage = \"postgres:16\"\n[commands]\nx = \"y\"\n")
+            .unwrap_err();
+        assert!(no_app.contains("`[app] service` is not set"), "{no_app}");
+    }
+
+    #[test]
     fn a_second_checkout_has_its_own_name_images_and_auto_ports() {
         let layer = Layer {
             display: "devboot.toml".into(),
