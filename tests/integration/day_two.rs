@@ -66,6 +66,27 @@ fn exec_run_clients_and_shortcuts_pass_streams_and_exit_codes_through() {
         piped.stderr
     );
 
+    // On a terminal the command gets a TTY (util-linux `script` gives devboot one), and its
+    // exit status still passes through.
+    if crate::common::have("script") {
+        let line = format!(
+            "{} exec db sh -c 'tty; sleep 1; stty size; exit 5'",
+            assert_cmd::cargo::cargo_bin("devboot").display()
+        );
+        let devboot = stack.project.devboot();
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(stack.project.root())
+            .env_clear()
+            .envs(devboot.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        let tty = run(&mut script);
+        assert_eq!(tty.code, 5, "{}\n{}", tty.stdout, tty.stderr);
+        assert!(tty.stdout.contains("/dev/pts/"), "{}", tty.stdout);
+        // `script`'s terminal has no size: the command's TTY is resized to 24x80 once it runs.
+        assert!(tty.stdout.contains("24 80"), "{}", tty.stdout);
+    }
+
     // devboot's own failures are 1 or 2 and say `error:`.
     let unknown = stack.devboot(&["exec", "nope", "true"]);
     assert_eq!(unknown.code, 2);
