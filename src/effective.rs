@@ -130,12 +130,13 @@ pub async fn resolve(
     })
 }
 
-/// Refuses to act on a project whose containers or volumes another checkout created: a second
-/// clone or `git worktree` with the same `[project] name` would otherwise recreate the first
-/// one's containers, run its setup against the first one's database, and `down --volumes`
-/// would delete that data. A checkout whose directory no longer exists is no one's: its stack
-/// is taken over.
-pub fn check_checkout(observed: &Observed, stack: &Stack) -> Result<(), Error> {
+/// Refuses a project name whose containers or volumes another checkout created: a second
+/// clone or `git worktree` under the same name would otherwise recreate the first one's
+/// containers, run its setup against the first one's database, and `down --volumes` would
+/// delete that data. A checkout whose directory no longer exists is no one's: its stack is
+/// taken over. [`claim`] tries names with it; the error is left only when every name it may
+/// take is held by another checkout.
+fn check_checkout(observed: &Observed, stack: &Stack) -> Result<(), Error> {
     let here = std::fs::canonicalize(&stack.root).unwrap_or_else(|_| stack.root.clone());
     let other = observed
         .checkouts
