@@ -155,6 +155,15 @@ fn exec_run_clients_and_shortcuts_pass_streams_and_exit_codes_through() {
         sql_error.stderr
     );
 
+    // `console` is the app's Rails console; without a terminal it reads stdin.
+    let console = devboot_with_stdin(&stack.project, &["console"], "puts 6 * 7\n");
+    assert_eq!(console.code, 0, "{}\n{}", console.stdout, console.stderr);
+    assert!(
+        console.stdout.lines().any(|l| l == "42"),
+        "{}",
+        console.stdout
+    );
+
     // A profile shortcut: the profile's line for the app's shell, arguments quoted onto it.
     let hello = stack.devboot(&["hello", "a b", "$HOME"]);
     assert_eq!(
