@@ -14,10 +14,19 @@ Examples:
   devboot doctor               Diagnose the machine and the stack, with fixes
   devboot db snapshot NAME     Save the database (`devboot db restore NAME` puts it back)
   devboot config               Print the generated compose file
+  devboot exec web bin/rails routes
+                               Run a command in a running service's container
+  devboot run bin/rails db:seed
+                               Run a command in a one-off container of the app
+  devboot console              bin/rails console (also: psql, redis-cli)
+  devboot ls                   Every devboot stack on this engine, with its checkout
+  devboot test                 A shortcut the profile declares: [commands] test = \"bin/rails test\"
   devboot profile show --resolved
                                Show every setting and the file it came from
 
-Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 internal error.";
+Exit codes: 0 success, 1 operation failed, 2 invalid input, 3 internal error. exec, run,
+console, psql, redis-cli and profile shortcuts exit with the command's own status once it ran;
+devboot's own failures (no project, service not running) print `error:` and exit 1, 2 or 3.";
 
 /// Bootstrap a Rails + Postgres + Redis development stack on Docker, from a declarative profile.
 #[derive(Debug, Parser)]
@@ -107,6 +116,49 @@ pub enum Command {
     /// Show each service's state, health and host ports
     Status(StatusArgs),
 
+    /// List every devboot stack on this engine: checkout, state, ports, disk use
+    #[command(
+        long_about = "List every devboot stack on this engine: its project name, the \
+        checkout (directory) it runs from, its state (running, partly running, stopped, or \
+        down with volumes kept), its published host ports and the disk its volumes use.\n\n\
+        Two checkouts of one repository (a second clone or a `git worktree`) are two stacks: \
+        the second gets a project name of its own, `NAME-` and six characters from its path, \
+        with its own volumes and free host ports. `devboot down --all` stops them all."
+    )]
+    Ls(LsArgs),
+
+    /// Run a command in a service's running container: `devboot exec web bin/rails routes`
+    #[command(long_about = "Run a command in a service's running container.\n\n\
+        The command and its arguments are passed as they are, not through a shell (write \
+        `devboot exec web sh -c 'echo $HOME'` for one). On a terminal the command gets a TTY \
+        (raw mode, resized with the window); otherwise stdin is piped in and stdout and stderr \
+        stay separate, so `devboot exec db pg_dump -U postgres app > dump.sql` is byte-exact. \
+        devboot exits with the command's exit status.")]
+    Exec(ExecArgs),
+
+    /// Run a command in a one-off container of the app service, removed afterwards
+    #[command(
+        long_about = "Run a command in a one-off container of the app service: its image, \
+        environment, mounts and network, without its published ports, removed when the command \
+        ends. The rest of the stack must be up for the command to reach it (`devboot up`).\n\n\
+        Arguments are passed as they are, not through a shell; TTY and exit status as for \
+        `devboot exec`. The environment is the app's and is never printed."
+    )]
+    Run(RunArgs),
+
+    /// `bin/rails console` in the app's running container (arguments are passed on)
+    Console(PassArgs),
+
+    /// `psql` in the Postgres service's container: nothing to install on the host
+    #[command(long_about = "Run `psql` in the Postgres service's container, as its \
+        POSTGRES_USER (default `postgres`): nothing to install on the host. Arguments are \
+        passed on: `devboot psql -d app_development -c 'select 1'`.")]
+    Psql(PassArgs),
+
+    /// `redis-cli` in the Redis service's container: nothing to install on the host
+    #[command(name = "redis-cli")]
+    RedisCli(PassArgs),
+
     /// Show a service's logs (all services when none is named)
     Logs(LogsArgs),
 
@@ -171,6 +223,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+
+    /// A shortcut the profile declares under `[commands]` (`devboot test`)
+    #[command(external_subcommand)]
+    Shortcut(Vec<String>),
 }
 
 #[derive(Debug, Args)]
@@ -206,8 +262,56 @@ pub struct UpArgs {
 pub struct DownArgs {
     /// Also remove the stack's volumes — its databases (asks first unless --yes); database
     /// snapshots are kept (`devboot db snapshot --rm NAME` removes one)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all")]
     pub volumes: bool,
+    /// Stop every devboot stack on this engine, of every checkout (asks first unless --yes;
+    /// volumes are kept)
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print as one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The service whose container runs the command
+    pub service: String,
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PassArgs {
+    /// Arguments passed on to the command
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -428,6 +532,19 @@ pub enum ProfileCommand {
     },
 }
 
+/// The names of devboot's own commands (and their aliases), which a profile's shortcuts may
+/// not take.
+pub fn command_names() -> impl Iterator<Item = String> {
+    let cli = <Cli as clap::CommandFactory>::command();
+    let names: Vec<String> = cli
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_all_aliases()))
+        .chain(["help"])
+        .map(str::to_owned)
+        .collect();
+    names.into_iter()
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
@@ -435,5 +552,40 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str]) -> super::Cli {
+        <super::Cli as clap::Parser>::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn a_command_in_a_container_keeps_its_own_flags() {
+        let cli = parse(&[
+            "devboot", "-C", "app", "exec", "web", "ls", "-la", "--color", "-q",
+        ]);
+        let super::Command::Exec(exec) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(exec.service, "web");
+        assert_eq!(exec.command, ["ls", "-la", "--color", "-q"]);
+        assert!(!cli.global.quiet);
+        let super::Command::Psql(psql) = parse(&["devboot", "psql", "-c", "select 1"]).command
+        else {
+            panic!("not psql")
+        };
+        assert_eq!(psql.args, ["-c", "select 1"]);
+        let super::Command::Shortcut(words) = parse(&["devboot", "test", "-v", "a b"]).command
+        else {
+            panic!("not a shortcut")
+        };
+        assert_eq!(words, ["test", "-v", "a b"]);
+    }
+
+    #[test]
+    fn shortcut_names_may_not_take_devboots_own() {
+        let names: Vec<String> = super::command_names().collect();
+        for own in ["up", "exec", "redis-cli", "ls", "help"] {
+            assert!(names.iter().any(|n| n == own), "{own}: {names:?}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use bollard::Docker;
 
 use crate::aws::{self, AppAws, Intent};
+use crate::digest::Digest;
 use crate::engine::observe;
 use crate::env::Environment;
 use crate::error::Error;
@@ -19,6 +20,63 @@ use crate::plan::Observed;
 use crate::plan::ports::RememberedPorts;
 use crate::project::Project;
 use crate::requirements;
+
+/// The project as this checkout runs it on this engine, and what the engine holds for it.
+#[derive(Debug)]
+pub struct Claimed {
+    pub project: Project,
+    pub observed: Observed,
+}
+
+/// The project name this checkout runs under, and what the engine holds under it.
+///
+/// A project name belongs to the first checkout that runs under it: the engine's labels say
+/// which checkout created a project's containers and volumes. The name this checkout ran under
+/// before stays while no other checkout holds it; else the declared name, when free or this
+/// checkout's; else — a second clone or `git worktree` of the repository — the declared name
+/// with a suffix from this checkout's path (`shop-1f3a9c`), which gives it its own
+/// containers, volumes and images, and `auto` host ports. `up` remembers that name in the
+/// checkout's state file, so it stays. A checkout whose directory is gone holds nothing.
+pub async fn claim(docker: &Docker, project: &Project) -> Result<Claimed, Error> {
+    let mut candidates = vec![project.stack.project.clone()];
+    for name in [
+        project.declared_name.clone(),
+        second_checkout_name(&project.declared_name, &project.stack.root),
+    ] {
+        if !candidates.contains(&name) {
+            candidates.push(name);
+        }
+    }
+    let mut refusal = None;
+    for name in candidates {
+        let candidate = if name == project.stack.project {
+            project.clone()
+        } else {
+            project.named(&name)?
+        };
+        let observed = observe::observe(docker, &candidate.stack).await?;
+        match check_checkout(&observed, &candidate.stack) {
+            Ok(()) => {
+                return Ok(Claimed {
+                    project: candidate,
+                    observed,
+                });
+            }
+            Err(refused) => {
+                refusal.get_or_insert(refused);
+            }
+        }
+    }
+    Err(refusal.expect("there is always a candidate"))
+}
+
+/// The project name of a second checkout at `root`: the declared name and six hex digits of
+/// the checkout's path, the same every time for the same directory.
+pub fn second_checkout_name(declared: &str, root: &std::path::Path) -> String {
+    let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let digest = Digest::of(real.as_os_str().as_encoded_bytes());
+    format!("{declared}-{}", &digest.as_str()[..6])
+}
 
 /// The stack as `up` would run it now, and what was observed to get there.
 #[derive(Debug)]
@@ -31,6 +89,8 @@ pub struct EffectiveStack {
     pub ports: RememberedPorts,
     /// How the app is wired to AWS; `None` without `[aws]` (or, previewing, when unknown).
     pub aws: Option<AppAws>,
+    /// The project as this checkout runs it ([`claim`]).
+    pub project: Project,
 }
 
 /// Resolves the effective stack of `project` (only `services` and their dependencies, when
@@ -42,13 +102,14 @@ pub async fn resolve(
     services: &[String],
     intent: Intent,
 ) -> Result<EffectiveStack, Error> {
-    let mut stack = if services.is_empty() {
-        project.stack.clone()
+    let Claimed { project, observed } = claim(docker, project).await?;
+    let (mut stack, observed) = if services.is_empty() {
+        (project.stack.clone(), observed)
     } else {
-        project.stack.select(services)?
+        let stack = project.stack.select(services)?;
+        let observed = observe::observe(docker, &stack).await?;
+        (stack, observed)
     };
-    let observed = observe::observe(docker, &stack).await?;
-    check_checkout(&observed, &stack)?;
     let ports = assign_ports(&mut stack, &project.workspace.state().ports, &observed);
     let env_mode = stack.aws.as_ref().is_some_and(|a| a.mode == AwsMode::Env);
     let app_env = if env_mode {
@@ -65,15 +126,17 @@ pub async fn resolve(
         observed,
         ports,
         aws,
+        project,
     })
 }
 
-/// Refuses to act on a project whose containers or volumes another checkout created: a second
-/// clone or `git worktree` with the same `[project] name` would otherwise recreate the first
-/// one's containers, run its setup against the first one's database, and `down --volumes`
-/// would delete that data. A checkout whose directory no longer exists is no one's: its stack
-/// is taken over.
-pub fn check_checkout(observed: &Observed, stack: &Stack) -> Result<(), Error> {
+/// Refuses a project name whose containers or volumes another checkout created: a second
+/// clone or `git worktree` under the same name would otherwise recreate the first one's
+/// containers, run its setup against the first one's database, and `down --volumes` would
+/// delete that data. A checkout whose directory no longer exists is no one's: its stack is
+/// taken over. [`claim`] tries names with it; the error is left only when every name it may
+/// take is held by another checkout.
+fn check_checkout(observed: &Observed, stack: &Stack) -> Result<(), Error> {
     let here = std::fs::canonicalize(&stack.root).unwrap_or_else(|_| stack.root.clone());
     let other = observed
         .checkouts
@@ -139,4 +202,24 @@ async fn running_app_env(
         .await
         .ok()?;
     inspected.config?.env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_checkout_name_is_the_declared_one_with_its_path_in_six_digits() {
+        let a = second_checkout_name("shop", std::path::Path::new("/nonexistent/a/shop"));
+        let b = second_checkout_name("shop", std::path::Path::new("/nonexistent/b/shop"));
+        assert!(
+            a.starts_with("shop-") && a.len() == "shop-".len() + 6,
+            "{a}"
+        );
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            second_checkout_name("shop", std::path::Path::new("/nonexistent/a/shop"))
+        );
+    }
 }

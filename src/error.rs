@@ -19,6 +19,18 @@ pub enum ExitStatus {
     Usage,
     /// 3: devboot itself failed unexpectedly.
     Internal,
+    /// A command devboot ran for the user in a container (`exec`, `run`, `psql`, …) ended
+    /// with this status, passed through as devboot's own.
+    Command(u8),
+}
+
+impl ExitStatus {
+    /// The status of a command that ended with `code` in a container. Docker reports a
+    /// process killed by signal N as 128 + N, as a shell does; anything outside 0-255 (the
+    /// engine's -1 for "unknown") is a failure.
+    pub fn of_command(code: i64) -> Self {
+        u8::try_from(code).map_or(Self::Failure, Self::Command)
+    }
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -28,6 +40,7 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Failure => 1,
             ExitStatus::Usage => 2,
             ExitStatus::Internal => 3,
+            ExitStatus::Command(code) => code,
         })
     }
 }
@@ -63,6 +76,10 @@ pub enum Error {
         message: String,
         hint: Option<String>,
     },
+    /// A command was to run in the stack, and the part it needs is not up (a service that
+    /// is not running, an image not built yet).
+    #[error("{message}")]
+    NotUp { message: String },
 
     #[error("cannot {action} `{}`: {source}", .path.display())]
     Io {
@@ -222,6 +239,7 @@ impl Error {
             | Self::Refused { hint, .. }
             | Self::Catalog { hint, .. } => hint.clone(),
             Self::Aws(error) => error.hint(),
+            Self::NotUp { .. } => Some("start the stack with `devboot up`; `devboot status` shows each service".into()),
             Self::Prerequisites(problems) => {
                 let fixes: Vec<String> = problems.iter().filter_map(|p| p.fix.clone()).collect();
                 (!fixes.is_empty()).then(|| fixes.join("\n      "))
@@ -275,6 +293,7 @@ impl Error {
             Self::Io { .. }
             | Self::Refused { .. }
             | Self::Catalog { .. }
+            | Self::NotUp { .. }
             | Self::Conflicts { .. }
             | Self::Prompt(_)
             | Self::EngineUnreachable { .. }

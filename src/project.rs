@@ -11,13 +11,16 @@ use crate::model::{Stack, validate};
 use crate::profile::source::Layer;
 use crate::profile::{self, LoadedProfile, source};
 use crate::render::{self, RenderedFile};
-use crate::workspace::Workspace;
+use crate::workspace::{CheckoutName, Workspace};
 
 #[derive(Debug, Clone)]
 pub struct Project {
     pub workspace: Workspace,
     pub profile: LoadedProfile,
+    /// Validated, under the name this checkout runs under (see [`Project::load`]).
     pub stack: Stack,
+    /// The name the profile gives the project: `[project] name`, else the directory's.
+    pub declared_name: String,
     /// What loading did besides reading: `devboot.lock` written on a catalog's first use.
     pub notes: Vec<String>,
 }
@@ -46,28 +49,72 @@ impl Project {
         Ok(project)
     }
 
-    /// Loads and validates the project at `root` without writing anything; `refresh` names
-    /// the catalog profiles to select afresh instead of taking them from the lock. The
-    /// catalogs say what was used.
+    /// Loads and validates the project at `root` without writing anything, under the declared
+    /// name, or under the name this checkout remembers running under (a second checkout of the
+    /// repository; see [`crate::effective::claim`]). `refresh` names the catalog profiles to
+    /// select afresh instead of taking them from the lock; the catalogs say what was used.
     pub fn resolve(
         root: PathBuf,
         env: &Environment,
         refresh: Refresh,
     ) -> Result<(Self, Catalogs), Error> {
         let catalogs = Catalogs::for_project(env, &root, refresh)?;
-        let profile = profile::load_project(&root, &catalogs)?;
-        let mut stack = validate::stack(&profile, &root)?;
+        let workspace = Workspace::new(root);
+        let profile = profile::load_project(&workspace.root, &catalogs)?;
+        let stack = validate::stack(&profile, &workspace.root)?;
+        let declared_name = stack.project.clone();
+        let remembered = workspace
+            .state()
+            .checkout_name
+            .filter(|remembered| remembered.declared == declared_name);
+        let stack = match remembered {
+            Some(remembered) => {
+                validate::stack_as(&profile, &workspace.root, Some(&remembered.name))?
+            }
+            None => stack,
+        };
+        let project = Self::contained(workspace, profile, stack, declared_name)?;
+        Ok((project, catalogs))
+    }
+
+    /// The same checkout under another project name (the declared one for `name ==
+    /// declared_name`).
+    pub fn named(&self, name: &str) -> Result<Self, Error> {
+        let checkout_name = (name != self.declared_name).then_some(name);
+        let stack = validate::stack_as(&self.profile, &self.workspace.root, checkout_name)?;
+        Self::contained(
+            self.workspace.clone(),
+            self.profile.clone(),
+            stack,
+            self.declared_name.clone(),
+        )
+    }
+
+    /// What to remember in the state file about the name this project runs under.
+    pub fn checkout_name(&self) -> Option<CheckoutName> {
+        (self.stack.project != self.declared_name).then(|| CheckoutName {
+            declared: self.declared_name.clone(),
+            name: self.stack.project.clone(),
+        })
+    }
+
+    fn contained(
+        workspace: Workspace,
+        profile: LoadedProfile,
+        mut stack: Stack,
+        declared_name: String,
+    ) -> Result<Self, Error> {
         crate::containment::check(&stack)?;
         // Which Dockerfile each build uses; then its paths are checked like the profile's.
         crate::dev_image::apply(&mut stack, crate::dev_image::HostUser::current());
         crate::containment::check(&stack)?;
-        let project = Self {
-            workspace: Workspace::new(root),
+        Ok(Self {
+            workspace,
             profile,
             stack,
+            declared_name,
             notes: Vec::new(),
-        };
-        Ok((project, catalogs))
+        })
     }
 
     /// The layer whose `[aws] profile` chose the AWS profile, when one did (otherwise the

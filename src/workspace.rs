@@ -32,6 +32,17 @@ pub struct State {
     /// Digests of the setup inputs as the setup commands last left them, by path relative to
     /// the root (a missing file is absent); a change runs them again and restarts the app.
     pub setup_inputs: BTreeMap<String, Digest>,
+    /// The project name this checkout runs under when it is not the declared one (a second
+    /// checkout of the same repository), so it keeps its containers and volumes.
+    pub checkout_name: Option<CheckoutName>,
+}
+
+/// A second checkout's own project name, and the declared name it stands in for: when the
+/// declared name changes, the remembered one no longer applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutName {
+    pub declared: String,
+    pub name: String,
 }
 
 /// A project directory.

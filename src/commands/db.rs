@@ -21,29 +21,28 @@ use crate::model::units::format_bytes;
 use crate::model::{Service, Stack};
 
 pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
-    let project = ctx.project()?;
-    let stack = &project.stack;
-    let (service, volume) = snapshots::database(stack).ok_or_else(|| Error::Usage {
-        message: "the stack has no database service with its data in a named volume".into(),
-        hint: Some(
-            "`devboot db` works on a Postgres or MySQL service whose data directory is a named volume (`volumes = [\"db-data:/var/lib/postgresql/data\"]`)".into(),
-        ),
-    })?;
-    let target = Target {
-        stack,
-        service,
-        volume,
-    };
+    let declared = ctx.project()?;
+    // Said before anything is asked; the stack's services are the same under any name.
+    database_service(&declared.stack)?;
     if let DbCommand::Restore { name, latest } = command
         && !confirmed_restore(ctx, name.as_deref(), *latest)?
     {
         ctx.printer.note("Nothing restored.");
         return Ok(ExitStatus::Failure);
     }
-    let _lock = project.workspace.lock()?;
+    let _lock = declared.workspace.lock()?;
     super::block_on_cancellable(|cancel| async move {
         let connection = connect::connect(ctx.env).await?;
         let docker = &connection.docker;
+        // The name this checkout runs under: a second checkout has a database of its own.
+        let effective::Claimed { project, .. } = effective::claim(docker, &declared).await?;
+        let stack = &project.stack;
+        let (service, volume) = database_service(stack)?;
+        let target = Target {
+            stack,
+            service,
+            volume,
+        };
         match command {
             DbCommand::Snapshots { json } => list(docker, ctx, &target, *json).await,
             DbCommand::Snapshot { rm: Some(name), .. } => remove(docker, ctx, &target, name).await,
@@ -68,6 +67,16 @@ pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, 
                 .await
             }
         }
+    })
+}
+
+/// The stack's database service and its data volume, or why `devboot db` cannot work on it.
+fn database_service(stack: &Stack) -> Result<(&Service, &str), Error> {
+    snapshots::database(stack).ok_or_else(|| Error::Usage {
+        message: "the stack has no database service with its data in a named volume".into(),
+        hint: Some(
+            "`devboot db` works on a Postgres or MySQL service whose data directory is a named volume (`volumes = [\"db-data:/var/lib/postgresql/data\"]`)".into(),
+        ),
     })
 }
 
@@ -397,7 +406,6 @@ async fn running_postgres(docker: &Docker, target: &Target<'_>) -> Result<String
         });
     }
     let observed = observe::observe(docker, target.stack).await?;
-    effective::check_checkout(&observed, target.stack)?;
     observed
         .containers
         .get(&target.service.name)
@@ -480,7 +488,6 @@ async fn with_database_stopped<T>(
 ) -> Result<T, Error> {
     let stack = target.stack;
     let observed = observe::observe(docker, stack).await?;
-    effective::check_checkout(&observed, stack)?;
     if !observed.volumes.contains(target.volume) {
         return Err(Error::Usage {
             message: format!(

@@ -8,20 +8,20 @@ use futures_util::stream::select_all;
 
 use super::Context;
 use crate::cli::LogsArgs;
+use crate::effective;
 use crate::engine::connect;
-use crate::engine::observe::{self, engine_error};
+use crate::engine::observe::engine_error;
 use crate::error::{Error, ExitStatus};
 
 pub(super) fn run(args: &LogsArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
-    let stack = match &args.service {
-        Some(service) => project.stack.select(std::slice::from_ref(service))?,
-        None => project.stack.clone(),
-    };
+    if let Some(service) = &args.service {
+        project.stack.select(std::slice::from_ref(service))?;
+    }
     let result = super::block_on_interruptible(async {
         let connection = connect::connect(ctx.env).await?;
         let docker = &connection.docker;
-        let observed = observe::observe(docker, &stack).await?;
+        let observed = effective::claim(docker, &project).await?.observed;
         let wanted: Vec<_> = observed
             .containers
             .values()

@@ -11,9 +11,11 @@ mod doctor;
 mod down;
 mod init;
 mod logs;
+mod ls;
 mod man;
 mod plan;
 mod profile;
+mod shortcuts;
 mod status;
 mod up;
 
@@ -62,6 +64,13 @@ pub fn dispatch(cli: &Cli, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
         Command::Down(args) => down::run(args, ctx),
         Command::Status(args) => status::run(args, ctx),
         Command::Logs(args) => logs::run(args, ctx),
+        Command::Ls(args) => ls::run(args, ctx),
+        Command::Exec(args) => shortcuts::exec(args, ctx),
+        Command::Run(args) => shortcuts::run(args, ctx),
+        Command::Console(args) => shortcuts::console(args, ctx),
+        Command::Psql(args) => shortcuts::psql(args, ctx),
+        Command::RedisCli(args) => shortcuts::redis_cli(args, ctx),
+        Command::Shortcut(words) => shortcuts::shortcut(words, ctx),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut cli_command(), "devboot", &mut out);

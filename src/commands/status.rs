@@ -4,8 +4,9 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::StatusArgs;
+use crate::effective;
 use crate::engine::connect;
-use crate::engine::observe::{self, engine_error};
+use crate::engine::observe::engine_error;
 use crate::error::{Error, ExitStatus};
 use crate::output::Role;
 
@@ -44,11 +45,11 @@ struct PublishedPort {
 
 pub(super) fn run(args: &StatusArgs, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let project = ctx.project()?;
-    let stack = &project.stack;
     let report = super::block_on_interruptible(async {
         let connection = connect::connect(ctx.env).await?;
         let docker = &connection.docker;
-        let observed = observe::observe(docker, stack).await?;
+        let effective::Claimed { project, observed } = effective::claim(docker, &project).await?;
+        let stack = &project.stack;
         let mut services = Vec::new();
         for service in stack.start_order() {
             let Some(container) = observed.containers.get(&service.name) else {

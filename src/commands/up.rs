@@ -48,6 +48,7 @@ async fn up(
         observed,
         ports,
         aws: app_aws,
+        project: claimed,
     } = effective::resolve(
         &connection.docker,
         ctx.env,
@@ -69,6 +70,7 @@ async fn up(
     }
     let mut state = project.workspace.state();
     state.ports = ports;
+    state.checkout_name = claimed.checkout_name();
 
     let files = render::render_all(&stack)?;
     let file_steps = plan::files(&files, &project.workspace.digests(&files)?, &state.files);

@@ -3,6 +3,7 @@
 //! version, registry credentials, build contexts, and the operations `up`, `down`, `status`
 //! and `logs` are made of.
 
+pub mod attach;
 pub mod auth;
 pub mod build_context;
 pub mod connect;
@@ -19,3 +20,4 @@ pub mod progress;
 pub mod provider;
 pub mod snapshots;
 pub mod spec;
+pub mod stacks;

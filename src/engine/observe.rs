@@ -12,7 +12,8 @@ use futures_util::future::join_all;
 
 use super::spec::{
     LABEL_CHECKOUT, LABEL_CONFIG_FILES, LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_DEFINITION,
-    LABEL_MANAGED, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME, LABEL_WORKING_DIR, network_name,
+    LABEL_MANAGED, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME, LABEL_WORKING_DIR,
+    network_name,
 };
 use crate::error::Error;
 use crate::model::Stack;
@@ -81,7 +82,9 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
             compose_definition: labels.get(LABEL_DEFINITION).cloned(),
         };
         observed.checkouts.extend(container.checkout.clone());
-        if stack.services.contains_key(&service) {
+        // A one-off (`devboot run`) is never the service's container; `down` removes it.
+        let one_off = labels.get(LABEL_ONEOFF).is_some_and(|v| v == "True");
+        if stack.services.contains_key(&service) && !one_off {
             observed.containers.insert(service, container);
         } else {
             observed.orphans.push(container);

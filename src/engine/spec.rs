@@ -139,6 +139,53 @@ pub fn container_spec(stack: &Stack, service: &Service, image_id: &str) -> Conta
     }
 }
 
+/// A one-off container of `service` running `argv` (Compose's `run`): the service's image,
+/// environment, mounts, working directory and networks, without its published ports or its
+/// network alias (it is not the service), labelled as a one-off of the project so `down`
+/// removes one left behind.
+pub fn one_off_spec(
+    stack: &Stack,
+    service: &Service,
+    argv: &[String],
+    suffix: &str,
+) -> ContainerSpec {
+    let (mut body, mut extra_networks) = definition(stack, service);
+    body.cmd = Some(argv.to_vec());
+    body.exposed_ports = None;
+    body.healthcheck = None;
+    if let Some(host) = body.host_config.as_mut() {
+        host.port_bindings = None;
+    }
+    let endpoints = body
+        .networking_config
+        .iter_mut()
+        .flat_map(|n| n.endpoints_config.iter_mut().flat_map(|e| e.values_mut()))
+        .chain(extra_networks.iter_mut().map(|(_, settings)| settings));
+    for endpoint in endpoints {
+        endpoint.aliases = None;
+    }
+    let mut labels = project_labels(&stack.project);
+    labels.extend([
+        (LABEL_SERVICE.to_owned(), service.name.clone()),
+        (LABEL_ONEOFF.to_owned(), "True".to_owned()),
+        (
+            LABEL_WORKING_DIR.to_owned(),
+            stack.root.display().to_string(),
+        ),
+    ]);
+    body.labels = Some(labels);
+    ContainerSpec {
+        name: format!("{}-{}-run-{suffix}", stack.project, service.name),
+        body,
+        extra_networks,
+        desired: DesiredContainer {
+            config_hash: String::new(),
+            image_id: String::new(),
+            compose_definition: None,
+        },
+    }
+}
+
 /// The digest the compose file labels `service` with ([`LABEL_DEFINITION`]): the container
 /// definition without its image ID. `None` when devboot gives the container more than the
 /// compose file can say (the app's AWS wiring: variables and networks made at `up`), so a
@@ -321,6 +368,34 @@ mod tests {
         );
         let mounts = spec.body.host_config.unwrap().mounts.unwrap();
         assert_eq!(mounts[0].source.as_deref(), Some("shop_db-data"));
+    }
+
+    #[test]
+    fn a_one_off_runs_the_command_without_ports_or_alias() {
+        let stack = stack("extends = \"rails\"\n");
+        let argv = vec!["bin/rails".to_owned(), "db:seed".to_owned()];
+        let spec = one_off_spec(&stack, &stack.services["web"], &argv, "1a2b3c");
+        assert_eq!(spec.name, "shop-web-run-1a2b3c");
+        assert_eq!(spec.body.cmd.as_deref(), Some(argv.as_slice()));
+        let env = spec.body.env.unwrap();
+        assert!(
+            env.iter().any(|e| e.starts_with("DATABASE_URL=")),
+            "{env:?}"
+        );
+        let host = spec.body.host_config.unwrap();
+        assert_eq!(host.port_bindings, None);
+        assert_eq!(host.network_mode.as_deref(), Some("shop_default"));
+        assert_eq!(host.mounts.unwrap().len(), 2);
+        let endpoint = &spec
+            .body
+            .networking_config
+            .unwrap()
+            .endpoints_config
+            .unwrap()["shop_default"];
+        assert_eq!(endpoint.aliases, None);
+        let labels = spec.body.labels.unwrap();
+        assert_eq!(labels[LABEL_ONEOFF], "True");
+        assert_eq!(labels[LABEL_PROJECT], "shop");
     }
 
     #[test]

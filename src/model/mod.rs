@@ -37,6 +37,10 @@ pub struct Stack {
     /// What `up` adds to the app container at run time; never rendered into a file.
     #[serde(skip)]
     pub app_wiring: AppWiring,
+    /// Named shortcuts (`[commands]`): a command line for the app container's shell, by name.
+    /// Not part of what the stack runs, so not serialized (the setup's digest is over that).
+    #[serde(skip)]
+    pub commands: BTreeMap<String, String>,
 }
 
 /// Additions to the app container decided at run time rather than by the profile: the AWS
@@ -336,6 +340,35 @@ impl Stack {
             .filter(|s| s.name == app.name || (s.build.is_some() && s.build == app.build))
             .collect()
     }
+}
+
+/// The last segment of a service's image repository: `postgres` for `127.0.0.1:5000/x/postgres`.
+fn image_name(service: &Service) -> &str {
+    service
+        .image
+        .repository
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// Whether a service runs Postgres: by its image's name or its `POSTGRES_PASSWORD`.
+pub fn is_postgres(service: &Service) -> bool {
+    ["postgres", "postgis", "pgvector"]
+        .iter()
+        .any(|name| image_name(service).contains(name))
+        || service.environment.contains_key("POSTGRES_PASSWORD")
+}
+
+/// Whether a service runs Redis (or Valkey): by its image's name or a `redis-cli` healthcheck.
+pub fn is_redis(service: &Service) -> bool {
+    ["redis", "valkey"]
+        .iter()
+        .any(|name| image_name(service).contains(name))
+        || service
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| h.test.iter().any(|t| t.contains("redis-cli")))
 }
 
 /// A stack validated from one profile text, as `devboot.toml` of a project at `/src/shop`.

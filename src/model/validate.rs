@@ -28,14 +28,31 @@ const DEFAULT_RETRIES: u32 = 120;
 
 /// Validates the merged profile of a project rooted at `root`.
 pub fn stack(loaded: &LoadedProfile, root: &Path) -> Result<Stack, Error> {
+    stack_as(loaded, root, None)
+}
+
+/// Validates the merged profile of a project rooted at `root`; with `checkout_name`, as a
+/// second checkout of the repository runs it: under that project name (so its containers,
+/// volumes and built images are its own), every published port `auto` (the declared ports
+/// are the first checkout's).
+pub fn stack_as(
+    loaded: &LoadedProfile,
+    root: &Path,
+    checkout_name: Option<&str>,
+) -> Result<Stack, Error> {
     let mut validator = Validator {
         sources: &loaded.sources,
         diagnostics: Vec::new(),
     };
-    let stack = validator.stack(&loaded.merged, root);
+    let mut stack = validator.stack(&loaded.merged, root, checkout_name);
     validator
         .diagnostics
         .extend(crate::profile::capabilities::undeclared(loaded));
+    if checkout_name.is_some() {
+        for port in stack.services.values_mut().flat_map(|s| &mut s.ports) {
+            port.policy = PortPolicy::Auto;
+        }
+    }
     if validator.diagnostics.is_empty() {
         Ok(stack)
     } else {
@@ -101,8 +118,8 @@ impl Validator<'_> {
         }
     }
 
-    fn stack(&mut self, doc: &ProfileDocument, root: &Path) -> Stack {
-        let project = match &doc.project.name {
+    fn stack(&mut self, doc: &ProfileDocument, root: &Path, checkout_name: Option<&str>) -> Stack {
+        let declared = match &doc.project.name {
             Some(name) => {
                 self.parse(name, |n| valid_project_name(n).then(|| n.clone()).ok_or_else(|| {
                     format!("project name `{n}` must be lowercase letters, digits, `-` and `_`, starting with a letter or digit")
@@ -112,6 +129,7 @@ impl Validator<'_> {
             }
             None => project_name_from_dir(root),
         };
+        let project = checkout_name.map_or(declared, str::to_owned);
         let names: Vec<&str> = doc.services.keys().map(|k| k.value.as_str()).collect();
         let mut services = BTreeMap::new();
         for (name, service) in &doc.services {
@@ -125,6 +143,7 @@ impl Validator<'_> {
         let requirements = self.requirements(doc);
         let files = self.files(doc);
         let aws = self.aws(doc);
+        let commands = self.commands(doc);
         let volumes = services
             .values()
             .flat_map(|s: &Service| &s.mounts)
@@ -150,7 +169,50 @@ impl Validator<'_> {
             files,
             aws,
             app_wiring: AppWiring::default(),
+            commands,
         }
+    }
+
+    /// `[commands]`: names that read as a command and hide none of devboot's own, and a
+    /// command line each, for the app service's shell.
+    fn commands(&mut self, doc: &ProfileDocument) -> BTreeMap<String, String> {
+        let mut commands = BTreeMap::new();
+        for (name, command) in &doc.commands {
+            if !valid_service_name(&name.value) {
+                self.error(
+                    &name.origin,
+                    format!(
+                        "shortcut name `{}` must be lowercase letters, digits, `-` and `_`",
+                        name.value
+                    ),
+                );
+            } else if crate::cli::command_names().any(|own| own == name.value) {
+                self.error(
+                    &name.origin,
+                    format!(
+                        "shortcut `{}` would hide devboot's own `devboot {}`",
+                        name.value, name.value
+                    ),
+                )
+                .hint = Some(format!("name it otherwise, like `{}-app`", name.value));
+            } else if command.value.trim().is_empty() {
+                self.error(
+                    &command.origin,
+                    format!("shortcut `{}` runs nothing", name.value),
+                )
+                .hint = Some("write the command line, like `test = \"bin/rails test\"`".into());
+            } else {
+                commands.insert(name.value.clone(), command.value.clone());
+            }
+        }
+        if let (None, Some((name, _))) = (&doc.app.service, doc.commands.first_key_value()) {
+            self.error(
+                &name.origin,
+                "shortcuts run in the app service, and `[app] service` is not set",
+            )
+            .hint = Some("name the app service: `[app]` `service = \"web\"`".into());
+        }
+        commands
     }
 
     fn service(
@@ -847,6 +909,56 @@ mod tests {
         };
         let loaded = load_standalone(layer).map_err(|e| e.to_string())?;
         stack(&loaded, Path::new("/src/My App")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn shortcuts_are_named_like_commands_and_hide_none_of_devboots() {
+        let ok = validate("extends = \"rails\"\n[commands]\ntest = \"bin/rails test\"\n").unwrap();
+        assert_eq!(ok.commands["test"], "bin/rails test");
+        let err =
+            validate("extends = \"rails\"\n[commands]\nup = \"x\"\nTest = \"x\"\nlint = \" \"\n")
+                .unwrap_err();
+        assert!(
+            err.contains("shortcut `up` would hide devboot's own `devboot up`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("shortcut name `Test` must be lowercase"),
+            "{err}"
+        );
+        assert!(err.contains("shortcut `lint` runs nothing"), "{err}");
+        let no_app = validate("[services.db]\nimage = \"postgres:16\"\n[commands]\nx = \"y\"\n")
+            .unwrap_err();
+        assert!(no_app.contains("`[app] service` is not set"), "{no_app}");
+    }
+
+    #[test]
+    fn a_second_checkout_has_its_own_name_images_and_auto_ports() {
+        let layer = Layer {
+            display: "devboot.toml".into(),
+            path: None,
+            kind: LayerKind::Project,
+            text: "extends = \"rails\"\n[project]\nname = \"shop\"\n".into(),
+        };
+        let loaded = load_standalone(layer).unwrap();
+        let root = Path::new("/src/shop-2");
+        let first = stack(&loaded, root).unwrap();
+        assert_eq!(first.project, "shop");
+        assert!(
+            first
+                .services
+                .values()
+                .flat_map(|s| &s.ports)
+                .all(|p| p.policy == PortPolicy::Fixed)
+        );
+        let second = stack_as(&loaded, root, Some("shop-1f3a9c")).unwrap();
+        assert_eq!(second.project, "shop-1f3a9c");
+        assert_eq!(second.services["web"].image.to_string(), "shop-1f3a9c-web");
+        let ports: Vec<_> = second.services.values().flat_map(|s| &s.ports).collect();
+        assert_eq!(ports.len(), 3);
+        assert!(ports.iter().all(|p| p.policy == PortPolicy::Auto));
+        // The declared port stays the preferred one.
+        assert_eq!(second.services["web"].ports[0].host, 3000);
     }
 
     #[test]

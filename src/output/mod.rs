@@ -3,6 +3,7 @@
 //! `NO_COLOR` and `--no-progress`; progress bars and prompts appear only on a terminal.
 
 pub mod progress;
+pub mod terminal;
 
 use std::fmt::Display;
 use std::io::Write as _;

@@ -410,6 +410,8 @@ mod tests {
         "app.setup_inputs",
         "aws",
         "capabilities",
+        // Shortcuts run in the containers, and only when the developer names one.
+        "commands",
         // Only the project's own files and the user's config name catalogs; a published layer's
         // `[catalogs]` are never read.
         "catalogs",

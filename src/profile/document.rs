@@ -142,6 +142,11 @@ pub struct ProfileDocument {
     /// How the app service gets AWS credentials.
     #[serde(default)]
     pub aws: AwsSection,
+    /// Named shortcuts, run as `devboot NAME [ARGS…]`: each is a command line for the
+    /// container's shell (`sh -c`), run in the app service's container with ARGS appended,
+    /// e.g. `test = "bin/rails test"`.
+    #[serde(default)]
+    pub commands: BTreeMap<Sourced<String>, Sourced<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]

@@ -1,7 +1,7 @@
 //! Merging layers and showing where every resolved value came from.
 //!
 //! Merge rules (the profile reference documents them): scalars and lists from a later layer
-//! replace earlier ones; tables (`services`, `environment`, `requires.tools`, `files`) merge
+//! replace earlier ones; tables (`services`, `environment`, `requires.tools`, `files`, `commands`) merge
 //! key by key.
 
 use std::collections::BTreeMap;
@@ -53,6 +53,7 @@ impl ProfileDocument {
                 relay_image: over.aws.relay_image.or(self.aws.relay_image),
                 relay_route: over.aws.relay_route.or(self.aws.relay_route),
             },
+            commands: merge_maps(self.commands, over.commands, |_, o| o),
         }
     }
 }
@@ -180,6 +181,9 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
         let table = ["files", path.value.as_str()];
         out.push(&table, "template", file.template.as_ref());
         out.push(&table, "content", file.content.as_ref());
+    }
+    for (name, command) in &document.commands {
+        out.push(&["commands"], &name.value, Some(command));
     }
     out.entries
 }

@@ -604,29 +604,22 @@ fn a_second_checkout_with_the_same_project_name_never_touches_the_first() {
     let before = first.container_ids();
     assert_eq!(before.len(), 1, "{before:?}");
 
-    // A second clone whose local file names the same project.
+    // A second clone whose local file names the same project runs under a name of its own.
+    let same_name = |project: &TestProject| {
+        project.write(
+            "devboot.local.toml",
+            &format!("[project]\nname = \"{}\"\n\n{AUTO_PORTS}", first.name),
+        );
+    };
     let second = TestProject::fixture("rails-app");
-    second.write(
-        "devboot.local.toml",
-        &format!("[project]\nname = \"{}\"\n\n{AUTO_PORTS}", first.name),
-    );
-    for args in [
-        &["up", "--yes", "redis"][..],
-        &["down", "--volumes", "--yes"],
-    ] {
-        let out = run(second.devboot().args(args));
-        assert_eq!(out.code, 1, "{args:?}: {}", out.stderr);
-        assert!(
-            out.stderr.contains("belongs to another checkout"),
-            "{}",
-            out.stderr
-        );
-        assert!(
-            out.stderr.contains("devboot.local.toml"),
-            "the fix: {}",
-            out.stderr
-        );
-    }
+    same_name(&second);
+    let up = run(second.devboot().args(["up", "--yes", "redis"]));
+    assert_eq!(up.code, 0, "{}", up.stderr);
+    let status = run(second.devboot().args(["status", "--json"]));
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_ne!(status["project"], first.name.as_str(), "{status}");
+    let down = run(second.devboot().args(["down", "--volumes", "--yes"]));
+    assert_eq!(down.code, 0, "{}", down.stderr);
     assert_eq!(
         first.container_ids(),
         before,
@@ -641,12 +634,16 @@ fn a_second_checkout_with_the_same_project_name_never_touches_the_first() {
     ]);
     assert!(!volumes.trim().is_empty(), "its data volume is kept");
 
-    // Once the first checkout is gone, its stack is no one's and the second takes it over.
+    // Once the first checkout is gone, its stack is no one's: a new checkout takes its name.
     let first_root = first.project.root();
     std::fs::rename(&first_root, first_root.with_file_name("moved")).unwrap();
-    let taken = run(second.devboot().args(["down", "--yes"]));
-    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    let third = TestProject::fixture("rails-app");
+    same_name(&third);
+    let taken = run(third.devboot().args(["status", "--json"]));
     std::fs::rename(first_root.with_file_name("moved"), &first_root).unwrap();
+    assert_eq!(taken.code, 0, "{}", taken.stderr);
+    let taken: serde_json::Value = serde_json::from_str(&taken.stdout).unwrap();
+    assert_eq!(taken["project"], first.name.as_str(), "{taken}");
 }
 
 #[test]

@@ -20,6 +20,7 @@ mod catalog;
 mod cli;
 mod compose;
 mod config;
+mod day_two;
 mod db;
 mod doctor;
 mod doctor_aws;

@@ -6,7 +6,6 @@ use crate::doctor::check::Outcome;
 use crate::doctor::engine::ProjectState;
 use crate::doctor::facts::Facts;
 use crate::engine::connect::Connection;
-use crate::engine::postgres;
 use crate::model::Service;
 
 /// The project state, or the outcome saying why it cannot be read.
@@ -46,33 +45,8 @@ pub(crate) fn app_services(facts: &Facts) -> Vec<&Service> {
         .collect()
 }
 
-/// The last segment of a service's image repository: `postgres` for `127.0.0.1:5000/x/postgres`.
-fn image_name(service: &Service) -> &str {
-    service
-        .image
-        .repository
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-}
-
-pub(crate) fn is_postgres(service: &Service) -> bool {
-    postgres::data_volume(service).is_some()
-        || ["postgres", "postgis", "pgvector"]
-            .iter()
-            .any(|name| image_name(service).contains(name))
-        || service.environment.contains_key("POSTGRES_PASSWORD")
-}
-
-pub(crate) fn is_redis(service: &Service) -> bool {
-    ["redis", "valkey"]
-        .iter()
-        .any(|name| image_name(service).contains(name))
-        || service
-            .healthcheck
-            .as_ref()
-            .is_some_and(|h| h.test.iter().any(|t| t.contains("redis-cli")))
-}
+// What kind of data service a service is: one rule for doctor and the shortcuts.
+pub(crate) use crate::model::{is_postgres, is_redis};
 
 /// The stack's services of a kind, or the outcome when it has none.
 pub(crate) fn services_of<'s>(
