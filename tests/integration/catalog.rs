@@ -47,7 +47,8 @@ struct Catalog {
 
 fn profile(version: &str, image: &str) -> String {
     format!(
-        "schema = 1\ndescription = \"acme rails {version}\"\nextends = \"./base.toml\"\n\n\
+        "schema = 1\ndescription = \"acme rails {version}\"\nextends = \"./base.toml\"\n\
+         capabilities = [\"setup-commands\"]\n\n\
          [app]\nservice = \"web\"\nsetup = [\"bin/setup {version}\"]\n\n\
          [services.web]\nimage = \"{image}\"\ncommand = \"sleep infinity\"\n\n\
          [services.web.environment]\nSECRET_KEY_BASE = \"secret-of-{version}\"\n"
