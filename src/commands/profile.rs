@@ -146,11 +146,11 @@ fn show(
     };
     let mut entries = entries(&loaded.merged, &loaded.sources);
     // What the repository's files decide: which Dockerfile each build uses.
-    let project = project_root.and_then(|root| crate::project::Project::load(root, ctx.env).ok());
+    // Read only: showing a profile writes no `devboot.lock`.
+    let project = project_root
+        .and_then(|root| crate::project::Project::resolve(root, ctx.env, Refresh::None).ok())
+        .map(|(project, _)| project);
     if let Some(project) = &project {
-        for note in &project.notes {
-            ctx.printer.note(note);
-        }
         entries.extend(chosen_entries(&project.stack));
     }
     entries.extend(capability_entries(&loaded, project.as_ref(), ctx));

@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use tokio::sync::OnceCell;
 
 use super::engine::EngineCache;
+use crate::catalog::Refresh;
 use crate::env::Environment;
 use crate::error::Error;
 use crate::model::Stack;
@@ -81,13 +82,14 @@ impl Facts {
         self.env.display_path(path)
     }
 
-    /// The project around the start directory, loaded on first use.
+    /// The project around the start directory, loaded on first use (read only: a catalog's
+    /// first use is locked by `up`, not by a diagnosis).
     pub fn project(&self) -> &ProjectLookup {
         self.project
             .get_or_init(|| match source::find_project_root(&self.start) {
                 None => ProjectLookup::Missing,
-                Some(root) => match Project::load(root.clone(), &self.env) {
-                    Ok(project) => ProjectLookup::Loaded(Box::new(project)),
+                Some(root) => match Project::resolve(root.clone(), &self.env, Refresh::None) {
+                    Ok((project, _)) => ProjectLookup::Loaded(Box::new(project)),
                     Err(error) => ProjectLookup::Invalid { root, error },
                 },
             })
