@@ -325,7 +325,14 @@ async fn import(
     let started = Instant::now();
     let on_read = |read| bar.set_position(read);
     let imported = server
-        .import(&database, format, &mut input, &[], &on_read, cancel)
+        .import(
+            &database,
+            format,
+            &mut input,
+            &target.stack.import_after,
+            &on_read,
+            cancel,
+        )
         .await;
     bar.finish_and_clear();
     imported?;

@@ -41,6 +41,10 @@ pub struct Stack {
     /// Not part of what the stack runs, so not serialized (the setup's digest is over that).
     #[serde(skip)]
     pub commands: BTreeMap<String, String>,
+    /// `[db.import] after`: SQL run in an imported database before it replaces the current one.
+    /// Not part of what the stack runs.
+    #[serde(skip)]
+    pub import_after: Vec<String>,
 }
 
 /// Additions to the app container decided at run time rather than by the profile: the AWS

@@ -144,6 +144,24 @@ impl Validator<'_> {
         let files = self.files(doc);
         let aws = self.aws(doc);
         let commands = self.commands(doc);
+        let import_after = doc
+            .db
+            .import
+            .after
+            .iter()
+            .flatten()
+            .filter_map(|statement| {
+                if statement.value.trim().is_empty() {
+                    self.error(
+                        &statement.origin,
+                        "`[db.import] after` statements cannot be empty",
+                    );
+                    None
+                } else {
+                    Some(statement.value.clone())
+                }
+            })
+            .collect();
         let volumes = services
             .values()
             .flat_map(|s: &Service| &s.mounts)
@@ -170,6 +188,7 @@ impl Validator<'_> {
             aws,
             app_wiring: AppWiring::default(),
             commands,
+            import_after,
         }
     }
 

@@ -412,6 +412,10 @@ mod tests {
         "capabilities",
         // Shortcuts run in the containers, and only when the developer names one.
         "commands",
+        // SQL run in the database container, and only when the developer imports a dump.
+        "db",
+        "db.import",
+        "db.import.after",
         // Only the project's own files and the user's config name catalogs; a published layer's
         // `[catalogs]` are never read.
         "catalogs",

@@ -147,6 +147,26 @@ pub struct ProfileDocument {
     /// e.g. `test = "bin/rails test"`.
     #[serde(default)]
     pub commands: BTreeMap<Sourced<String>, Sourced<String>>,
+    #[serde(default)]
+    pub db: DbSection,
+}
+
+/// `[db]`: how `devboot db` treats the stack's database.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DbSection {
+    #[serde(default)]
+    pub import: DbImportSection,
+}
+
+/// `[db.import]`: what `devboot db import` does besides loading the dump.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DbImportSection {
+    /// SQL statements run in the imported database before it replaces the current one — the
+    /// team's sanitising rules, e.g. `UPDATE users SET email = 'user' || id || '@example.test'`.
+    /// A failing statement fails the import, and the current database stays.
+    pub after: Option<Vec<Sourced<String>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::diagnostic::Location;
 use super::document::{
-    AppSection, AwsSection, ProfileDocument, ProjectSection, RequiresSection, ServiceDocument,
-    Sourced,
+    AppSection, AwsSection, DbImportSection, DbSection, ProfileDocument, ProjectSection,
+    RequiresSection, ServiceDocument, Sourced,
 };
 use super::source::Sources;
 
@@ -54,6 +54,11 @@ impl ProfileDocument {
                 relay_route: over.aws.relay_route.or(self.aws.relay_route),
             },
             commands: merge_maps(self.commands, over.commands, |_, o| o),
+            db: DbSection {
+                import: DbImportSection {
+                    after: over.db.import.after.or(self.db.import.after),
+                },
+            },
         }
     }
 }
@@ -181,6 +186,9 @@ pub fn entries(document: &ProfileDocument, sources: &Sources) -> Vec<Entry> {
         let table = ["files", path.value.as_str()];
         out.push(&table, "template", file.template.as_ref());
         out.push(&table, "content", file.content.as_ref());
+    }
+    if let Some(after) = &document.db.import.after {
+        out.push_list(&["db", "import"], "after", after);
     }
     for (name, command) in &document.commands {
         out.push(&["commands"], &name.value, Some(command));

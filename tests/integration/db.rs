@@ -171,4 +171,23 @@ fn an_import_that_fails_half_way_leaves_the_database_as_it_was_and_a_good_one_re
     let (status, body) = http("GET", web, "/");
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("notes=1 "), "{body}");
+
+    // The team's sanitising SQL runs in the imported database before it replaces the current
+    // one; a statement that fails fails the import, and the current database stays.
+    let local = stack.project.read("devboot.local.toml");
+    let sanitise = "[db.import]\nafter = [\"UPDATE notes SET body = 'sanitised'\"]\n";
+    stack
+        .project
+        .write("devboot.local.toml", &format!("{local}{sanitise}"));
+    let out = stack.devboot(&["db", "import", "saved.dump"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(notes(&stack), "sanitised");
+    let broken = "[db.import]\nafter = [\"UPDATE no_such_table SET x = 1\"]\n";
+    stack
+        .project
+        .write("devboot.local.toml", &format!("{local}{broken}"));
+    let out = stack.devboot(&["db", "import", "saved.sql.gz"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("no_such_table"), "{}", out.stderr);
+    assert_eq!(notes(&stack), "sanitised");
 }
