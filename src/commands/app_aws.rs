@@ -98,11 +98,7 @@ pub(super) fn approve_aws_profile(ctx: &Context<'_>, project: &Project) -> Resul
         );
         true
     } else if ctx.printer.interactive() {
-        dialoguer::Confirm::new()
-            .with_prompt(question)
-            .default(false)
-            .interact()
-            .map_err(|e| Error::Prompt(e.to_string()))?
+        ctx.printer.confirm(question, false)?
     } else {
         false
     };
@@ -130,13 +126,10 @@ fn offer_login(ctx: &Context<'_>, login: &str) -> Result<bool, Error> {
     if ctx.global.yes || !ctx.printer.interactive() {
         return Ok(false);
     }
-    let run = dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "The AWS SSO login for this project has expired. Run `{login}` now?"
-        ))
-        .default(true)
-        .interact()
-        .map_err(|e| Error::Prompt(e.to_string()))?;
+    let run = ctx.printer.confirm(
+        format!("The AWS SSO login for this project has expired. Run `{login}` now?"),
+        true,
+    )?;
     if !run {
         return Ok(false);
     }

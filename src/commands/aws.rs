@@ -231,11 +231,7 @@ fn serve(ctx: &Context<'_>, address: IpAddr) -> Result<ExitStatus, Error> {
     let files = EndpointFiles::for_stack(ctx.env, stack)?;
     let secrets = files.secrets()?;
     let host = HostAws::load(ctx.env, &HostOptions::for_project(settings, ctx.env))?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
-    runtime.block_on(async {
+    super::runtime()?.block_on(async {
         let server_options = ServerOptions {
             // Ruby's aws-sdk-core before 3.171 (Debian's is 3.168) sends no token; the path
             // carries as many random bits.

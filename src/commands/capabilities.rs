@@ -44,11 +44,10 @@ pub(super) fn approve(ctx: &Context<'_>, project: &Project) -> Result<(), Error>
                 "The published profile {display} asks to:\n  {}",
                 layer.layer.describe(&pending).join("\n  ")
             ));
-            dialoguer::Confirm::new()
-                .with_prompt(format!("Allow {display} to do this in this project?"))
-                .default(false)
-                .interact()
-                .map_err(|e| Error::Prompt(e.to_string()))?
+            ctx.printer.confirm(
+                format!("Allow {display} to do this in this project?"),
+                false,
+            )?
         } else {
             false
         };

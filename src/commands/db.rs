@@ -555,11 +555,8 @@ fn confirmed_restore(ctx: &Context<'_>, name: Option<&str>, latest: bool) -> Res
         (Some(name), _) => format!("snapshot `{name}`"),
         _ => "the newest snapshot".to_owned(),
     };
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
-            "Replace the database's current data with {which}? The current data will be lost"
-        ))
-        .default(false)
-        .interact()
-        .map_err(|e| Error::Prompt(e.to_string()))
+    ctx.printer.confirm(
+        format!("Replace the database's current data with {which}? The current data will be lost"),
+        false,
+    )
 }

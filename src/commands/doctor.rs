@@ -19,10 +19,8 @@ pub(super) fn run(args: &DoctorArgs, ctx: &Context<'_>) -> Result<ExitStatus, Er
         let confirmed = if ctx.global.yes {
             true
         } else if printer.interactive() {
-            dialoguer::Confirm::new()
-                .with_prompt(format!("{}: {}?", offer.check_id, offer.description))
-                .default(true)
-                .interact()
+            printer
+                .confirm(format!("{}: {}?", offer.check_id, offer.description), true)
                 .unwrap_or(false)
         } else {
             printer.warn(format!(

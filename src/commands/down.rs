@@ -184,15 +184,14 @@ fn confirmed_all(ctx: &Context<'_>, stacks: &[String]) -> Result<bool, Error> {
             hint: Some("pass `--yes` to confirm without a prompt".into()),
         });
     }
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
+    ctx.printer.confirm(
+        format!(
             "Stop {}: {}? Volumes are kept",
             plural(stacks.len(), "devboot stack"),
             stacks.join(", ")
-        ))
-        .default(false)
-        .interact()
-        .map_err(|e| Error::Prompt(e.to_string()))
+        ),
+        false,
+    )
 }
 
 /// Removing volumes deletes data: ask on a terminal, require `--yes` otherwise.
@@ -206,11 +205,7 @@ fn confirmed(ctx: &Context<'_>, project: &str) -> Result<bool, Error> {
             hint: Some("pass `--yes` to confirm without a prompt".into()),
         });
     }
-    dialoguer::Confirm::new()
-        .with_prompt(format!(
+    ctx.printer.confirm(format!(
             "Remove the volumes of `{project}`? Their data (databases) will be lost; snapshots are kept"
-        ))
-        .default(false)
-        .interact()
-        .map_err(|e| Error::Prompt(e.to_string()))
+        ), false)
 }

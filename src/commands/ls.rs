@@ -41,7 +41,8 @@ fn table(stacks: &[StackSummary], display: impl Fn(&std::path::Path) -> String) 
                 } else {
                     ports.join(",")
                 },
-                s.disk_bytes.map_or_else(|| "?".to_owned(), human_bytes),
+                s.disk_bytes
+                    .map_or_else(|| "?".to_owned(), crate::model::units::format_bytes),
                 s.checkout
                     .as_deref()
                     .map_or_else(|| "-".to_owned(), |c| display(std::path::Path::new(c))),
@@ -72,21 +73,4 @@ fn table(stacks: &[StackSummary], display: impl Fn(&std::path::Path) -> String) 
         out.push_str(&line(row.each_ref().map(String::as_str)));
     }
     out
-}
-
-/// `512 B`, `1.5 MiB`, `2.0 GiB`.
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    #[expect(clippy::cast_precision_loss, reason = "one decimal is shown")]
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

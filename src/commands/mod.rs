@@ -92,27 +92,37 @@ fn cli_command() -> clap::Command {
 fn block_on_cancellable<T, F: Future<Output = Result<T, Error>>>(
     operation: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> F,
 ) -> Result<T, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+    let runtime = runtime()?;
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             cancel.send_replace(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                #[expect(
-                    clippy::exit,
-                    clippy::disallowed_methods,
-                    reason = "a second Ctrl-C means quit now"
-                )]
-                std::process::exit(130);
-            }
+            quit_on_ctrl_c().await;
         }
     });
     let result = runtime.block_on(operation(cancelled));
     runtime.shutdown_background();
     result
+}
+
+/// A single-threaded runtime: enough for devboot's I/O-bound work.
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))
+}
+
+/// Exits at the next Ctrl-C: one Ctrl-C asks devboot to stop cleanly, a second means now.
+async fn quit_on_ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        #[expect(
+            clippy::exit,
+            clippy::disallowed_methods,
+            reason = "a second Ctrl-C means quit now"
+        )]
+        std::process::exit(130);
+    }
 }
 
 /// Runs an engine operation on a single-threaded runtime (enough for I/O-bound work). The
@@ -121,10 +131,7 @@ fn block_on_cancellable<T, F: Future<Output = Result<T, Error>>>(
 fn block_on_interruptible<T>(
     operation: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("starting the async runtime: {e}")))?;
+    let runtime = runtime()?;
     let result = runtime.block_on(async {
         tokio::select! {
             result = operation => result,
@@ -133,16 +140,7 @@ fn block_on_interruptible<T>(
     });
     if matches!(result, Err(Error::Interrupted)) {
         // Cleanup is only dropping the operation; a second Ctrl-C while that happens quits.
-        runtime.spawn(async {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                #[expect(
-                    clippy::exit,
-                    clippy::disallowed_methods,
-                    reason = "a second Ctrl-C means quit now"
-                )]
-                std::process::exit(130);
-            }
-        });
+        runtime.spawn(quit_on_ctrl_c());
     }
     // Leftover connections must not hold up the exit.
     runtime.shutdown_background();

@@ -91,6 +91,15 @@ impl Printer {
         self.interactive
     }
 
+    /// Asks a yes/no question on the terminal; `default` is the answer Enter gives.
+    pub fn confirm(&self, question: impl Into<String>, default: bool) -> Result<bool, Error> {
+        dialoguer::Confirm::new()
+            .with_prompt(question)
+            .default(default)
+            .interact()
+            .map_err(|e| Error::Prompt(e.to_string()))
+    }
+
     /// Whether to use `✓ ✗ →` rather than ASCII.
     pub fn unicode(&self) -> bool {
         self.unicode
