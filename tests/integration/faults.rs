@@ -244,8 +244,13 @@ fn the_registry_going_away_mid_pull_fails_clearly_and_the_next_up_converges() {
         )),
         "{said}"
     );
+    // The engine fetches the image's configuration beside its layers; when the scheduling of a
+    // busy machine puts that request after the cut, the engine gives up on the configuration
+    // after its own quick retries instead of retrying a layer. Either way `up` says so clearly.
     let retries = said.lines().filter(|l| l.contains("Retrying")).count();
-    assert!(retries >= 3, "each retry is said: {said}");
+    if !said.contains("error pulling image configuration") {
+        assert!(retries >= 3, "each retry is said: {said}");
+    }
     assert!(
         said.contains(&format!(
             "pulling `{image}` failed: the registry is not answering: "
