@@ -44,12 +44,11 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
         for removed in super::app_aws::remove_endpoint(docker, ctx, stack).await? {
             ctx.printer.status("Removed", removed);
         }
-        if observed.network {
-            let name = network_name(&stack.project);
-            docker
-                .remove_network(&name)
-                .await
-                .map_err(|e| engine_error("removing the network", &e))?;
+        let name = network_name(&stack.project);
+        if containers::remove_networks(docker, &name)
+            .await
+            .map_err(|e| engine_error("removing the network", &e))?
+        {
             ctx.printer.status("Removed", format!("network {name}"));
         }
         let filter = format!("{LABEL_PROJECT}={}", stack.project);
@@ -135,7 +134,7 @@ fn down_all(ctx: &Context<'_>) -> Result<ExitStatus, Error> {
             )
             .await?;
             let network = network_name(&stack.project);
-            let _ = docker.remove_network(&network).await;
+            let _ = containers::remove_networks(docker, &network).await;
             let mut removed =
                 crate::engine::credential_relay::remove(docker, &stack.project).await?;
             // The AWS endpoint process is found through its checkout's project (read, never

@@ -50,17 +50,62 @@ pub async fn ensure_network(docker: &Docker, project: &str, exists: bool) -> Res
 }
 
 /// Creates a network; one created meanwhile by a concurrent run (409) is what was wanted.
+/// Engines before API 1.44 do not refuse a second network of the same name: when a create
+/// raced with another (or with one a cancelled run left in flight), every racer keeps the
+/// one with the smallest ID (they all agree on it) and removes its own.
 pub async fn create_network(
     docker: &Docker,
     request: NetworkCreateRequest,
 ) -> Result<(), bollard::errors::Error> {
-    match docker.create_network(request).await {
-        Ok(_)
-        | Err(bollard::errors::Error::DockerResponseServerError {
+    let name = request.name.clone();
+    let created = match docker.create_network(request).await {
+        Ok(created) => created.id,
+        Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 409, ..
-        }) => Ok(()),
-        Err(error) => Err(error),
+        }) => return Ok(()),
+        Err(error) => return Err(error),
+    };
+    let same_name = networks_named(docker, &name).await?;
+    let kept = same_name.iter().filter_map(|n| n.id.as_deref()).min();
+    if kept.is_some_and(|kept| kept != created) {
+        docker.remove_network(&created).await?;
     }
+    Ok(())
+}
+
+/// The networks whose name is exactly `name` (the engine's filter matches substrings).
+async fn networks_named(
+    docker: &Docker,
+    name: &str,
+) -> Result<Vec<bollard::models::Network>, bollard::errors::Error> {
+    let options = bollard::query_parameters::ListNetworksOptionsBuilder::default()
+        .filters(&HashMap::from([("name", vec![name])]))
+        .build();
+    let networks = docker.list_networks(Some(options)).await?;
+    Ok(networks
+        .into_iter()
+        .filter(|n| n.name.as_deref() == Some(name))
+        .collect())
+}
+
+/// Removes every network named `name` and says whether there was one. Engines before API 1.44
+/// accept two networks of one name (then neither can be removed by name), so each goes by ID.
+pub async fn remove_networks(docker: &Docker, name: &str) -> Result<bool, bollard::errors::Error> {
+    let ids: Vec<String> = networks_named(docker, name)
+        .await?
+        .into_iter()
+        .filter_map(|n| n.id)
+        .collect();
+    for id in &ids {
+        match docker.remove_network(id).await {
+            Ok(())
+            | Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(!ids.is_empty())
 }
 
 /// Creates the project's named volume `volume`, labelled with the checkout that owns it.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::Docker;
-use futures_util::future::{try_join, try_join_all};
+use futures_util::future::{join, try_join_all};
 use tokio::sync::watch;
 
 use super::build_context::{self, BuildContext};
@@ -170,11 +170,16 @@ pub async fn converge(
         digests,
         compose_file,
     } = engine_plan;
-    let (image_ids, ()) = try_join(
+    // Both run to the end even when one fails: a network create dropped mid-request is still
+    // carried out by the engine, and a later `up` that looked too early would create a second
+    // network of the same name (engines before API 1.44 accept duplicates).
+    let (image_ids, resources) = join(
         ensure_images(docker, env, stack, &observed, &images, &digests, reporter),
         ensure_network_and_volumes(docker, stack, &observed),
     )
-    .await?;
+    .await;
+    let image_ids = image_ids?;
+    resources?;
     let specs = container_specs(stack, &image_ids);
     let steps = recheck_recreates(steps, &observed, &specs, &compose_file);
     check_postgres_data(docker, stack, &observed, &steps).await?;

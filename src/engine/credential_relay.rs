@@ -318,12 +318,11 @@ pub async fn remove(docker: &Docker, project: &str) -> Result<Vec<String>, Error
         removed.push(format!("container {relay}"));
     }
     let network = network_name(project);
-    match docker.remove_network(&network).await {
-        Ok(()) => removed.push(format!("network {network}")),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => {}
-        Err(error) => return Err(engine_error("removing the AWS credential network", &error)),
+    if containers::remove_networks(docker, &network)
+        .await
+        .map_err(|e| engine_error("removing the AWS credential network", &e))?
+    {
+        removed.push(format!("network {network}"));
     }
     Ok(removed)
 }

@@ -2,6 +2,7 @@
 //! the fixture Rails app (Postgres, Redis, Rails). Engine tests run one at a time (they share
 //! the engine and the registry's images) and each cleans up its own project, even on failure.
 
+use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
@@ -929,4 +930,48 @@ fn a_changed_gemfile_reruns_the_bundle_step_and_restarts_web_without_a_rebuild()
     assert!(volume_exists(), "down keeps the bundle volume");
     assert_eq!(stack.devboot(&["down", "--volumes", "--yes"]).code, 0);
     assert!(!volume_exists(), "down --volumes removes it");
+}
+
+#[test]
+fn a_network_an_old_engine_let_twice_is_removed_whole_by_down() {
+    if !require_engine() {
+        return;
+    }
+    // Engines before API 1.44 create a second network of a name that exists when asked
+    // without `CheckDuplicate` (what a create cancelled mid-flight and retried amounts to).
+    let stack = EngineProject::new("dupnet", AUTO_PORTS);
+    stack.up();
+    let network = format!("{}_default", stack.name);
+    let body = format!(r#"{{"Name":"{network}","Driver":"bridge","CheckDuplicate":false}}"#);
+    let mut engine = std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap();
+    write!(
+        engine,
+        "POST /v1.41/networks/create HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    engine.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 201"), "{answer}");
+    let named = || {
+        docker(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{network}$"),
+        ])
+        .lines()
+        .count()
+    };
+    assert_eq!(named(), 2, "the engine holds two networks of one name");
+
+    let down = stack.devboot(&["down", "--yes"]);
+    assert_eq!(down.code, 0, "{}", down.stderr);
+    assert!(
+        down.stderr.contains(&format!("Removed network {network}")),
+        "{}",
+        down.stderr
+    );
+    assert_eq!(named(), 0, "both went");
 }
