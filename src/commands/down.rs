@@ -3,9 +3,7 @@
 //! (`devboot db snapshot`) always stay. `--all` does the same (volumes kept) for every devboot
 //! stack on the engine, of every checkout, once confirmed.
 
-use std::collections::HashMap;
-
-use bollard::query_parameters::{ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder};
+use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 use futures_util::future::try_join_all;
 
 use super::Context;
@@ -52,15 +50,7 @@ pub(super) fn run(args: &DownArgs, ctx: &Context<'_>) -> Result<ExitStatus, Erro
             ctx.printer.status("Removed", format!("network {name}"));
         }
         let filter = format!("{LABEL_PROJECT}={}", stack.project);
-        let options = ListVolumesOptionsBuilder::default()
-            .filters(&HashMap::from([("label", vec![filter.as_str()])]))
-            .build();
-        let volumes = docker
-            .list_volumes(Some(options))
-            .await
-            .map_err(|e| engine_error("listing volumes", &e))?
-            .volumes
-            .unwrap_or_default();
+        let volumes = containers::volumes_labelled(docker, &filter).await?;
         let names: Vec<String> = volumes.into_iter().map(|v| v.name).collect();
         if args.volumes {
             for name in &names {

@@ -108,6 +108,22 @@ pub async fn remove_networks(docker: &Docker, name: &str) -> Result<bool, bollar
     Ok(!ids.is_empty())
 }
 
+/// The volumes carrying `label` (`key` or `key=value`).
+pub async fn volumes_labelled(
+    docker: &Docker,
+    label: &str,
+) -> Result<Vec<bollard::models::Volume>, Error> {
+    let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+        .filters(&HashMap::from([("label", vec![label])]))
+        .build();
+    Ok(docker
+        .list_volumes(Some(options))
+        .await
+        .map_err(|e| engine_error("listing volumes", &e))?
+        .volumes
+        .unwrap_or_default())
+}
+
 /// Creates the project's named volume `volume`, labelled with the checkout that owns it.
 pub async fn ensure_volume(docker: &Docker, stack: &Stack, volume: &str) -> Result<(), Error> {
     let project = &stack.project;

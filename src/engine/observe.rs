@@ -7,9 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
+use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::future::join_all;
 
+use super::containers;
 use super::spec::{
     LABEL_CHECKOUT, LABEL_CONFIG_FILES, LABEL_CONFIG_HASH, LABEL_CONTEXT_DIGEST, LABEL_DEFINITION,
     LABEL_MANAGED, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE, LABEL_VOLUME, LABEL_WORKING_DIR,
@@ -28,9 +29,6 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
         .all(true)
         .filters(&HashMap::from([("label", vec![filter.as_str()])]))
         .build();
-    let volume_options = ListVolumesOptionsBuilder::default()
-        .filters(&HashMap::from([("label", vec![filter.as_str()])]))
-        .build();
     let image_refs: BTreeSet<String> = stack
         .services
         .values()
@@ -43,7 +41,7 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
             &network,
             None::<bollard::query_parameters::InspectNetworkOptions>
         ),
-        docker.list_volumes(Some(volume_options)),
+        containers::volumes_labelled(docker, &filter),
         join_all(image_refs.iter().map(|r| docker.inspect_image(r))),
     );
     let containers = containers.map_err(|e| engine_error("listing containers", &e))?;
@@ -90,8 +88,7 @@ pub async fn observe(docker: &Docker, stack: &Stack) -> Result<Observed, Error> 
             observed.orphans.push(container);
         }
     }
-    let volumes = volumes.map_err(|e| engine_error("listing volumes", &e))?;
-    for volume in volumes.volumes.unwrap_or_default() {
+    for volume in volumes? {
         observed
             .checkouts
             .extend(volume.labels.get(LABEL_CHECKOUT).cloned());

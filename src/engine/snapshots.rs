@@ -12,9 +12,10 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::models::VolumeCreateRequest;
-use bollard::query_parameters::{ListVolumesOptionsBuilder, RemoveVolumeOptionsBuilder};
+use bollard::query_parameters::RemoveVolumeOptionsBuilder;
 use tokio::sync::watch;
 
+use super::containers;
 use super::helper::{self, VolumeMount};
 use super::observe::engine_error;
 use super::postgres;
@@ -102,15 +103,7 @@ pub fn valid_name(name: &str) -> bool {
 /// The project's snapshots, oldest first.
 pub async fn list(docker: &Docker, project: &str) -> Result<Vec<Snapshot>, Error> {
     let filter = format!("{LABEL_SNAPSHOT_PROJECT}={project}");
-    let options = ListVolumesOptionsBuilder::default()
-        .filters(&HashMap::from([("label", vec![filter.as_str()])]))
-        .build();
-    let volumes = docker
-        .list_volumes(Some(options))
-        .await
-        .map_err(|e| engine_error("listing snapshots", &e))?
-        .volumes
-        .unwrap_or_default();
+    let volumes = containers::volumes_labelled(docker, &filter).await?;
     let mut snapshots: Vec<Snapshot> = volumes
         .into_iter()
         .filter_map(|v| {

@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
+use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
 
 use super::connect::Connection;
+use super::containers;
 use super::observe::engine_error;
 use super::spec::{
     LABEL_CHECKOUT, LABEL_MANAGED, LABEL_ONEOFF, LABEL_PROJECT, LABEL_SERVICE, LABEL_WORKING_DIR,
@@ -85,19 +86,13 @@ pub async fn list(connection: &Connection) -> Result<Vec<StackSummary>, Error> {
         .all(true)
         .filters(&filters)
         .build();
-    let volume_options = ListVolumesOptionsBuilder::default()
-        .filters(&filters)
-        .build();
     let (containers, volumes, usage) = tokio::join!(
         docker.list_containers(Some(container_options)),
-        docker.list_volumes(Some(volume_options)),
+        containers::volumes_labelled(docker, &filter),
         tokio::time::timeout(DISK_USAGE_TIME, volume_sizes(connection)),
     );
     let containers = containers.map_err(|e| engine_error("listing containers", &e))?;
-    let volumes = volumes
-        .map_err(|e| engine_error("listing volumes", &e))?
-        .volumes
-        .unwrap_or_default();
+    let volumes = volumes?;
     let sizes = usage.ok().flatten();
     let mut stacks: BTreeMap<String, StackSummary> = BTreeMap::new();
     let entry = |stacks: &mut BTreeMap<String, StackSummary>, project: &str| {

@@ -13,14 +13,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use bollard::models::{ContainerInspectResponse, HealthStatusEnum};
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
+use bollard::query_parameters::ListContainersOptionsBuilder;
 use futures_util::future::join_all;
 
 use crate::crash;
 use crate::doctor::check::{Check, Outcome, QUICK, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::project::{is_postgres, is_redis, project_state};
-use crate::engine::containers::tail_logs;
+use crate::engine::containers::{tail_logs, volumes_labelled};
 use crate::engine::observe::engine_error;
 use crate::engine::spec::{LABEL_PROJECT, LABEL_VOLUME, container_spec};
 use crate::model::{DependencyCondition, Stack};
@@ -459,11 +459,7 @@ async fn orphan_volumes(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
     let label = vec![LABEL_PROJECT];
     let filters = HashMap::from([("label", label)]);
     let (volumes, containers) = tokio::join!(
-        docker.list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&filters)
-                .build()
-        )),
+        volumes_labelled(docker, LABEL_PROJECT),
         docker.list_containers(Some(
             ListContainersOptionsBuilder::default()
                 .all(true)
@@ -471,10 +467,7 @@ async fn orphan_volumes(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
                 .build()
         )),
     );
-    let volumes = volumes
-        .map_err(|e| Outcome::error(engine_error("listing volumes", &e).to_string()))?
-        .volumes
-        .unwrap_or_default();
+    let volumes = volumes.map_err(|e| Outcome::error(e.to_string()))?;
     let containers = containers
         .map_err(|e| Outcome::error(engine_error("listing containers", &e).to_string()))?;
     let with_containers: BTreeSet<String> = containers
