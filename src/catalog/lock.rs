@@ -67,13 +67,19 @@ impl Lock {
         Ok(lock)
     }
 
-    /// The locked entry for a profile of the catalog at `source` (a tarball at any digest:
-    /// see [`super::spec::identity`]).
-    pub fn find(&self, source: &str, profile: &str) -> Option<&Locked> {
-        let catalog = super::spec::identity(source);
-        self.profiles
-            .iter()
-            .find(|l| super::spec::identity(&l.source) == catalog && l.profile == profile)
+    /// The locked entry for a profile of the catalog `catalog` at `source`: the same location,
+    /// or for a tarball any archive locked under the same name (a release is a new URL and
+    /// digest; see [`super::spec::is_tarball`]).
+    pub fn find(&self, catalog: &str, source: &str, profile: &str) -> Option<&Locked> {
+        let tarball = super::spec::is_tarball(source);
+        self.profiles.iter().find(|l| {
+            l.profile == profile
+                && if tarball {
+                    l.catalog == catalog && super::spec::is_tarball(&l.source)
+                } else {
+                    l.source == source
+                }
+        })
     }
 
     /// The lock as written: header, entries sorted by catalog and profile.
@@ -149,7 +155,10 @@ mod tests {
         let back = Lock::parse(&text).unwrap();
         assert_eq!(back.profiles[0].profile, "rails");
         assert_eq!(back.render(), text);
-        assert!(back.find("git+https://git.example.com/p", "web").is_some());
+        assert!(
+            back.find("acme", "git+https://git.example.com/p", "web")
+                .is_some()
+        );
         assert!(Lock::parse("version = 9\n").is_err());
         assert!(Lock::parse("version = 1\n[[profile]]\nbogus = 1\n").is_err());
     }
@@ -168,9 +177,13 @@ mod tests {
             version: 1,
             profiles: vec![tarball.clone()],
         };
-        let moved = format!("https://h.example/p.tgz#sha256={}", digest("b"));
-        assert_eq!(lock.find(&moved, "rails"), Some(&tarball));
-        assert!(lock.find("https://h.example/other.tgz", "rails").is_none());
+        let released = format!("https://h.example/p-2.1.tgz#sha256={}", digest("b"));
+        assert_eq!(lock.find("acme", &released, "rails"), Some(&tarball));
+        assert!(lock.find("other", &released, "rails").is_none());
+        assert!(
+            lock.find("acme", "git+https://h.example/p", "rails")
+                .is_none()
+        );
         assert_eq!(tarball.describe(), "acme:rails sha256:aaaaaaaaaaaa");
         assert_eq!(Lock::parse(&lock.render()).unwrap().profiles, [tarball]);
     }

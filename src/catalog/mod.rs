@@ -215,7 +215,7 @@ impl Catalogs {
                 }),
             }
         })?;
-        let location = Location::parse(source).map_err(|message| Error::Usage {
+        let mut location = Location::parse(source).map_err(|message| Error::Usage {
             message: format!("catalog `{}`: {message}", r.catalog),
             hint: None,
         })?;
@@ -224,7 +224,7 @@ impl Catalogs {
         } else {
             self.lock
                 .as_ref()
-                .and_then(|lock| lock.find(source, &r.profile))
+                .and_then(|lock| lock.find(&r.catalog, source, &r.profile))
         };
         if let Some(locked) = locked
             && !r
@@ -289,6 +289,17 @@ impl Catalogs {
             Location::Tarball { digest, .. } => {
                 if let Some(locked) = locked
                     && locked.digest.as_ref() != Some(digest)
+                    && self.refresh == Refresh::AsLocked
+                {
+                    // The "before" of an upgrade: the archive as locked.
+                    entry.source.clone_from(&locked.source);
+                    entry.digest.clone_from(&locked.digest);
+                    location = Location::parse(&locked.source).map_err(|message| Error::Usage {
+                        message: format!("{LOCK_FILE}: {message}"),
+                        hint: None,
+                    })?;
+                } else if let Some(locked) = locked
+                    && locked.digest.as_ref() != Some(digest)
                 {
                     return Err(Error::Usage {
                         message: format!(
@@ -301,8 +312,9 @@ impl Catalogs {
                             r.profile, r.profile
                         )),
                     });
+                } else {
+                    entry.digest = Some(digest.clone());
                 }
-                entry.digest = Some(digest.clone());
             }
             Location::Dir { .. } => {}
         }
@@ -570,7 +582,7 @@ impl ProfileSource for Catalogs {
             } else {
                 self.lock
                     .as_ref()
-                    .and_then(|l| l.find(&entry.source, &entry.profile))
+                    .and_then(|l| l.find(&entry.catalog, &entry.source, &entry.profile))
             };
             return self.load(index, &path, &location, locked).map(Some);
         }

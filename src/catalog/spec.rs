@@ -100,15 +100,10 @@ fn tarball(text: &str) -> Result<Location, String> {
     })
 }
 
-/// A catalog source without what pins its content (a tarball's `#sha256=…`): the same catalog
-/// at another digest has the same identity, so its lock entry is found and the new digest is
-/// an upgrade `profile update` shows.
-pub fn identity(source: &str) -> &str {
-    let source = source.trim();
-    match source.split_once("#sha256=") {
-        Some((url, _)) if source.starts_with("https://") => url,
-        _ => source,
-    }
+/// Whether a `[catalogs]` value is an https tarball. A tarball's URL and digest change with
+/// every release, so its lock entry is found by the catalog's name, not its location.
+pub fn is_tarball(source: &str) -> bool {
+    source.trim().starts_with("https://")
 }
 
 fn dir(path: &str) -> Result<Location, String> {
@@ -357,14 +352,10 @@ mod tests {
         assert!(refused("https://host.example/x.tgz#sha256=abc").contains("no digest"));
         let plain = refused(&format!("http://host.example/x.tgz#sha256={digest}"));
         assert!(plain.contains("https only"), "{plain}");
-        assert_eq!(
-            identity(&format!("https://h.example/x.tgz#sha256={digest}")),
-            "https://h.example/x.tgz"
-        );
-        assert_eq!(
-            identity("git+https://h.example/x"),
-            "git+https://h.example/x"
-        );
+        assert!(is_tarball(&format!(
+            "https://h.example/x.tgz#sha256={digest}"
+        )));
+        assert!(!is_tarball("git+https://h.example/x"));
     }
 
     #[test]

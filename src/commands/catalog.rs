@@ -143,15 +143,11 @@ pub(super) fn update(
             }),
         });
     }
-    let previous: Vec<Locked> = catalogs
-        .lock()
-        .map(|l| l.profiles.clone())
-        .unwrap_or_default();
     let mut out = String::new();
     for now in &used {
-        let was = previous
-            .iter()
-            .find(|p| p.source == now.source && p.profile == now.profile);
+        let was = catalogs
+            .lock()
+            .and_then(|l| l.find(&now.catalog, &now.source, &now.profile));
         match was {
             Some(was) if was == now => {}
             Some(was) if locked_at(was) == locked_at(now) => {
