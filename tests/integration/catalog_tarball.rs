@@ -235,7 +235,9 @@ fn an_https_tarball_catalog_is_verified_locked_used_offline_and_upgraded_by_revi
     assert!(!project.root().join("devboot.lock").exists());
 
     // First use: fetched, verified, unpacked under its top directory, locked with the digest.
+    let started = std::time::Instant::now();
     let first = devboot(&project, &https, &["config"]);
+    eprintln!("cold fetch and resolution: {:?}", started.elapsed());
     assert_eq!(first.code, 0, "{}", first.stderr);
     assert!(
         first.stdout.contains("ruby:3.2") && first.stdout.contains("postgres:16"),
@@ -258,15 +260,50 @@ fn an_https_tarball_catalog_is_verified_locked_used_offline_and_upgraded_by_revi
 
     // Offline: the server is gone; the cache serves exactly the locked content.
     https.stop();
+    let started = std::time::Instant::now();
     let offline = devboot(&project, &https, &["config"]);
+    eprintln!("warm resolution: {:?}", started.elapsed());
     assert_eq!(offline.code, 0, "{}", offline.stderr);
     assert!(offline.stdout.contains("ruby:3.2"), "{}", offline.stdout);
     assert!(!offline.stderr.contains("Fetched"), "{}", offline.stderr);
     assert_eq!(project.read("devboot.lock"), lock);
 
+    // An altered cache is refused, with the fix; the fix fetches and verifies afresh.
+    https.resume();
+    let cached = project
+        .home()
+        .join(".cache/devboot/catalogs/tarballs")
+        .join(digest);
+    std::fs::write(
+        cached.join("profiles/rails.toml"),
+        "[services.web]\nimage = \"evil:latest\"\n",
+    )
+    .unwrap();
+    let tampered = devboot(&project, &https, &["config"]);
+    assert_eq!(tampered.code, 1, "{}", tampered.stderr);
+    assert!(
+        tampered.stderr.contains(&format!(
+            "`acme:profiles/rails.toml` in the catalog cache does not match devboot.lock (sha256 {})",
+            &digest[..12]
+        )) && tampered.stderr.contains(&format!(
+            "remove `~/.cache/devboot/catalogs/tarballs/{digest}`"
+        )),
+        "{}",
+        tampered.stderr
+    );
+    assert!(!tampered.stdout.contains("evil"), "{}", tampered.stdout);
+    std::fs::remove_dir_all(&cached).unwrap();
+    let refetched = devboot(&project, &https, &["config"]);
+    assert_eq!(refetched.code, 0, "{}", refetched.stderr);
+    assert!(
+        refetched.stdout.contains("ruby:3.2"),
+        "{}",
+        refetched.stdout
+    );
+    assert_eq!(project.read("devboot.lock"), lock);
+
     // The team releases 2.1.0 as a new archive; the repo points `[catalogs]` at it. `up`
     // refuses until the upgrade is reviewed.
-    https.resume();
     let v21 = release("2.1.0", "ruby:3.3");
     let catalog21 = https.publish("acme-2.1.0.tar.gz", &entries(&v21));
     let digest21 = catalog21.rsplit_once("#sha256=").unwrap().1;
@@ -398,4 +435,83 @@ fn a_hostile_tarball_is_refused_whole() {
         );
         assert!(!project.root().join("devboot.lock").exists());
     }
+}
+
+/// An HTTP CONNECT proxy that logs each request line to `argv[2]`.
+const CONNECT_PROXY: &str = r#"
+import select, socket, sys, threading
+port, log = int(sys.argv[1]), sys.argv[2]
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen()
+def handle(client):
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = client.recv(4096)
+        if not chunk:
+            return
+        head += chunk
+    line = head.split(b"\r\n")[0].decode()
+    with open(log, "a") as f:
+        f.write(line + "\n")
+    host, _, port = line.split()[1].rpartition(":")
+    upstream = socket.create_connection((host, int(port)))
+    client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    while True:
+        ready, _, _ = select.select([client, upstream], [], [])
+        for sock in ready:
+            data = sock.recv(65536)
+            if not data:
+                return
+            (upstream if sock is client else client).sendall(data)
+while True:
+    client, _ = server.accept()
+    threading.Thread(target=handle, args=(client,), daemon=True).start()
+"#;
+
+#[test]
+fn a_tarball_is_fetched_through_https_proxy_unless_no_proxy_exempts_it() {
+    if !require_tool("openssl") || !require_tool("python3") {
+        return;
+    }
+    let https = Https::start();
+    let catalog = https.publish("acme.tar.gz", &entries(&release("2.0.0", "ruby:3.2")));
+    let log = https.served.parent().unwrap().join("proxy.log");
+    let proxy_port = free_port();
+    let mut child = Command::new("python3")
+        .args(["-c", CONNECT_PROXY])
+        .arg(proxy_port.to_string())
+        .arg(&log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(proxy_port, &mut child);
+    let _proxy = Server(child);
+    let proxy = format!("http://127.0.0.1:{proxy_port}");
+
+    let project = project_with(&catalog);
+    let through = run(project
+        .devboot()
+        .env("SSL_CERT_FILE", &https.ca)
+        .env("HTTPS_PROXY", &proxy)
+        .arg("config"));
+    assert_eq!(through.code, 0, "{}", through.stderr);
+    let connects = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        connects.lines().collect::<Vec<_>>(),
+        [format!("CONNECT 127.0.0.1:{} HTTP/1.1", https.port)],
+        "{connects}"
+    );
+
+    let direct = project_with(&catalog);
+    let exempt = run(direct
+        .devboot()
+        .env("SSL_CERT_FILE", &https.ca)
+        .env("https_proxy", &proxy)
+        .env("no_proxy", "localhost,127.0.0.1")
+        .arg("config"));
+    assert_eq!(exempt.code, 0, "{}", exempt.stderr);
+    assert_eq!(std::fs::read_to_string(&log).unwrap_or_default(), connects);
 }
