@@ -27,10 +27,20 @@ use crate::redact::mask_url_passwords;
 
 /// Largest archive downloaded.
 pub const ARCHIVE_LIMIT: u64 = 32 * 1024 * 1024;
-/// Most bytes an archive may unpack to.
-pub const UNPACKED_LIMIT: u64 = 64 * 1024 * 1024;
-/// Most entries an archive may hold.
-pub const ENTRY_LIMIT: usize = 10_000;
+/// How much an archive may unpack to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Most entries.
+    pub entries: usize,
+    /// Most bytes of file content.
+    pub bytes: u64,
+}
+
+/// A catalog's archive: far above any real one, far below what would fill a disk.
+pub const LIMITS: Limits = Limits {
+    entries: 10_000,
+    bytes: 64 * 1024 * 1024,
+};
 /// Redirects followed (release downloads commonly redirect once, to storage).
 const REDIRECT_LIMIT: usize = 5;
 /// How long connecting, or waiting for the next bytes, may take.
@@ -89,7 +99,7 @@ pub fn ensure(
         ),
     })?;
     verify(catalog, digest, &bytes)?;
-    unpack(&bytes, &target).map_err(|reason| Error::Catalog {
+    unpack(&bytes, &target, LIMITS).map_err(|reason| Error::Catalog {
         message: format!("catalog `{catalog}` ({shown}) is refused: {reason}"),
         hint: Some(
             "nothing was unpacked; ask the catalog's maintainers to publish an archive of \
@@ -337,12 +347,11 @@ fn basic_auth(url: &url::Url) -> Option<HeaderValue> {
 
 /// Unpacks a tar archive (gzip'd or not) into `target`, which must not exist, refusing the
 /// whole archive when an entry would escape it (absolute, `..`, a link pointing out), is a
-/// device or FIFO, or the archive holds more than [`ENTRY_LIMIT`] entries or
-/// [`UNPACKED_LIMIT`] bytes. Links inside the archive are not created (catalogs are read
+/// device or FIFO, or the archive holds more than `limits` allow. Links inside the archive are not created (catalogs are read
 /// without following links). A single top directory holding everything (`name-1.2/…`, as
 /// release archives have) becomes the root. Atomic: a temporary directory beside `target` is
 /// renamed to it.
-pub fn unpack(bytes: &[u8], target: &Path) -> Result<(), String> {
+pub fn unpack(bytes: &[u8], target: &Path, limits: Limits) -> Result<(), String> {
     let parent = target
         .parent()
         .ok_or_else(|| "the cache has no parent directory".to_owned())?;
@@ -357,7 +366,7 @@ pub fn unpack(bytes: &[u8], target: &Path) -> Result<(), String> {
         Box::new(bytes)
     };
     // Decompressed bytes are capped too, so a small bomb cannot inflate without end.
-    let mut archive = tar::Archive::new(reader.take(UNPACKED_LIMIT * 2));
+    let mut archive = tar::Archive::new(reader.take(limits.bytes * 2));
     let mut size = 0u64;
     let mut count = 0usize;
     for entry in archive
@@ -366,8 +375,8 @@ pub fn unpack(bytes: &[u8], target: &Path) -> Result<(), String> {
     {
         let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
         count += 1;
-        if count > ENTRY_LIMIT {
-            return Err(format!("it holds more than {ENTRY_LIMIT} entries"));
+        if count > limits.entries {
+            return Err(format!("it holds more than {} entries", limits.entries));
         }
         let path = entry
             .path()
@@ -408,10 +417,10 @@ pub fn unpack(bytes: &[u8], target: &Path) -> Result<(), String> {
             std::fs::create_dir_all(&at).map_err(|e| format!("{}: {e}", relative.display()))?;
         } else if kind.is_file() || kind.is_contiguous() {
             size += entry.size();
-            if size > UNPACKED_LIMIT {
+            if size > limits.bytes {
                 return Err(format!(
                     "it unpacks to more than {} MiB",
-                    UNPACKED_LIMIT / 1024 / 1024
+                    limits.bytes / 1024 / 1024
                 ));
             }
             if let Some(dir) = at.parent() {
@@ -419,7 +428,7 @@ pub fn unpack(bytes: &[u8], target: &Path) -> Result<(), String> {
             }
             let mut file =
                 std::fs::File::create(&at).map_err(|e| format!("{}: {e}", relative.display()))?;
-            std::io::copy(&mut (&mut entry).take(UNPACKED_LIMIT), &mut file)
+            std::io::copy(&mut (&mut entry).take(limits.bytes), &mut file)
                 .map_err(|e| format!("{}: {e}", relative.display()))?;
         } else {
             return Err(format!(
@@ -528,7 +537,7 @@ mod tests {
                 "../profiles/rails.toml",
             ),
         ]);
-        unpack(&bytes, &target).unwrap();
+        unpack(&bytes, &target, LIMITS).unwrap();
         assert_eq!(
             std::fs::read_to_string(target.join("profiles/rails.toml")).unwrap(),
             "schema = 1\n"
@@ -570,7 +579,7 @@ mod tests {
         ] {
             let cache = tempfile::tempdir().unwrap();
             let target = cache.path().join("tarballs/abc");
-            let error = unpack(&archive(&[file, bad]), &target).unwrap_err();
+            let error = unpack(&archive(&[file, bad]), &target, LIMITS).unwrap_err();
             assert!(error.contains(why), "{bad:?}: {error}");
             assert!(!target.exists(), "{bad:?}");
             assert_eq!(
@@ -587,29 +596,33 @@ mod tests {
     #[test]
     fn entry_count_and_unpacked_size_are_capped() {
         let cache = tempfile::tempdir().unwrap();
-        let names: Vec<String> = (0..=ENTRY_LIMIT).map(|i| format!("d{i}/")).collect();
+        let small = Limits {
+            entries: 100,
+            bytes: 1024 * 1024,
+        };
+        let names: Vec<String> = (0..=small.entries).map(|i| format!("d{i}/")).collect();
         let many: Vec<_> = names.iter().map(|n| (n.as_str(), Directory, "")).collect();
-        let error = unpack(&archive(&many), &cache.path().join("a")).unwrap_err();
-        assert!(error.contains("more than 10000 entries"), "{error}");
+        let error = unpack(&archive(&many), &cache.path().join("a"), small).unwrap_err();
+        assert!(error.contains("more than 100 entries"), "{error}");
 
         // A bomb: far more zeros than the cap, compressed to little.
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
-        header.set_size(UNPACKED_LIMIT + 1);
+        header.set_size(small.bytes + 1);
         header.set_cksum();
         builder
             .append_data(
                 &mut header,
                 "profiles/huge.toml",
-                std::io::repeat(0).take(UNPACKED_LIMIT + 1),
+                std::io::repeat(0).take(small.bytes + 1),
             )
             .unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &builder.into_inner().unwrap()).unwrap();
         let bomb = gz.finish().unwrap();
-        assert!((bomb.len() as u64) < ARCHIVE_LIMIT);
-        let error = unpack(&bomb, &cache.path().join("b")).unwrap_err();
-        assert!(error.contains("more than 64 MiB"), "{error}");
+        assert!(bomb.len() < 10 * 1024);
+        let error = unpack(&bomb, &cache.path().join("b"), small).unwrap_err();
+        assert!(error.contains("more than 1 MiB"), "{error}");
         assert!(!cache.path().join("b").exists());
     }
 
