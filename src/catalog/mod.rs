@@ -270,9 +270,9 @@ impl Catalogs {
             Location::Dir { .. } | Location::Tarball { .. } if r.request != Request::Latest => {
                 let (what, hint) = match &location {
                     Location::Tarball { .. } => (
-                        "an https tarball, which its digest pins",
+                        "an https tarball",
                         format!(
-                            "write `{}:{}`; a new release is a new archive and digest in `[catalogs]`",
+                            "write `{}:{}`: the digest in `[catalogs]` pins the release; a new release is a new archive and digest there",
                             r.catalog, r.profile
                         ),
                     ),
