@@ -516,8 +516,9 @@ pub enum ProfileCommand {
     },
     /// Upgrade catalog profiles in devboot.lock, showing what changes in the resolved stack
     ///
-    /// Selects the newest release each `extends` accepts (all catalog profiles, or NAME),
-    /// prints the difference in the resolved stack — images, environment (values redacted),
+    /// Selects the newest release each `extends` accepts (all catalog profiles, or NAME) — for
+    /// an https tarball catalog, the archive and digest now in `[catalogs]`; for a directory
+    /// catalog, its files as they are now — prints the difference from the locked stack — images, environment (values redacted),
     /// ports, setup commands, every other value — and rewrites devboot.lock. Review it with
     /// `--dry-run` first; to cross a major version, edit the range in `extends`.
     ///

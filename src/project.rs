@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::catalog::lock::{LOCK_FILE, Locked};
-use crate::catalog::{Catalogs, Refresh};
+use crate::catalog::{Catalogs, OnTransfer, Refresh};
 use crate::env::Environment;
 use crate::error::Error;
 use crate::model::{Stack, validate};
@@ -26,18 +26,27 @@ pub struct Project {
 }
 
 impl Project {
-    /// Finds the project containing `start` and validates its profile.
-    pub fn discover(start: &Path, env: &Environment) -> Result<Self, Error> {
+    /// Finds the project containing `start` and validates its profile; a catalog download
+    /// tells `on_transfer` how it goes.
+    pub fn discover(
+        start: &Path,
+        env: &Environment,
+        on_transfer: Option<OnTransfer>,
+    ) -> Result<Self, Error> {
         let root = source::find_project_root(start).ok_or_else(|| Error::NoProject {
             start: start.to_path_buf(),
         })?;
-        Self::load(root, env)
+        Self::load(root, env, on_transfer)
     }
 
     /// Loads and validates the project at `root`. Catalog profiles come from `devboot.lock`;
     /// one the lock does not name yet (first use) is resolved, fetched, and locked.
-    pub fn load(root: PathBuf, env: &Environment) -> Result<Self, Error> {
-        let (mut project, catalogs) = Self::resolve(root, env, Refresh::None)?;
+    pub fn load(
+        root: PathBuf,
+        env: &Environment,
+        on_transfer: Option<OnTransfer>,
+    ) -> Result<Self, Error> {
+        let (mut project, catalogs) = Self::resolve_watched(root, env, Refresh::None, on_transfer)?;
         if let Some(lock) = catalogs.new_lock() {
             catalogs.write_lock(&lock)?;
             let used: Vec<String> = lock.profiles.iter().map(Locked::describe).collect();
@@ -58,7 +67,17 @@ impl Project {
         env: &Environment,
         refresh: Refresh,
     ) -> Result<(Self, Catalogs), Error> {
-        let catalogs = Catalogs::for_project(env, &root, refresh)?;
+        Self::resolve_watched(root, env, refresh, None)
+    }
+
+    /// [`Project::resolve`], telling `on_transfer` how a catalog download goes.
+    pub fn resolve_watched(
+        root: PathBuf,
+        env: &Environment,
+        refresh: Refresh,
+        on_transfer: Option<OnTransfer>,
+    ) -> Result<(Self, Catalogs), Error> {
+        let catalogs = Catalogs::for_project(env, &root, refresh)?.watched(on_transfer);
         let workspace = Workspace::new(root);
         let profile = profile::load_project(&workspace.root, &catalogs)?;
         let stack = validate::stack(&profile, &workspace.root)?;

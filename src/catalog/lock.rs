@@ -1,5 +1,6 @@
 //! `devboot.lock`: for every catalog profile a project uses, the exact content it resolved to —
-//! the release tag and commit (git) and the SHA-256 of each file read. Pure: parsing and a
+//! the release tag and commit (git), the archive's SHA-256 (https tarball) and the SHA-256 of
+//! each file read. Pure: parsing and a
 //! deterministic rendering; reading and writing the file is the caller's.
 
 use std::collections::BTreeMap;
@@ -45,6 +46,9 @@ pub struct Locked {
     /// The commit (git catalogs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
+    /// The archive's hex SHA-256 (https tarball catalogs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// Every catalog file this profile read (its own and the ones it extends), by path in the
     /// catalog, with the hex SHA-256 of its content.
     pub files: BTreeMap<String, String>,
@@ -63,11 +67,19 @@ impl Lock {
         Ok(lock)
     }
 
-    /// The locked entry for a profile of the catalog at `source`.
-    pub fn find(&self, source: &str, profile: &str) -> Option<&Locked> {
-        self.profiles
-            .iter()
-            .find(|l| l.source == source && l.profile == profile)
+    /// The locked entry for a profile of the catalog `catalog` at `source`: the same location,
+    /// or for a tarball any archive locked under the same name (a release is a new URL and
+    /// digest; see [`super::spec::is_tarball`]).
+    pub fn find(&self, catalog: &str, source: &str, profile: &str) -> Option<&Locked> {
+        let tarball = super::spec::is_tarball(source);
+        self.profiles.iter().find(|l| {
+            l.profile == profile
+                && if tarball {
+                    l.catalog == catalog && super::spec::is_tarball(&l.source)
+                } else {
+                    l.source == source
+                }
+        })
     }
 
     /// The lock as written: header, entries sorted by catalog and profile.
@@ -84,19 +96,33 @@ impl Lock {
 }
 
 impl Locked {
-    /// `acme:rails v2.1.0 (0123abc)` for messages.
+    /// `acme:rails v2.1.0 (0123abc)`, `acme:rails sha256:0123abc` for messages.
     pub fn describe(&self) -> String {
-        let at = match (&self.tag, &self.commit) {
-            (Some(tag), Some(commit)) => format!(" {tag} ({})", short(commit)),
-            (Some(tag), None) => format!(" {tag}"),
-            (None, Some(commit)) => format!(" {}", short(commit)),
-            (None, None) => String::new(),
+        let at = match (&self.tag, &self.commit, &self.digest) {
+            (Some(tag), Some(commit), _) => format!(" {tag} ({})", short(commit)),
+            (Some(tag), None, _) => format!(" {tag}"),
+            (None, Some(commit), _) => format!(" {}", short(commit)),
+            (None, None, Some(digest)) => format!(" sha256:{}", short(digest)),
+            (None, None, None) => String::new(),
         };
         format!("{}:{}{at}", self.catalog, self.profile)
     }
+
+    /// Which release is locked: the tag, else the commit, else the archive's digest (short);
+    /// `None` for a directory.
+    pub fn at(&self) -> Option<String> {
+        self.tag
+            .clone()
+            .or_else(|| self.commit.as_deref().map(|c| short(c).to_owned()))
+            .or_else(|| {
+                self.digest
+                    .as_deref()
+                    .map(|d| format!("sha256:{}", short(d)))
+            })
+    }
 }
 
-/// A commit's first 12 hex digits.
+/// A commit's (or digest's) first 12 hex digits.
 pub fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
@@ -113,6 +139,7 @@ mod tests {
             requested: "^2".into(),
             tag: Some("v2.0.0".into()),
             commit: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            digest: None,
             files: BTreeMap::from([("profiles/rails.toml".into(), "ab".repeat(32))]),
         }
     }
@@ -128,8 +155,36 @@ mod tests {
         let back = Lock::parse(&text).unwrap();
         assert_eq!(back.profiles[0].profile, "rails");
         assert_eq!(back.render(), text);
-        assert!(back.find("git+https://git.example.com/p", "web").is_some());
+        assert!(
+            back.find("acme", "git+https://git.example.com/p", "web")
+                .is_some()
+        );
         assert!(Lock::parse("version = 9\n").is_err());
         assert!(Lock::parse("version = 1\n[[profile]]\nbogus = 1\n").is_err());
+    }
+
+    #[test]
+    fn a_tarball_is_found_at_any_digest_and_described_by_it() {
+        let digest = |d: &str| d.repeat(64);
+        let tarball = Locked {
+            source: format!("https://h.example/p.tgz#sha256={}", digest("a")),
+            tag: None,
+            commit: None,
+            digest: Some(digest("a")),
+            ..entry("rails")
+        };
+        let lock = Lock {
+            version: 1,
+            profiles: vec![tarball.clone()],
+        };
+        let released = format!("https://h.example/p-2.1.tgz#sha256={}", digest("b"));
+        assert_eq!(lock.find("acme", &released, "rails"), Some(&tarball));
+        assert!(lock.find("other", &released, "rails").is_none());
+        assert!(
+            lock.find("acme", "git+https://h.example/p", "rails")
+                .is_none()
+        );
+        assert_eq!(tarball.describe(), "acme:rails sha256:aaaaaaaaaaaa");
+        assert_eq!(Lock::parse(&lock.render()).unwrap().profiles, [tarball]);
     }
 }

@@ -1,17 +1,20 @@
-//! Published catalogs: profiles a platform team publishes in a git repository (or a directory)
-//! and projects extend with a version (`extends = "acme:rails@^2"`), pinned by `devboot.lock`.
+//! Published catalogs: profiles a platform team publishes in a git repository (or an https
+//! tarball, or a directory) and projects extend with a version (`extends = "acme:rails@^2"`),
+//! pinned by `devboot.lock`.
 //!
 //! [`Catalogs`] is the [`ProfileSource`] the profile loader asks for catalog profiles. With a
 //! lock entry it reads exactly the locked commit from the cache (no network when the cache has
 //! it) and refuses content whose SHA-256 differs from the lock; without one it fetches, selects
 //! the newest release the request accepts, and records what it used for the caller to lock.
 //! The pure parts live in [`spec`] (locations, references, version selection) and [`lock`]
-//! (the lock file); [`git`] is the adapter to the developer's `git`.
+//! (the lock file); [`git`] is the adapter to the developer's `git`, [`tarball`] fetches,
+//! verifies and unpacks an https archive.
 
 pub mod diff;
 pub mod git;
 pub mod lock;
 pub mod spec;
+pub mod tarball;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +33,9 @@ pub enum Refresh {
     /// Use the lock for every profile it names.
     #[default]
     None,
+    /// Use the lock, and read a directory catalog's files as they were when locked (kept in
+    /// the cache by their SHA-256) rather than as they are now: the "before" of an upgrade.
+    AsLocked,
     /// Select every catalog profile afresh (`profile update`).
     All,
     /// Select these afresh: a profile name (`rails`) or `catalog:profile`.
@@ -39,7 +45,7 @@ pub enum Refresh {
 impl Refresh {
     fn covers(&self, catalog: &str, profile: &str) -> bool {
         match self {
-            Self::None => false,
+            Self::None | Self::AsLocked => false,
             Self::All => true,
             Self::Only(names) => {
                 names.contains(profile) || names.contains(&format!("{catalog}:{profile}"))
@@ -62,7 +68,12 @@ pub struct Catalogs {
     layers: RefCell<BTreeMap<String, (usize, String)>>,
     /// Catalogs fetched in this run (each is fetched at most once).
     fetched: RefCell<BTreeSet<String>>,
+    /// Told how a tarball download goes (the caller shows progress).
+    on_transfer: Option<OnTransfer>,
 }
+
+/// Told how a tarball catalog's download goes, from the thread that downloads it.
+pub type OnTransfer = Box<dyn Fn(tarball::Transfer<'_>) + Sync>;
 
 impl Catalogs {
     /// Catalogs nobody declared (a profile resolved outside a project).
@@ -103,7 +114,15 @@ impl Catalogs {
             used: RefCell::default(),
             layers: RefCell::default(),
             fetched: RefCell::default(),
+            on_transfer: None,
         }
+    }
+
+    /// These catalogs, telling `on_transfer` how downloads go.
+    #[must_use]
+    pub fn watched(mut self, on_transfer: Option<OnTransfer>) -> Self {
+        self.on_transfer = on_transfer;
+        self
     }
 
     /// What this resolution used, as lock entries.
@@ -165,6 +184,14 @@ impl Catalogs {
         valid.then(|| self.cache().ok().map(|c| c.join("files").join(digest)))?
     }
 
+    /// The unpacked archive of a tarball catalog, fetched and verified unless cached.
+    fn unpacked(&self, catalog: &str, url: &str, digest: &str) -> Result<PathBuf, Error> {
+        let quiet = |_: tarball::Transfer<'_>| {};
+        let on_transfer: &(dyn Fn(tarball::Transfer<'_>) + Sync) =
+            self.on_transfer.as_deref().unwrap_or(&quiet);
+        tarball::ensure(&self.env, catalog, url, digest, &self.cache()?, on_transfer)
+    }
+
     /// Whether every file of a locked git profile is in the blob cache.
     fn all_cached(&self, locked: &Locked) -> bool {
         locked
@@ -188,7 +215,7 @@ impl Catalogs {
                 }),
             }
         })?;
-        let location = Location::parse(source).map_err(|message| Error::Usage {
+        let mut location = Location::parse(source).map_err(|message| Error::Usage {
             message: format!("catalog `{}`: {message}", r.catalog),
             hint: None,
         })?;
@@ -197,7 +224,7 @@ impl Catalogs {
         } else {
             self.lock
                 .as_ref()
-                .and_then(|lock| lock.find(source, &r.profile))
+                .and_then(|lock| lock.find(&r.catalog, source, &r.profile))
         };
         if let Some(locked) = locked
             && !r
@@ -223,6 +250,7 @@ impl Catalogs {
             requested: r.written.clone(),
             tag: None,
             commit: None,
+            digest: None,
             files: BTreeMap::new(),
         };
         match &location {
@@ -239,14 +267,54 @@ impl Catalogs {
                 entry.tag = tag;
                 entry.commit = Some(commit);
             }
-            Location::Dir { .. } if r.request != Request::Latest => {
-                return Err(Error::Usage {
-                    message: format!(
-                        "catalog `{}` is a directory, which has no versions",
-                        r.catalog
+            Location::Dir { .. } | Location::Tarball { .. } if r.request != Request::Latest => {
+                let (what, hint) = match &location {
+                    Location::Tarball { .. } => (
+                        "an https tarball",
+                        format!(
+                            "write `{}:{}`: the digest in `[catalogs]` pins the release; a new release is a new archive and digest there",
+                            r.catalog, r.profile
+                        ),
                     ),
-                    hint: Some(format!("write `{}:{}`", r.catalog, r.profile)),
+                    _ => (
+                        "a directory",
+                        format!("write `{}:{}`", r.catalog, r.profile),
+                    ),
+                };
+                return Err(Error::Usage {
+                    message: format!("catalog `{}` is {what}, which has no versions", r.catalog),
+                    hint: Some(hint),
                 });
+            }
+            Location::Tarball { digest, .. } => {
+                if let Some(locked) = locked
+                    && locked.digest.as_ref() != Some(digest)
+                    && self.refresh == Refresh::AsLocked
+                {
+                    // The "before" of an upgrade: the archive as locked.
+                    entry.source.clone_from(&locked.source);
+                    entry.digest.clone_from(&locked.digest);
+                    location = Location::parse(&locked.source).map_err(|message| Error::Usage {
+                        message: format!("{LOCK_FILE}: {message}"),
+                        hint: None,
+                    })?;
+                } else if let Some(locked) = locked
+                    && locked.digest.as_ref() != Some(digest)
+                {
+                    return Err(Error::Usage {
+                        message: format!(
+                            "`[catalogs] {}` pins sha256 {digest}, {LOCK_FILE} pins {}",
+                            r.catalog,
+                            locked.describe()
+                        ),
+                        hint: Some(format!(
+                            "review the new archive with `devboot profile update {} --dry-run`, then take it with `devboot profile update {}`",
+                            r.profile, r.profile
+                        )),
+                    });
+                } else {
+                    entry.digest = Some(digest.clone());
+                }
             }
             Location::Dir { .. } => {}
         }
@@ -363,12 +431,23 @@ impl Catalogs {
                     self.repo(url)?.read(commit, path)?
                 }
             }
-            Location::Dir { path: dir } => read_dir_file(&self.root.join(dir), path)?,
+            Location::Dir { path: dir } => {
+                let as_locked = (self.refresh == Refresh::AsLocked)
+                    .then(|| locked.and_then(|l| l.files.get(path)))
+                    .flatten()
+                    .and_then(|digest| self.blob(digest))
+                    .filter(|blob| blob.is_file());
+                match as_locked {
+                    Some(blob) => Some(crate::fsio::read(&blob)?),
+                    None => read_dir_file(&self.root.join(dir), path)?,
+                }
+            }
+            Location::Tarball { url, digest } => {
+                let dir = self.unpacked(&entry.catalog, url, digest)?;
+                read_dir_file(&dir, path)?
+            }
         };
-        let at = entry
-            .tag
-            .clone()
-            .or_else(|| entry.commit.as_deref().map(|c| short(c).to_owned()));
+        let at = entry.at();
         let display = match &at {
             Some(at) => format!("{}:{path}@{at}", entry.catalog),
             None => format!("{}:{path}", entry.catalog),
@@ -389,7 +468,9 @@ impl Catalogs {
         {
             return Err(self.mismatch(&entry, path, location));
         }
-        if matches!(location, Location::Git { .. })
+        // Kept by its SHA-256: git's for reads without git, a directory's for the "before" of
+        // an upgrade (a tarball's stays in its unpacked archive).
+        if !matches!(location, Location::Tarball { .. })
             && let Some(blob) = self.blob(&digest).filter(|b| !b.is_file())
         {
             crate::fsio::write_atomic(&blob, &bytes)?;
@@ -432,6 +513,22 @@ impl Catalogs {
                     hint: Some(format!(
                         "if {LOCK_FILE} is as committed, the cache was altered: remove `{cache}` and run devboot again \
                          (it fetches the locked commit afresh); if {LOCK_FILE} was edited, restore it from git"
+                    )),
+                }
+            }
+            Location::Tarball { digest, .. } => {
+                let cache = self
+                    .cache()
+                    .map(|dir| self.env.display_path(&tarball::dir(&dir, digest)))
+                    .unwrap_or_default();
+                Error::Catalog {
+                    message: format!(
+                        "`{what}` in the catalog cache does not match {LOCK_FILE} (sha256 {}): refusing to use it",
+                        short(digest)
+                    ),
+                    hint: Some(format!(
+                        "if {LOCK_FILE} is as committed, the cache was altered: remove `{cache}` and run devboot again \
+                         (it fetches and verifies the archive afresh); if {LOCK_FILE} was edited, restore it from git"
                     )),
                 }
             }
@@ -485,7 +582,7 @@ impl ProfileSource for Catalogs {
             } else {
                 self.lock
                     .as_ref()
-                    .and_then(|l| l.find(&entry.source, &entry.profile))
+                    .and_then(|l| l.find(&entry.catalog, &entry.source, &entry.profile))
             };
             return self.load(index, &path, &location, locked).map(Some);
         }

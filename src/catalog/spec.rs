@@ -1,5 +1,6 @@
 //! What a project writes about catalogs, read without I/O: a catalog's location
-//! (`git+https://…`, `git://…`, `dir:../profiles`, a path), a catalog profile reference
+//! (`git+https://…`, `git://…`, `https://…/profiles.tar.gz#sha256=…`, `dir:../profiles`, a
+//! path), a catalog profile reference
 //! (`acme:rails@^2`), and which of a catalog's tags a version request selects.
 
 use std::path::{Path, PathBuf};
@@ -16,12 +17,15 @@ pub enum Location {
     Git { url: String },
     /// A directory on this machine, relative to the project root unless absolute.
     Dir { path: PathBuf },
+    /// A gzip'd (or plain) tar archive fetched over https; `url` is without the fragment,
+    /// `digest` the hex SHA-256 the archive must have (checked before anything is unpacked).
+    Tarball { url: String, digest: String },
 }
 
 impl Location {
     /// Reads a `[catalogs]` value. `git+https://…`, `git+ssh://…`, `git+http://…`,
-    /// `git+file://…` and `git://…` are git repositories; `dir:PATH` or a path starting with
-    /// `./`, `../` or `/` is a directory.
+    /// `git+file://…` and `git://…` are git repositories; `https://…#sha256=HEX` is a tarball;
+    /// `dir:PATH` or a path starting with `./`, `../` or `/` is a directory.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         if let Some(path) = text.strip_prefix("dir:") {
@@ -30,13 +34,17 @@ impl Location {
         if text.starts_with("./") || text.starts_with("../") || text.starts_with('/') {
             return dir(text);
         }
+        if text.starts_with("https://") || text.starts_with("http://") {
+            return tarball(text);
+        }
         let git_url = text
             .strip_prefix("git+")
             .or_else(|| text.starts_with("git://").then_some(text))
             .ok_or_else(|| {
                 format!(
                     "`{text}` is not a catalog location; write `git+https://host/repo`, \
-                     `git+ssh://host/repo`, `git://host/repo` or `dir:PATH`"
+                     `git+ssh://host/repo`, `git://host/repo`, \
+                     `https://host/profiles.tar.gz#sha256=HEX` or `dir:PATH`"
                 )
             })?;
         let url = url::Url::parse(git_url).map_err(|e| format!("`{git_url}`: {e}"))?;
@@ -54,6 +62,48 @@ impl Location {
             url: git_url.to_owned(),
         })
     }
+}
+
+/// `https://host/path#sha256=HEX`. Plain `http://` is refused: the digest would keep the
+/// content honest, but the URL's token and the catalog's profiles would cross the network in
+/// clear text.
+fn tarball(text: &str) -> Result<Location, String> {
+    let shown = crate::redact::mask_url_passwords(text);
+    let mut url = crate::urls::read(text)
+        .ok_or_else(|| format!("`{shown}` is not a URL"))?
+        .url;
+    if url.scheme() != "https" {
+        return Err(format!(
+            "`{shown}`: a tarball catalog is fetched over https only; \
+             serve it over https (a git catalog may use `git+http://`)"
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{shown}` names no host"));
+    }
+    let digest = url
+        .fragment()
+        .and_then(|f| f.strip_prefix("sha256="))
+        .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+        .ok_or_else(|| {
+            format!(
+                "`{shown}` names no digest; a tarball catalog is pinned by its SHA-256: \
+                 append `#sha256=` and the 64 hex digits `sha256sum profiles.tar.gz` prints \
+                 (for a git repository write `git+https://…`)"
+            )
+        })?;
+    url.set_fragment(None);
+    Ok(Location::Tarball {
+        url: url.into(),
+        digest,
+    })
+}
+
+/// Whether a `[catalogs]` value is an https tarball. A tarball's URL and digest change with
+/// every release, so its lock entry is found by the catalog's name, not its location.
+pub fn is_tarball(source: &str) -> bool {
+    source.trim().starts_with("https://")
 }
 
 fn dir(path: &str) -> Result<Location, String> {
@@ -279,6 +329,33 @@ mod tests {
         ] {
             assert!(Location::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tarball_locations_are_https_with_a_sha256() {
+        let digest = "AB".repeat(32);
+        assert_eq!(
+            Location::parse(&format!(
+                "https://host.example/p/profiles.tar.gz?v=2#sha256={digest}"
+            ))
+            .unwrap(),
+            Location::Tarball {
+                url: "https://host.example/p/profiles.tar.gz?v=2".into(),
+                digest: digest.to_ascii_lowercase(),
+            }
+        );
+        let refused = |text: &str| Location::parse(text).unwrap_err();
+        let missing = refused("https://tok:s3cret@host.example/profiles.tar.gz");
+        assert!(missing.contains("names no digest"), "{missing}");
+        assert!(missing.contains("sha256sum"), "{missing}");
+        assert!(!missing.contains("s3cret"), "{missing}");
+        assert!(refused("https://host.example/x.tgz#sha256=abc").contains("no digest"));
+        let plain = refused(&format!("http://host.example/x.tgz#sha256={digest}"));
+        assert!(plain.contains("https only"), "{plain}");
+        assert!(is_tarball(&format!(
+            "https://h.example/x.tgz#sha256={digest}"
+        )));
+        assert!(!is_tarball("git+https://h.example/x"));
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn status_report(
     ctx: &Context<'_>,
 ) -> Result<ExitStatus, Error> {
     // Outside a project the developer's default AWS setup is shown.
-    let project = Project::discover(&ctx.start_dir(), ctx.env).ok();
+    let project = Project::discover(&ctx.start_dir(), ctx.env, None).ok();
     let profile_from = match project.as_ref().and_then(Project::aws_profile_layer) {
         Some(layer) => layer.display.clone(),
         None if ctx.env.var("AWS_PROFILE").is_some() => "AWS_PROFILE".to_owned(),

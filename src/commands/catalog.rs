@@ -35,16 +35,7 @@ fn project_root(ctx: &Context<'_>) -> Result<std::path::PathBuf, Error> {
 }
 
 fn locked_at(locked: &Locked) -> String {
-    locked
-        .tag
-        .clone()
-        .or_else(|| {
-            locked
-                .commit
-                .as_deref()
-                .map(|c| crate::catalog::lock::short(c).to_owned())
-        })
-        .unwrap_or_else(|| "(directory)".to_owned())
+    locked.at().unwrap_or_else(|| "(directory)".to_owned())
 }
 
 pub(super) fn outdated(json: bool, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -127,11 +118,12 @@ pub(super) fn update(
     let root = project_root(ctx)?;
     // The stack as locked now; a lock that no longer holds (an edited range) compares with
     // nothing.
-    let before = Project::resolve(root.clone(), ctx.env, Refresh::None);
+    let before = Project::resolve(root.clone(), ctx.env, Refresh::AsLocked);
     let refresh = name.map_or(Refresh::All, |n| {
         Refresh::Only(BTreeSet::from([n.to_owned()]))
     });
-    let (after, catalogs) = Project::resolve(root, ctx.env, refresh)?;
+    let (after, catalogs) =
+        Project::resolve_watched(root, ctx.env, refresh, Some(ctx.printer.catalog_transfer()))?;
     let used = catalogs.used();
     if let Some(name) = name
         && !used
@@ -151,15 +143,11 @@ pub(super) fn update(
             }),
         });
     }
-    let previous: Vec<Locked> = catalogs
-        .lock()
-        .map(|l| l.profiles.clone())
-        .unwrap_or_default();
     let mut out = String::new();
     for now in &used {
-        let was = previous
-            .iter()
-            .find(|p| p.source == now.source && p.profile == now.profile);
+        let was = catalogs
+            .lock()
+            .and_then(|l| l.find(&now.catalog, &now.source, &now.profile));
         match was {
             Some(was) if was == now => {}
             Some(was) if locked_at(was) == locked_at(now) => {

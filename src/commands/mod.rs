@@ -43,7 +43,11 @@ impl Context<'_> {
     /// The project around the start directory, validated.
     /// Says what loading it did (a lock written on a catalog's first use).
     pub fn project(&self) -> Result<Project, Error> {
-        let project = Project::discover(&self.start_dir(), self.env)?;
+        let project = Project::discover(
+            &self.start_dir(),
+            self.env,
+            Some(self.printer.catalog_transfer()),
+        )?;
         for note in &project.notes {
             self.printer.note(note);
         }

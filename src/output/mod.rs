@@ -219,6 +219,44 @@ impl Printer {
         bar
     }
 
+    /// What a catalog download shows: a bar on a terminal, and a status line when it is done.
+    pub fn catalog_transfer(&self) -> crate::catalog::OnTransfer {
+        use crate::catalog::tarball::Transfer;
+        let printer = self.clone();
+        let current = std::sync::Mutex::new(None::<(String, indicatif::ProgressBar)>);
+        Box::new(move |transfer| {
+            let mut current = current
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match transfer {
+                Transfer::Started { catalog, total } => {
+                    let bar = printer.bytes_bar(total, &format!("Fetching catalog {catalog}"));
+                    *current = Some((catalog.to_owned(), bar));
+                }
+                Transfer::Received(bytes) => {
+                    if let Some((_, bar)) = current.as_ref() {
+                        bar.set_position(bytes);
+                    }
+                }
+                Transfer::Ended { complete } => {
+                    if let Some((catalog, bar)) = current.take() {
+                        bar.finish_and_clear();
+                        if !complete {
+                            return;
+                        }
+                        printer.status(
+                            "Fetched",
+                            format!(
+                                "catalog {catalog} ({})",
+                                crate::model::units::format_bytes(bar.position())
+                            ),
+                        );
+                    }
+                }
+            }
+        })
+    }
+
     fn stderr(line: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{line}");

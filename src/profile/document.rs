@@ -125,6 +125,7 @@ pub struct ProfileDocument {
     /// the developer's approval before `up`. Declared per file; not inherited.
     pub capabilities: Option<Vec<Sourced<super::capabilities::Capability>>>,
     /// Published catalogs by the name `extends` uses: `acme = "git+https://host/profiles"`,
+    /// `acme = "https://host/profiles-2.1.0.tar.gz#sha256=HEX"`,
     /// `local = "dir:../platform-profiles"`. Pinned by `devboot.lock`.
     #[serde(default)]
     pub catalogs: BTreeMap<Sourced<String>, Sourced<String>>,

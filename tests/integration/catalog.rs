@@ -45,7 +45,7 @@ struct Catalog {
     _dir: tempfile::TempDir,
 }
 
-fn profile(version: &str, image: &str) -> String {
+pub(crate) fn profile(version: &str, image: &str) -> String {
     format!(
         "schema = 1\ndescription = \"acme rails {version}\"\nextends = \"./base.toml\"\n\
          capabilities = [\"setup-commands\"]\n\n\
@@ -104,7 +104,7 @@ impl Catalog {
 }
 
 /// A server process stopped on drop.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -113,7 +113,7 @@ impl Drop for Server {
     }
 }
 
-fn wait_for(port: u16, server: &mut Child) {
+pub(crate) fn wait_for(port: u16, server: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(server.try_wait().unwrap().is_none(), "the server exited");
@@ -516,10 +516,21 @@ fn a_directory_catalog_is_locked_by_its_file_hashes() {
         "{}",
         changed.stderr
     );
+    // The review compares with the files as locked (kept in the cache by their hashes).
     let update = run(project.devboot().args(["profile", "update"]));
     assert_eq!(update.code, 0, "{}", update.stderr);
+    for expected in [
+        "team:rails: its files changed",
+        "services.db.image: \"postgres:16\" → \"postgres:17\"",
+    ] {
+        assert!(
+            update.stdout.contains(expected),
+            "{expected} in {}",
+            update.stdout
+        );
+    }
     assert!(
-        update.stdout.contains("team:rails: its files changed"),
+        !update.stdout.contains("nothing to compare"),
         "{}",
         update.stdout
     );

@@ -17,6 +17,7 @@ mod aws;
 mod aws_endpoint;
 mod capabilities;
 mod catalog;
+mod catalog_tarball;
 mod cli;
 mod compose;
 mod config;
