@@ -410,6 +410,37 @@ pub enum DbCommand {
         #[arg(long, value_name = "NAME")]
         database: Option<String>,
     },
+    /// Move the data to the Postgres major the profile's image runs (dump and restore, every
+    /// table's rows counted); the old data is kept until `--finish`
+    #[command(
+        long_about = "Move the database's data to the Postgres major the profile's image runs.\n\n\
+        Change the image first (`image = \"postgres:17\"` under [services.db]): `devboot up` then \
+        refuses the old data and points here. The upgrade\n\
+        \x20 1. stops the database and snapshots its volume as `postgres-<old>-before-upgrade`;\n\
+        \x20 2. dumps the roles and every database with a server of the old image, counting the \
+        rows of every table;\n\
+        \x20 3. initialises a new cluster with the new image (its POSTGRES_* settings) and restores \
+        the dumps into it;\n\
+        \x20 4. counts again: every table in every database must hold exactly as many rows;\n\
+        \x20 5. swaps the new cluster into the data volume and removes the old container, so \
+        `devboot up` starts the new major.\n\n\
+        A failure or Ctrl-C before the swap leaves the data and the database as they were and \
+        removes what the upgrade made. The old data stays in the snapshot until `devboot db \
+        upgrade --finish` removes it; to go back, pin the old image and `devboot db restore` the \
+        snapshot. Needs free disk space for about three copies of the data.\n\n\
+        The old image is `--from IMAGE`, else the profile's image with the data's major as its tag \
+        (`postgres:17` -> `postgres:15`); it must run the major that wrote the data. Both images \
+        follow the official postgres image's contract (`docker-entrypoint.sh`, `POSTGRES_*`)."
+    )]
+    Upgrade {
+        /// The image that wrote the data (default: the profile's image, tagged with the data's
+        /// major)
+        #[arg(long, value_name = "IMAGE", conflicts_with = "finish")]
+        from: Option<String>,
+        /// Remove the old data an upgrade kept (asks first unless --yes)
+        #[arg(long)]
+        finish: bool,
+    },
 }
 
 #[derive(Debug, Args)]

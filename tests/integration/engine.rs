@@ -227,7 +227,7 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    assert!(out.stderr.contains("devboot db upgrade"), "{}", out.stderr);
     let db = stack.container_ids().into_iter().find(|(s, _)| s == "db");
     assert!(db.is_none(), "the db container was not created");
 }
@@ -307,7 +307,7 @@ fn the_major_guard_reads_either_layout() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    assert!(out.stderr.contains("does not downgrade"), "{}", out.stderr);
     drop(stack);
     // A volume of 18's layout under an image of the old one.
     let stack = EngineProject::new("pg18new", AUTO_PORTS);
