@@ -11,7 +11,7 @@ use crate::common::{TestProject, require_engine, run, stderr_lines};
 use crate::report::{details, expect, one_json};
 use crate::stack::{
     AUTO_PORTS, EngineProject, POSTGRES_18_STAND_IN, build_postgres_18_stand_in, docker, http,
-    seed_postgres_volume, seed_postgres_volume_at,
+    seed_postgres_volume, seed_postgres_volume_at, with_db_image,
 };
 
 #[test]
@@ -233,13 +233,6 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
 }
 
 /// The fixture stack with `image` as its database.
-fn with_db_image(image: &str) -> String {
-    AUTO_PORTS.replace(
-        "[services.db]\n",
-        &format!("[services.db]\nimage = \"{image}\"\n"),
-    )
-}
-
 #[test]
 fn postgres_18_gets_its_volume_where_18_keeps_its_data() {
     if !require_engine() {
