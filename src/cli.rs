@@ -179,7 +179,7 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
-    /// The stack's database: snapshots of its data, import and export of dumps
+    /// The stack's database: snapshots, import and export of dumps, major upgrades
     #[command(
         long_about = "The stack's database: snapshots of its data.\n\n\
         A snapshot is a copy of the database service's data volume, taken while the database is \
@@ -191,7 +191,10 @@ pub enum Command {
         named volume (the Postgres and MySQL profiles).\n\n\
         `import` loads a dump (`.sql`, `.sql.gz`, `pg_dump -Fc`) into a fresh database with \
         ON_ERROR_STOP and swaps it in for the old one only if all of it succeeded: a dump that fails half way exits 1 and leaves the \
-        database as it was. `export` writes one. Both are for Postgres.",
+        database as it was. `export` writes one. Both are for Postgres.\n\n\
+        `upgrade` moves Postgres data to the major the profile's image runs: snapshot, dump with \
+        the old major, restore into a new cluster, every table's rows compared, swap; a failure \
+        rolls back, and the old data is kept until `upgrade --finish`.",
         after_help = "Examples:\n  \
         devboot db snapshot before-migration     Save the data\n  \
         bin/rails db:migrate                     ...a migration goes wrong\n  \
@@ -200,7 +203,9 @@ pub enum Command {
         devboot db snapshots                     Names, sizes and ages\n  \
         devboot db snapshot --rm before-migration\n  \
         devboot db import prod-sample.sql.gz     Replace the data with a dump\n  \
-        devboot db export backup.dump            Write the data as pg_dump -Fc"
+        devboot db export backup.dump            Write the data as pg_dump -Fc\n  \
+        devboot db upgrade                       Postgres 15 data -> the profile's 17\n  \
+        devboot db upgrade --finish              Remove the old data it kept"
     )]
     Db(DbArgs),
 
