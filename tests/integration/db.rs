@@ -1,7 +1,7 @@
 //! `devboot db` against the real engine and the fixture Rails app: snapshots taken, listed,
 //! restored and removed, with the app's rows as the witness.
 
-use crate::common::require_engine;
+use crate::common::{require_engine, stderr_lines};
 use crate::stack::{AUTO_PORTS, EngineProject, docker, http, with_db_image};
 
 fn notes(stack: &EngineProject) -> String {
@@ -385,18 +385,43 @@ fn an_upgrade_whose_restore_fails_rolls_back_to_the_old_data_and_database() {
     );
     assert!(out.stderr.contains("Rolled back"), "{}", out.stderr);
     assert!(!out.stderr.contains("Upgraded"), "{}", out.stderr);
-    eprintln!("{}", out.stderr);
-
     // The same container runs Postgres 15 on the same data; nothing the upgrade made is left.
-    assert_eq!(stack.container_ids(), db_before);
-    assert_eq!(
-        sql_in(&stack, "postgres", "SHOW server_version_num").get(..2),
-        Some("15")
-    );
-    assert_eq!(row_counts(&stack), before);
-    assert_eq!(
-        volumes_named(&format!("{}_db-data", stack.name)),
-        [format!("{}_db-data", stack.name)],
-        "no snapshot or work volume is left"
-    );
+    let as_before = || {
+        assert_eq!(stack.container_ids(), db_before);
+        assert_eq!(
+            sql_in(&stack, "postgres", "SHOW server_version_num").get(..2),
+            Some("15")
+        );
+        assert_eq!(row_counts(&stack), before);
+        assert_eq!(
+            volumes_named(&format!("{}_db-data", stack.name)),
+            [format!("{}_db-data", stack.name)],
+            "no snapshot or work volume is left"
+        );
+    };
+    as_before();
+
+    // Ctrl-C once the snapshot is taken (while the old server dumps): the same rollback.
+    sql_in(&stack, "shop", "DROP EXTENSION adminpack");
+    let mut upgrade = stack
+        .project
+        .devboot()
+        .args(["db", "upgrade"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = stderr_lines(&mut upgrade);
+    lines
+        .iter()
+        .find(|line| line.contains("Saved"))
+        .expect("the upgrade takes its snapshot");
+    std::process::Command::new("kill")
+        .args(["-INT", &upgrade.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(upgrade.wait().unwrap().code(), Some(1));
+    let said: Vec<String> = lines.iter().collect();
+    assert!(said.iter().any(|l| l.contains("interrupted")), "{said:?}");
+    assert!(said.iter().any(|l| l.contains("Rolled back")), "{said:?}");
+    as_before();
 }
