@@ -75,12 +75,11 @@ pub(super) async fn upgrade(
             ctx.printer.note(format!(
                 "`{volume}` holds Postgres {major} data, the major `{new_image}` runs: nothing to upgrade."
             ));
-            if kept(docker, target).await?.is_empty() {
-                return Ok(ExitStatus::Success);
+            if !kept(docker, target).await?.is_empty() {
+                ctx.printer.note(
+                    "An earlier upgrade's old data is kept: `devboot db upgrade --finish` removes it.",
+                );
             }
-            ctx.printer.note(
-                "An earlier upgrade's old data is kept: `devboot db upgrade --finish` removes it.",
-            );
             return Ok(ExitStatus::Success);
         }
         Decision::Downgrade { data, image } => {
