@@ -179,7 +179,7 @@ pub enum Command {
     )]
     Doctor(DoctorArgs),
 
-    /// The stack's database: snapshots of its data, import and export of dumps
+    /// The stack's database: snapshots, import and export of dumps, major upgrades
     #[command(
         long_about = "The stack's database: snapshots of its data.\n\n\
         A snapshot is a copy of the database service's data volume, taken while the database is \
@@ -191,7 +191,10 @@ pub enum Command {
         named volume (the Postgres and MySQL profiles).\n\n\
         `import` loads a dump (`.sql`, `.sql.gz`, `pg_dump -Fc`) into a fresh database with \
         ON_ERROR_STOP and swaps it in for the old one only if all of it succeeded: a dump that fails half way exits 1 and leaves the \
-        database as it was. `export` writes one. Both are for Postgres.",
+        database as it was. `export` writes one. Both are for Postgres.\n\n\
+        `upgrade` moves Postgres data to the major the profile's image runs: snapshot, dump with \
+        the old major, restore into a new cluster, every table's rows compared, swap; a failure \
+        rolls back, and the old data is kept until `upgrade --finish`.",
         after_help = "Examples:\n  \
         devboot db snapshot before-migration     Save the data\n  \
         bin/rails db:migrate                     ...a migration goes wrong\n  \
@@ -200,7 +203,9 @@ pub enum Command {
         devboot db snapshots                     Names, sizes and ages\n  \
         devboot db snapshot --rm before-migration\n  \
         devboot db import prod-sample.sql.gz     Replace the data with a dump\n  \
-        devboot db export backup.dump            Write the data as pg_dump -Fc"
+        devboot db export backup.dump            Write the data as pg_dump -Fc\n  \
+        devboot db upgrade                       Postgres 15 data -> the profile's 17\n  \
+        devboot db upgrade --finish              Remove the old data it kept"
     )]
     Db(DbArgs),
 
@@ -409,6 +414,37 @@ pub enum DbCommand {
         /// The database to export (default: the one whose name ends in `_development`)
         #[arg(long, value_name = "NAME")]
         database: Option<String>,
+    },
+    /// Move the data to the Postgres major the profile's image runs (dump and restore, every
+    /// table's rows counted); the old data is kept until `--finish`
+    #[command(
+        long_about = "Move the database's data to the Postgres major the profile's image runs.\n\n\
+        Change the image first (`image = \"postgres:17\"` under [services.db]): `devboot up` then \
+        refuses the old data and points here. The upgrade\n\
+        \x20 1. stops the database and snapshots its volume as `postgres-<old>-before-upgrade`;\n\
+        \x20 2. dumps the roles and every database with a server of the old image, counting the \
+        rows of every table;\n\
+        \x20 3. initialises a new cluster with the new image (its POSTGRES_* settings) and restores \
+        the dumps into it;\n\
+        \x20 4. counts again: every table in every database must hold exactly as many rows;\n\
+        \x20 5. swaps the new cluster into the data volume and removes the old container, so \
+        `devboot up` starts the new major.\n\n\
+        A failure or Ctrl-C before the swap leaves the data and the database as they were and \
+        removes what the upgrade made. The old data stays in the snapshot until `devboot db \
+        upgrade --finish` removes it; to go back, pin the old image and `devboot db restore` the \
+        snapshot. Needs free disk space for about three copies of the data.\n\n\
+        The old image is `--from IMAGE`, else the profile's image with the data's major as its tag \
+        (`postgres:17` -> `postgres:15`); it must run the major that wrote the data. Both images \
+        follow the official postgres image's contract (`docker-entrypoint.sh`, `POSTGRES_*`)."
+    )]
+    Upgrade {
+        /// The image that wrote the data (default: the profile's image, tagged with the data's
+        /// major)
+        #[arg(long, value_name = "IMAGE", conflicts_with = "finish")]
+        from: Option<String>,
+        /// Remove the old data an upgrade kept (asks first unless --yes)
+        #[arg(long)]
+        finish: bool,
     },
 }
 

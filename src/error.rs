@@ -258,10 +258,26 @@ impl Error {
             )),
             Self::Service { service, .. } => Some(format!("see `devboot logs {service}`; `devboot doctor` checks the usual causes")),
             Self::Setup { .. } => Some("fix the command's error above, then run `devboot up` again; it resumes where it stopped".into()),
-            Self::PostgresMajorMismatch { data_major, .. } => Some(format!(
-                "either pin the old image (`image = \"postgres:{data_major}\"` under [services.db] in devboot.local.toml), \
-                 or dump and restore: start the old version, `pg_dumpall > dump.sql`, `devboot down --volumes`, `devboot up`, then load the dump"
-            )),
+            Self::PostgresMajorMismatch {
+                data_major,
+                image_major,
+                ..
+            } => {
+                let pin = format!(
+                    "pin the old image (`image = \"postgres:{data_major}\"` under [services.db] in devboot.local.toml)"
+                );
+                let older = matches!(
+                    (data_major.parse::<u32>(), image_major.parse::<u32>()),
+                    (Ok(data), Ok(image)) if data < image
+                );
+                Some(if older {
+                    format!(
+                        "`devboot db upgrade` moves the data to Postgres {image_major} (snapshot first, every table's rows checked, the old data kept until `--finish`); or {pin}"
+                    )
+                } else {
+                    format!("{pin}; devboot does not downgrade data")
+                })
+            }
             Self::Locked { .. } => Some("wait for the other run to finish; if none is running, the lock is released automatically".into()),
             Self::NoProject { .. } => Some(
                 "run `devboot init` in the repository, or pass `-C DIR` to point at it".into(),

@@ -1,7 +1,9 @@
 //! `devboot db`: the stack's database. Snapshots of its data volume — taken, listed, restored
 //! and removed — with the database stopped for the copy and started again afterwards, whatever
 //! happened (a failure, Ctrl-C); and import and export of Postgres dumps, with a progress bar
-//! on the bytes read.
+//! on the bytes read; the guarded Postgres major upgrade (`upgrade.rs`).
+
+mod upgrade;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +21,7 @@ use crate::engine::{connect, converge, dumps, observe, postgres, spec};
 use crate::error::{Error, ExitStatus};
 use crate::model::units::format_bytes;
 use crate::model::{Service, Stack};
+use crate::redact::Redactor;
 
 pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
     let declared = ctx.project()?;
@@ -31,6 +34,7 @@ pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, 
         return Ok(ExitStatus::Failure);
     }
     let _lock = declared.workspace.lock()?;
+    let redactor = &Redactor::for_project(ctx.env, Some(&declared.profile));
     super::block_on_cancellable(|cancel| async move {
         let connection = connect::connect(ctx.env).await?;
         let docker = &connection.docker;
@@ -55,6 +59,11 @@ pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, 
             DbCommand::Import { file, database } => {
                 import(docker, ctx, &target, file, database.as_deref(), cancel).await
             }
+            DbCommand::Upgrade {
+                from,
+                finish: false,
+            } => upgrade::upgrade(docker, ctx, &target, from.as_deref(), redactor, cancel).await,
+            DbCommand::Upgrade { finish: true, .. } => upgrade::finish(docker, ctx, &target).await,
             DbCommand::Export { file, database } => {
                 export(
                     docker,
@@ -68,6 +77,7 @@ pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, 
             }
         }
     })
+    .map_err(|error| error.redacted(redactor))
 }
 
 /// The stack's database service and its data volume, or why `devboot db` cannot work on it.
@@ -218,6 +228,7 @@ async fn take(
             target.volume,
             &name,
             created,
+            None,
             cancel,
         )
         .await
@@ -516,25 +527,36 @@ async fn with_database_stopped<T>(
     }
     let result = work.await;
     if let Some(container) = running {
-        let until = if service.healthcheck.is_some() {
-            Readiness::Healthy
-        } else {
-            Readiness::Running
-        };
-        containers::start_and_wait(
-            docker,
-            service,
-            &container.id,
-            until,
-            converge::wait_limit(service),
-            &Silent,
-            || {},
-            || {},
-        )
-        .await?;
-        ctx.printer.status("Started", &service.name);
+        start_again(docker, ctx, service, &container.id).await?;
     }
     result
+}
+
+/// Starts the database's stopped container `id` again and waits until it is ready.
+async fn start_again(
+    docker: &Docker,
+    ctx: &Context<'_>,
+    service: &Service,
+    id: &str,
+) -> Result<(), Error> {
+    let until = if service.healthcheck.is_some() {
+        Readiness::Healthy
+    } else {
+        Readiness::Running
+    };
+    containers::start_and_wait(
+        docker,
+        service,
+        id,
+        until,
+        converge::wait_limit(service),
+        &Silent,
+        || {},
+        || {},
+    )
+    .await?;
+    ctx.printer.status("Started", &service.name);
+    Ok(())
 }
 
 /// A restore replaces the current data: ask on a terminal, require `--yes` otherwise.

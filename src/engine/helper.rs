@@ -44,6 +44,19 @@ pub async fn run(
     script: &str,
     cancel: Option<watch::Receiver<bool>>,
 ) -> Result<Finished, Error> {
+    run_with_env(docker, project, image, mounts, &[], script, cancel).await
+}
+
+/// [`run`] with environment variables (`NAME=value`) set in the container, as a service's are.
+pub async fn run_with_env(
+    docker: &Docker,
+    project: &str,
+    image: &str,
+    mounts: &[VolumeMount<'_>],
+    env: &[String],
+    script: &str,
+    cancel: Option<watch::Receiver<bool>>,
+) -> Result<Finished, Error> {
     let action = "running a helper container";
     let mut labels = std::collections::HashMap::new();
     labels.insert(LABEL_MANAGED.to_owned(), "true".to_owned());
@@ -54,6 +67,7 @@ pub async fn run(
         user: Some("0".to_owned()),
         entrypoint: Some(vec!["sh".into(), "-c".into(), script.to_owned()]),
         cmd: Some(Vec::new()),
+        env: Some(env.to_vec()),
         labels: Some(labels),
         host_config: Some(HostConfig {
             mounts: Some(
@@ -116,7 +130,11 @@ pub async fn run(
         Ok(Finished { code, output })
     }
     .await;
-    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    // With the anonymous volumes an image's `VOLUME` gave it (named volumes stay).
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
     let _ = docker.remove_container(&created.id, Some(options)).await;
     result
 }

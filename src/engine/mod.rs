@@ -21,3 +21,4 @@ pub mod provider;
 pub mod snapshots;
 pub mod spec;
 pub mod stacks;
+pub mod upgrade;

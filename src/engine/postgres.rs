@@ -38,19 +38,36 @@ pub fn data_volume(service: &Service) -> Option<(&str, &str)> {
 /// (the data directory itself, a `pgdata` directory in it, or `<major>/docker` of Postgres 18);
 /// its second line is the major the image runs.
 pub fn majors_script(target: &str) -> String {
-    let target = crate::shell::shell_word(target);
     format!(
-        "for f in \"$PGDATA/PG_VERSION\" {target}/PG_VERSION {target}/pgdata/PG_VERSION {target}/data/PG_VERSION {target}/*/docker/PG_VERSION; do \
-           if [ -s \"$f\" ]; then cat \"$f\"; found=1; break; fi; \
+        "for d in \"$PGDATA\" {}; do \
+           if [ -s \"$d/PG_VERSION\" ]; then cat \"$d/PG_VERSION\"; found=1; break; fi; \
          done; [ -n \"${{found:-}}\" ] || echo none; \
-         echo \"${{PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\\([0-9]*\\).*/\\1/')}}\""
+         echo \"{IMAGE_MAJOR}\"",
+        data_dirs(target)
     )
 }
 
-/// Fails when the volume holds data of another major version than the image runs.
-pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> Result<(), Error> {
+/// Shell words for the directories, in the volume mounted at `target`, that may hold a data
+/// directory: the volume itself, `pgdata` or `data` in it, `<major>/docker` (Postgres 18).
+pub fn data_dirs(target: &str) -> String {
+    let t = crate::shell::shell_word(target);
+    format!("{t} {t}/pgdata {t}/data {t}/*/docker")
+}
+
+/// A shell expression for the major version an image runs.
+pub const IMAGE_MAJOR: &str =
+    r"${PG_MAJOR:-$(postgres --version 2>/dev/null | sed 's/[^0-9]*\([0-9]*\).*/\1/')}";
+
+/// The major that initialised the data in the service's volume (`none` when there is none) and
+/// the major the service's image runs, read by a helper of that image; `None` when the service
+/// has no data volume or the image says no version.
+pub async fn majors(
+    docker: &Docker,
+    project: &str,
+    service: &Service,
+) -> Result<Option<(String, String)>, Error> {
     let Some((volume, target)) = data_volume(service) else {
-        return Ok(());
+        return Ok(None);
     };
     let mut script = majors_script(target);
     // The server's own `PGDATA`: the profile's, else the image's.
@@ -68,17 +85,29 @@ pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> R
         .await?
         .output;
     let (Some(data_major), Some(image_major)) = (lines.first(), lines.get(1)) else {
-        return Ok(());
+        return Ok(None);
     };
     let (data_major, image_major) = (data_major.trim(), image_major.trim());
-    if data_major == "none" || image_major.is_empty() || data_major == image_major {
+    if image_major.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((data_major.to_owned(), image_major.to_owned())))
+}
+
+/// Fails when the volume holds data of another major version than the image runs.
+pub async fn check_major(docker: &Docker, project: &str, service: &Service) -> Result<(), Error> {
+    let Some((data_major, image_major)) = majors(docker, project, service).await? else {
+        return Ok(());
+    };
+    if data_major == "none" || data_major == image_major {
         return Ok(());
     }
+    let (volume, _) = data_volume(service).expect("majors read a data volume");
     Err(Error::PostgresMajorMismatch {
         volume: volume.to_owned(),
-        data_major: data_major.to_owned(),
+        data_major,
         image: service.image.to_string(),
-        image_major: image_major.to_owned(),
+        image_major,
     })
 }
 

@@ -21,7 +21,7 @@ use super::observe::engine_error;
 use super::postgres;
 use super::spec::{
     LABEL_CHECKOUT, LABEL_MANAGED, LABEL_SNAPSHOT, LABEL_SNAPSHOT_CREATED, LABEL_SNAPSHOT_OF,
-    LABEL_SNAPSHOT_PROJECT, snapshot_volume_name, volume_name,
+    LABEL_SNAPSHOT_PROJECT, LABEL_SNAPSHOT_UPGRADE, snapshot_volume_name, volume_name,
 };
 use crate::error::Error;
 use crate::model::{Mount, Service, Stack};
@@ -57,6 +57,8 @@ pub struct Snapshot {
     pub of: String,
     /// When it was taken, in seconds since the Unix epoch.
     pub created: u64,
+    /// Taken by `devboot db upgrade`: the majors (`15-17`).
+    pub upgrade: Option<String>,
 }
 
 /// Size and completeness of a snapshot, as measured on its volume.
@@ -111,6 +113,7 @@ pub async fn list(docker: &Docker, project: &str) -> Result<Vec<Snapshot>, Error
                 name: v.labels.get(LABEL_SNAPSHOT)?.clone(),
                 of: v.labels.get(LABEL_SNAPSHOT_OF)?.clone(),
                 created: v.labels.get(LABEL_SNAPSHOT_CREATED)?.parse().ok()?,
+                upgrade: v.labels.get(LABEL_SNAPSHOT_UPGRADE).cloned(),
                 volume: v.name,
             })
         })
@@ -172,7 +175,8 @@ pub async fn measure(
 
 /// Copies the project volume `volume` into a new snapshot volume `name` with a helper of
 /// `image`. The database must be stopped. On failure or cancellation the snapshot volume is
-/// removed again.
+/// removed again. `upgrade` marks the snapshot `devboot db upgrade` keeps (`15-17`).
+#[expect(clippy::too_many_arguments, reason = "one snapshot's facts")]
 pub async fn take(
     docker: &Docker,
     stack: &Stack,
@@ -180,6 +184,7 @@ pub async fn take(
     volume: &str,
     name: &str,
     created: u64,
+    upgrade: Option<&str>,
     cancel: watch::Receiver<bool>,
 ) -> Result<Snapshot, Error> {
     let project = &stack.project;
@@ -188,8 +193,9 @@ pub async fn take(
         volume: snapshot_volume_name(project, volume, name),
         of: volume.to_owned(),
         created,
+        upgrade: upgrade.map(str::to_owned),
     };
-    let labels = HashMap::from([
+    let mut labels = HashMap::from([
         (LABEL_MANAGED.to_owned(), "true".to_owned()),
         (LABEL_SNAPSHOT.to_owned(), name.to_owned()),
         (LABEL_SNAPSHOT_PROJECT.to_owned(), project.clone()),
@@ -197,6 +203,9 @@ pub async fn take(
         (LABEL_SNAPSHOT_CREATED.to_owned(), created.to_string()),
         (LABEL_CHECKOUT.to_owned(), stack.root.display().to_string()),
     ]);
+    if let Some(upgrade) = upgrade {
+        labels.insert(LABEL_SNAPSHOT_UPGRADE.to_owned(), upgrade.to_owned());
+    }
     let request = VolumeCreateRequest {
         name: Some(snapshot.volume.clone()),
         labels: Some(labels),
@@ -244,20 +253,50 @@ pub async fn restore(
     snapshot: &Snapshot,
     cancel: watch::Receiver<bool>,
 ) -> Result<(), Error> {
-    let data = volume_name(project, volume);
-    let mounts = [
+    let action = format!("restoring snapshot `{}`", snapshot.name);
+    stage(
+        docker,
+        project,
+        image,
+        volume,
+        &snapshot.volume,
+        &action,
+        cancel,
+    )
+    .await?;
+    swap(docker, project, image, volume, &snapshot.volume, &action).await
+}
+
+/// The mounts of a restore: the data volume and a volume laid out as a snapshot.
+fn restore_mounts<'a>(data: &'a str, source: &'a str) -> [VolumeMount<'a>; 2] {
+    [
         VolumeMount {
-            volume: &data,
+            volume: data,
             target: DATA,
             read_only: false,
         },
         VolumeMount {
-            volume: &snapshot.volume,
+            volume: source,
             target: SNAPSHOT,
             read_only: true,
         },
-    ];
-    let action = format!("restoring snapshot `{}`", snapshot.name);
+    ]
+}
+
+/// The first half of a restore: copies the complete snapshot-shaped volume `source` (`data/`
+/// and the mark `complete`) into a staging directory of the project volume `volume`.
+/// Cancelled or failed, the staging directory is removed and the data is as it was.
+pub async fn stage(
+    docker: &Docker,
+    project: &str,
+    image: &str,
+    volume: &str,
+    source: &str,
+    action: &str,
+    cancel: watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let data = volume_name(project, volume);
+    let mounts = restore_mounts(&data, source);
     let copy = format!(
         "set -eu; test -e {SNAPSHOT}/complete || {{ echo 'the snapshot is incomplete (its copy was cut short)'; exit 1; }}\n\
          cd {DATA}; {SETTLE}\n\
@@ -268,15 +307,30 @@ pub async fn restore(
         // Whatever the copy left is a staging directory: settling removes it.
         let settle = format!("set -eu; cd {DATA}; {SETTLE}");
         helper::run(docker, project, image, &mounts, &settle, None).await?;
-        return Err(failed(copied, &action));
+        return Err(failed(copied, action));
     }
+    Ok(())
+}
+
+/// The second half of a restore, after [`stage`]: swaps the staged copy in with renames. Not
+/// cancelled; one cut short by a dead engine is finished by the next restore ([`SETTLE`]).
+pub async fn swap(
+    docker: &Docker,
+    project: &str,
+    image: &str,
+    volume: &str,
+    source: &str,
+    action: &str,
+) -> Result<(), Error> {
+    let data = volume_name(project, volume);
+    let mounts = restore_mounts(&data, source);
     let swap = format!(
         "set -eu; cd {DATA}; mv .devboot-restore.tmp .devboot-restore; sync; {SETTLE} sync"
     );
     let swapped = helper::run(docker, project, image, &mounts, &swap, None).await;
     match swapped {
         Ok(finished) if finished.code == 0 => Ok(()),
-        other => Err(failed(other, &action)),
+        other => Err(failed(other, action)),
     }
 }
 
@@ -293,7 +347,7 @@ pub async fn remove(docker: &Docker, volume: &str) -> Result<(), Error> {
 }
 
 /// The error for a helper that did not finish with exit code 0.
-fn failed(outcome: Result<helper::Finished, Error>, action: &str) -> Error {
+pub(super) fn failed(outcome: Result<helper::Finished, Error>, action: &str) -> Error {
     match outcome {
         Err(error) => error,
         Ok(finished) => {

@@ -51,6 +51,9 @@ pub const LABEL_SNAPSHOT_PROJECT: &str = "dev.devboot.snapshot.project";
 pub const LABEL_SNAPSHOT_OF: &str = "dev.devboot.snapshot.of";
 /// On a snapshot volume: when it was taken, in seconds since the Unix epoch.
 pub const LABEL_SNAPSHOT_CREATED: &str = "dev.devboot.snapshot.created";
+/// On a snapshot `devboot db upgrade` took: the majors of the upgrade (`15-17`). It keeps the
+/// old data until `devboot db upgrade --finish`.
+pub const LABEL_SNAPSHOT_UPGRADE: &str = "dev.devboot.snapshot.upgrade";
 
 /// The Compose version devboot's labels follow (Compose v1 reads them as its own).
 const COMPOSE_LABEL_VERSION: &str = "1.29.2";

@@ -257,6 +257,19 @@ impl Printer {
         })
     }
 
+    /// A spinner saying what runs, on a terminal; hidden otherwise (the caller prints a status
+    /// line when the step is done).
+    pub fn spinner(&self, message: impl Into<String>) -> indicatif::ProgressBar {
+        let bar = indicatif::ProgressBar::with_draw_target(None, self.progress_target())
+            .with_style(
+                indicatif::ProgressStyle::with_template("  {spinner} {msg} ({elapsed})")
+                    .expect("valid template"),
+            )
+            .with_message(message.into());
+        bar.enable_steady_tick(std::time::Duration::from_millis(100));
+        bar
+    }
+
     fn stderr(line: &str) {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{line}");

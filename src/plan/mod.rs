@@ -2,6 +2,7 @@
 //! what is on disk, and what devboot recorded when it last wrote. `devboot plan` prints it;
 //! `up` carries it out. Pure: the caller gathers the facts.
 
+pub mod db_upgrade;
 pub mod observed;
 pub mod ports;
 pub mod setup;

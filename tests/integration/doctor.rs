@@ -611,7 +611,7 @@ fn a_postgres_volume_of_another_major_is_found_without_starting_postgres() {
         major["fixes"][0]["description"]
             .as_str()
             .unwrap()
-            .contains("pg_dumpall"),
+            .contains("devboot db upgrade"),
         "{major:#}"
     );
     assert!(

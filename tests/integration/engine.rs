@@ -11,7 +11,7 @@ use crate::common::{TestProject, require_engine, run, stderr_lines};
 use crate::report::{details, expect, one_json};
 use crate::stack::{
     AUTO_PORTS, EngineProject, POSTGRES_18_STAND_IN, build_postgres_18_stand_in, docker, http,
-    seed_postgres_volume, seed_postgres_volume_at,
+    seed_postgres_volume, seed_postgres_volume_at, with_db_image,
 };
 
 #[test]
@@ -227,19 +227,12 @@ fn a_postgres_volume_of_another_major_version_is_refused() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    assert!(out.stderr.contains("devboot db upgrade"), "{}", out.stderr);
     let db = stack.container_ids().into_iter().find(|(s, _)| s == "db");
     assert!(db.is_none(), "the db container was not created");
 }
 
 /// The fixture stack with `image` as its database.
-fn with_db_image(image: &str) -> String {
-    AUTO_PORTS.replace(
-        "[services.db]\n",
-        &format!("[services.db]\nimage = \"{image}\"\n"),
-    )
-}
-
 #[test]
 fn postgres_18_gets_its_volume_where_18_keeps_its_data() {
     if !require_engine() {
@@ -307,7 +300,7 @@ fn the_major_guard_reads_either_layout() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("pg_dumpall"), "{}", out.stderr);
+    assert!(out.stderr.contains("does not downgrade"), "{}", out.stderr);
     drop(stack);
     // A volume of 18's layout under an image of the old one.
     let stack = EngineProject::new("pg18new", AUTO_PORTS);

@@ -222,6 +222,14 @@ pub(crate) const AUTO_PORTS: &str = "[services.web]\nports = [{ container = 3000
     [services.db]\nports = [{ container = 5432, policy = \"auto\" }]\n\
     [services.redis]\nports = [{ container = 6379, policy = \"auto\" }]\n";
 
+/// [`AUTO_PORTS`] with `image` as the database's.
+pub(crate) fn with_db_image(image: &str) -> String {
+    AUTO_PORTS.replace(
+        "[services.db]\n",
+        &format!("[services.db]\nimage = \"{image}\"\n"),
+    )
+}
+
 /// A stand-in for `postgres:18`'s layout, built (in seconds, offline) from the Postgres fixture:
 /// it keeps its data in `/var/lib/postgresql/18/docker` and, like the official 18 image, refuses
 /// to start with a volume at `/var/lib/postgresql/data`. The server is still the fixture's

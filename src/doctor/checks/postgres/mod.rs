@@ -477,7 +477,7 @@ mod tests {
             outcome.summary,
             "volume `db-data` holds Postgres 14 data, but `postgres:16` runs Postgres 16"
         );
-        assert!(outcome.fixes[0].description.contains("pg_dumpall"));
+        assert!(outcome.fixes[0].description.contains("devboot db upgrade"));
     }
 
     #[test]
