@@ -124,8 +124,11 @@ pub(crate) fn wait_for(port: u16, server: &mut Child) {
 
 fn git_daemon(served: &Path) -> (Server, u16) {
     let port = free_port();
-    let mut child = Command::new("git")
-        .arg("daemon")
+    // `git daemon` would run `git-daemon` as its child, which outlives a kill of `git` (and
+    // keeps whatever the test's process had open): start the daemon itself.
+    let exec_path = Command::new("git").arg("--exec-path").output().unwrap();
+    let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+    let mut child = Command::new(Path::new(exec_path.trim()).join("git-daemon"))
         .arg("--reuseaddr")
         .arg("--export-all")
         .arg("--listen=127.0.0.1")
