@@ -32,3 +32,4 @@ mod init;
 mod install;
 mod profile;
 mod rails72;
+mod remote;
