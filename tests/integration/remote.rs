@@ -23,9 +23,10 @@ fn test_env_state() -> PathBuf {
     if let Ok(dir) = std::env::var("DEVBOOT_TEST_STATE") {
         return dir.into();
     }
-    let base = std::env::var("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".local/state"));
+    let base = std::env::var("XDG_STATE_HOME").map_or_else(
+        |_| PathBuf::from(std::env::var("HOME").unwrap()).join(".local/state"),
+        PathBuf::from,
+    );
     base.join("devboot-test-env")
 }
 
@@ -332,7 +333,11 @@ fn ssh_that_cannot_log_in_says_what_ssh_said() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("ssh HOST docker version"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ssh HOST docker version"),
+        "{}",
+        out.stderr
+    );
 
     // A host that is an option to ssh is refused before ssh runs.
     let mut command = project.devboot();
@@ -342,7 +347,11 @@ fn ssh_that_cannot_log_in_says_what_ssh_said() {
         .env("DOCKER_HOST", "ssh://-oProxyCommand=touch%20pwned");
     let out = run(&mut command);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("may not start with `-`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("may not start with `-`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
