@@ -461,15 +461,10 @@ mod tests {
     #[tokio::test]
     async fn what_ssh_says_on_failure_is_the_error() {
         let dir = tempfile::tempdir().unwrap();
-        let fake = dir.path().join("ssh");
-        std::fs::write(
-            &fake,
-            "#!/bin/sh\necho 'me@box: Permission denied (publickey).' >&2\nexit 255\n",
-        )
-        .unwrap();
-        let mut permissions = std::fs::metadata(&fake).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-        std::fs::set_permissions(&fake, permissions).unwrap();
+        crate::doctor::testing::script(
+            &dir.path().join("ssh"),
+            "echo 'me@box: Permission denied (publickey).' >&2\nexit 255",
+        );
         let env = Environment::from_vars(
             [("PATH", dir.path().display().to_string())],
             dir.path().to_owned(),

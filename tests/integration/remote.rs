@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{TestProject, parts_required, require_engine, run};
+use crate::doctor::create_context;
 use crate::stack::{AUTO_PORTS, EngineProject, http};
 
 /// Where `scripts/test-env` listens (its `TLS_ADDR` and `SSH_PORT`).
@@ -133,13 +134,7 @@ fn a_tls_context_reaches_the_engine_and_bad_certificates_say_why() {
     let docker_dir = project.home().join(".docker");
     // A context as `docker context create secure --docker host=tcp://…,ca=…,cert=…,key=…`
     // writes it: metadata under contexts/meta, the files under contexts/tls.
-    let digest = sha256_hex("secure");
-    let meta_dir = docker_dir.join("contexts/meta").join(&digest);
-    std::fs::create_dir_all(&meta_dir).unwrap();
-    let meta = format!(
-        r#"{{"Name":"secure","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"tcp://{TLS_ADDR}","SkipTLSVerify":false}}}}}}"#
-    );
-    std::fs::write(meta_dir.join("meta.json"), meta).unwrap();
+    let digest = create_context(&project.home(), "secure", &format!("tcp://{TLS_ADDR}"));
     let context_tls = docker_dir.join("contexts/tls").join(&digest).join("docker");
     certificates(&context_tls, &tls.join("client"), &tls.join("client"));
     let status = |vars: &[(&str, String)]| {
@@ -197,14 +192,6 @@ fn a_tls_context_reaches_the_engine_and_bad_certificates_say_why() {
         "{}",
         out.stderr
     );
-}
-
-/// The hex SHA-256 of `text`, as the Docker CLI names a context's directories.
-fn sha256_hex(text: &str) -> String {
-    let out = run(Command::new("sh")
-        .arg("-c")
-        .arg(format!("printf %s '{text}' | sha256sum")));
-    out.stdout.split_whitespace().next().unwrap().to_owned()
 }
 
 /// A hermetic ssh setup in `home`: `~/.ssh/config` and `known_hosts` for the test sshd, the
