@@ -263,12 +263,12 @@ impl DialStdio {
             return Err(io::Error::other("ssh was started without pipes"));
         };
         let stderr = tokio::spawn(async move {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             let mut limited = stderr.take(STDERR_LIMIT);
-            let _ = limited.read_to_string(&mut text).await;
+            let _ = limited.read_to_end(&mut bytes).await;
             // Drain the rest so ssh never blocks on a full pipe.
             let _ = tokio::io::copy(&mut limited.into_inner(), &mut tokio::io::sink()).await;
-            text
+            String::from_utf8_lossy(&bytes).into_owned()
         });
         Ok(Self {
             stdin,
