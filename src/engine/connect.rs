@@ -130,8 +130,10 @@ struct TlsFiles {
 }
 
 /// The certificates of `tls`, checked before the first connection so a missing one is named:
-/// `ca.pem` (the engine is verified against it alone's issuer), and `cert.pem` with `key.pem`
-/// (the client's). TLS without verifying the engine is refused.
+/// `ca.pem` (the engine's certificate must chain to it; bollard also trusts the system's roots,
+/// where the Docker CLI trusts `ca.pem` alone), and the client's `cert.pem` with `key.pem` — both,
+/// or neither for an engine that asks for no client certificate, as for the CLI. TLS without
+/// verifying the engine is refused.
 fn tls_files(endpoint: &Endpoint, tls: &Tls) -> Result<TlsFiles, Error> {
     if !tls.verify {
         return Err(Error::Usage {
@@ -151,7 +153,13 @@ fn tls_files(endpoint: &Endpoint, tls: &Tls) -> Result<TlsFiles, Error> {
         cert: tls.dir.join("cert.pem"),
         key: tls.dir.join("key.pem"),
     };
-    for path in [&files.ca, &files.cert, &files.key] {
+    let client_pair = files.cert.exists() || files.key.exists();
+    let needed = if client_pair {
+        vec![&files.ca, &files.cert, &files.key]
+    } else {
+        vec![&files.ca]
+    };
+    for path in needed {
         if let Err(error) = std::fs::File::open(path) {
             return Err(Error::Usage {
                 message: format!(
@@ -432,6 +440,19 @@ mod tests {
         assert!(
             message.contains(&dir.path().join("ca.pem").display().to_string()),
             "{message}"
+        );
+        // A client certificate without its key names the key; a CA alone is enough.
+        std::fs::write(dir.path().join("ca.pem"), "").unwrap();
+        std::fs::write(dir.path().join("cert.pem"), "").unwrap();
+        let message = match client_for(&env, &tls_endpoint) {
+            Err(Error::Usage { message, .. }) => message,
+            other => panic!("expected a usage error, got {other:?}"),
+        };
+        assert!(message.contains("key.pem"), "{message}");
+        std::fs::remove_file(dir.path().join("cert.pem")).unwrap();
+        assert!(
+            tls_files(&tls_endpoint, tls_endpoint.tls.as_ref().unwrap()).is_ok(),
+            "a CA alone"
         );
         tls_endpoint.tls = Some(Tls {
             dir: dir.path().to_owned(),
