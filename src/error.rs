@@ -351,6 +351,10 @@ pub enum UnreachableReason {
     PermissionDenied,
     /// No answer within the time limit.
     Timeout,
+    /// `ssh` to an `ssh://` endpoint ended without answering: what it said (redacted).
+    Ssh(String),
+    /// The TLS handshake with a `tcp://` endpoint failed: why.
+    Tls(String),
     Other(String),
 }
 
@@ -364,6 +368,12 @@ impl UnreachableReason {
                 "add yourself to the `docker` group (`sudo usermod -aG docker $USER`, then log in again)"
             }
             Self::Timeout => "the engine is not answering; restart Docker",
+            Self::Ssh(_) => {
+                "`ssh HOST docker system dial-stdio` must work without a prompt: a key in your ssh agent or config, the host in known_hosts, and the docker CLI on the remote PATH (try `ssh HOST docker version`)"
+            }
+            Self::Tls(_) => {
+                "use the CA, client certificate and key made for this engine (`ca.pem`, `cert.pem`, `key.pem` in DOCKER_CERT_PATH or the context's TLS files); check with `docker --tlsverify version`"
+            }
             Self::Other(_) => "check `docker info`; `devboot doctor` diagnoses the usual causes",
         }
     }
@@ -376,7 +386,8 @@ impl std::fmt::Display for UnreachableReason {
             Self::Refused => f.write_str("connection refused"),
             Self::PermissionDenied => f.write_str("permission denied"),
             Self::Timeout => f.write_str("no answer in time"),
-            Self::Other(message) => f.write_str(message),
+            Self::Ssh(stderr) => write!(f, "ssh failed: {stderr}"),
+            Self::Tls(message) | Self::Other(message) => f.write_str(message),
         }
     }
 }

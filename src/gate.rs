@@ -1,5 +1,6 @@
 //! The gate before `up` changes anything: the engine's API version, the tools the profile
-//! requires, the engine's memory and disk, and every host port the stack is about to publish,
+//! requires, the engine's memory and disk, bind mounts on an engine on another machine, and
+//! every host port the stack is about to publish,
 //! judged by the rulebook in [`crate::requirements`] (which `doctor` applies too). All problems
 //! are reported together, each with its fix; if any is found, nothing is created.
 
@@ -36,6 +37,14 @@ pub async fn check(
         problems.extend(requirements::memory(&have, needs.memory_bytes));
         problems.extend(requirements::disk(&have, needs.disk_bytes));
     }
+    problems.extend(requirements::bind_mounts(
+        stack,
+        connection
+            .endpoint
+            .is_remote()
+            .then_some(connection.endpoint.host.as_str()),
+        env.var(requirements::REMOTE_BIND_MOUNTS_VAR) == Some("synced"),
+    ));
     problems.extend(taken_ports(&connection.docker, stack, observed, steps).await);
     if problems.is_empty() {
         Ok(())

@@ -1,5 +1,6 @@
 //! One rulebook for what a stack requires of the machine: the engine's API version, its memory
-//! and disk, the tools the profile names ([`tools`]) and the host ports it publishes. The
+//! and disk, the tools the profile names ([`tools`]), the host ports it publishes, and an
+//! engine on this machine for its bind mounts ([`bind_mounts`]). The
 //! judgements are pure functions of measured facts; the gate before `up` and `doctor` both
 //! apply them, so they never disagree. Measuring the engine is [`EngineResources::measure`]
 //! (its only I/O: `statvfs` of the data directory, when that directory is on this host).
@@ -8,6 +9,7 @@ use bollard::models::SystemInfo;
 
 use crate::error::{Error, Problem};
 use crate::model::units::format_bytes;
+use crate::model::{Mount, Stack};
 
 pub use crate::host::tools::check as tools;
 
@@ -94,6 +96,46 @@ pub fn port_available(published_by_project: bool, free_now: bool) -> bool {
     published_by_project || free_now
 }
 
+/// The variable that says the project's files are at the same path on the remote engine's
+/// host (synced there, or a checkout there), so its bind mounts are meant.
+pub const REMOTE_BIND_MOUNTS_VAR: &str = "DEVBOOT_REMOTE_BIND_MOUNTS";
+
+/// Bind mounts on an engine on another machine (`remote_engine`: its endpoint): the engine
+/// mounts *its* host's paths, so the app would see an empty directory the engine made, not
+/// this checkout. Fine when the developer says the files are there too (`paths_synced`).
+pub fn bind_mounts(
+    stack: &Stack,
+    remote_engine: Option<&str>,
+    paths_synced: bool,
+) -> Option<Problem> {
+    let engine = remote_engine.filter(|_| !paths_synced)?;
+    let mounts: Vec<String> = stack
+        .services
+        .values()
+        .flat_map(|service| {
+            service.mounts.iter().filter_map(|mount| match mount {
+                Mount::Bind { source, target, .. } => Some(format!(
+                    "`{}` → {target} of `{}`",
+                    stack.root.join(source).display(),
+                    service.name
+                )),
+                Mount::Volume { .. } => None,
+            })
+        })
+        .collect();
+    (!mounts.is_empty()).then(|| Problem {
+        message: format!(
+            "the engine at `{engine}` runs on another machine, and bind mounts name that machine's files, not this checkout's: {}",
+            mounts.join(", ")
+        ),
+        fix: Some(format!(
+            "run devboot where the engine is (a checkout on that machine: `ssh` there, clone, `devboot up`), \
+             or keep this checkout synced to the same path there (mutagen, rsync, a shared disk) and set \
+             `{REMOTE_BIND_MOUNTS_VAR}=synced`; or use a local engine"
+        )),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +202,28 @@ mod tests {
             assert_eq!(engine.memory, Some(8 << 30));
             assert_eq!(disk(&engine, Some(u64::MAX)), None);
         }
+    }
+
+    #[test]
+    fn bind_mounts_on_a_remote_engine_are_a_problem_unless_synced() {
+        let stack = crate::model::test_stack("extends = \"rails\"\n");
+        let problem = bind_mounts(&stack, Some("ssh://me@build-box"), false).unwrap();
+        assert!(
+            problem
+                .message
+                .starts_with("the engine at `ssh://me@build-box` runs on another machine"),
+            "{}",
+            problem.message
+        );
+        assert!(problem.message.contains("of `web`"), "{}", problem.message);
+        assert!(
+            problem
+                .fix
+                .unwrap()
+                .contains("DEVBOOT_REMOTE_BIND_MOUNTS=synced")
+        );
+        assert_eq!(bind_mounts(&stack, Some("ssh://me@build-box"), true), None);
+        assert_eq!(bind_mounts(&stack, None, false), None);
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod report;
 mod runner;
 mod select;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,7 +1,9 @@
 //! Finding the Docker endpoint exactly as the Docker CLI does: `DOCKER_HOST`, else the context
 //! named by `DOCKER_CONTEXT`, else the `currentContext` of the CLI's `config.json`, else the
-//! default socket. Also owns locating and reading that `config.json` (the CLI's configuration
-//! directory is `DOCKER_CONFIG`, else `~/.docker`), which [`super::auth`] reads too.
+//! default socket. Also the TLS material that goes with a `tcp://` endpoint (`DOCKER_TLS_VERIFY`
+//! and `DOCKER_CERT_PATH`, or a context's `contexts/tls/…`), whether the endpoint is another
+//! machine ([`Endpoint::is_remote`]), and locating and reading that `config.json` (the CLI's
+//! configuration directory is `DOCKER_CONFIG`, else `~/.docker`), which [`super::auth`] reads too.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,43 @@ pub struct Endpoint {
     /// `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2375`, ...
     pub host: String,
     pub source: EndpointSource,
+    /// TLS for a `tcp://` endpoint, as the Docker CLI would use it.
+    pub tls: Option<Tls>,
+}
+
+/// Where a TLS endpoint's certificates are (`ca.pem`, `cert.pem`, `key.pem`), and whether the
+/// engine's certificate is to be verified against `ca.pem`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub dir: PathBuf,
+    pub verify: bool,
+}
+
+impl Endpoint {
+    /// Whether the engine runs on another machine, so that paths in bind mounts name that
+    /// machine's files: `tcp://` or `ssh://` to a host that is not a loopback address or
+    /// `localhost`. (An ssh config alias for this machine counts as remote: it cannot be told.)
+    pub fn is_remote(&self) -> bool {
+        match self.host.split_once("://") {
+            Some(("ssh", _)) => {
+                super::ssh::SshTarget::parse(&self.host).is_ok_and(|target| !target.is_loopback())
+            }
+            Some(("tcp" | "http" | "https", _)) => url::Url::parse(&self.host)
+                .ok()
+                .and_then(|url| url.host_str().map(is_loopback_host))
+                .is_some_and(|loopback| !loopback),
+            _ => false,
+        }
+    }
+}
+
+/// `localhost`, or a loopback address (`127.0.0.0/8`, `::1`, with or without brackets).
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What chose the endpoint; shown next to it in errors and in `doctor`.
@@ -53,11 +92,31 @@ impl fmt::Display for EndpointSource {
 
 /// Resolves the endpoint from the environment and the Docker CLI's configuration.
 pub fn resolve(env: &Environment) -> Result<Endpoint, Error> {
-    resolve_with(
+    let config_dir = config_dir(env);
+    let mut endpoint = resolve_with(
         env.var("DOCKER_HOST"),
         env.var("DOCKER_CONTEXT"),
-        config_dir(env).as_deref(),
-    )
+        config_dir.as_deref(),
+    )?;
+    if endpoint.source == EndpointSource::DockerHostVar {
+        endpoint.tls = tls_from_vars(env, config_dir);
+    }
+    Ok(endpoint)
+}
+
+/// TLS as the CLI's variables ask for it: `DOCKER_TLS_VERIFY` (any value) verifies the engine
+/// against `ca.pem`, `DOCKER_TLS` alone uses TLS without verifying; the certificates are in
+/// `DOCKER_CERT_PATH`, else the CLI's configuration directory.
+fn tls_from_vars(env: &Environment, config_dir: Option<PathBuf>) -> Option<Tls> {
+    let verify = env.var("DOCKER_TLS_VERIFY").is_some();
+    if !verify && env.var("DOCKER_TLS").is_none() {
+        return None;
+    }
+    let dir = env
+        .var("DOCKER_CERT_PATH")
+        .map(PathBuf::from)
+        .or(config_dir)?;
+    Some(Tls { dir, verify })
 }
 
 /// [`resolve`] on explicit inputs: the `DOCKER_HOST` and `DOCKER_CONTEXT` values and the CLI's
@@ -71,6 +130,7 @@ pub fn resolve_with(
         return Ok(Endpoint {
             host: host.to_owned(),
             source: EndpointSource::DockerHostVar,
+            tls: None,
         });
     }
     let (context, source) = if let Some(name) = docker_context {
@@ -83,16 +143,21 @@ pub fn resolve_with(
             return Ok(Endpoint {
                 host: DEFAULT_HOST.to_owned(),
                 source: EndpointSource::Default,
+                tls: None,
             });
         };
         (name.clone(), EndpointSource::ConfigContext(name))
     };
-    let host = if context == DEFAULT_CONTEXT {
-        DEFAULT_HOST.to_owned()
-    } else {
-        context_host(config_dir, &context, &source)?
-    };
-    Ok(Endpoint { host, source })
+    if context == DEFAULT_CONTEXT {
+        return Ok(Endpoint {
+            host: DEFAULT_HOST.to_owned(),
+            source,
+            tls: None,
+        });
+    }
+    let (host, skip_tls_verify) = context_host(config_dir, &context, &source)?;
+    let tls = config_dir.and_then(|dir| context_tls(dir, &context, skip_tls_verify));
+    Ok(Endpoint { host, source, tls })
 }
 
 /// The Docker CLI's configuration directory: `DOCKER_CONFIG`, else `~/.docker`.
@@ -157,15 +222,40 @@ struct ContextEndpoints {
 struct DockerEndpointMeta {
     #[serde(rename = "Host")]
     host: Option<String>,
+    #[serde(rename = "SkipTLSVerify", default)]
+    skip_tls_verify: bool,
 }
 
-/// The engine address of context `name`, from
+/// The TLS of context `name`, as the CLI uses it: the files under
+/// `<config dir>/contexts/tls/<sha256 of the name>/docker/` when there are any (verified unless
+/// the context skips verification), or TLS without verification when the context says to skip
+/// it and has no files.
+fn context_tls(config_dir: &Path, name: &str, skip_tls_verify: bool) -> Option<Tls> {
+    let dir = context_tls_dir(config_dir, name);
+    let has_files = ["ca.pem", "cert.pem", "key.pem"]
+        .iter()
+        .any(|file| dir.join(file).is_file());
+    (has_files || skip_tls_verify).then_some(Tls {
+        dir,
+        verify: !skip_tls_verify,
+    })
+}
+
+/// Where the CLI keeps context `name`'s TLS files for its Docker endpoint.
+pub fn context_tls_dir(config_dir: &Path, name: &str) -> PathBuf {
+    config_dir
+        .join("contexts/tls")
+        .join(Digest::of(name.as_bytes()).as_str())
+        .join("docker")
+}
+
+/// The engine address of context `name`, and whether it skips verifying TLS, from
 /// `<config dir>/contexts/meta/<sha256 of the name>/meta.json`.
 fn context_host(
     config_dir: Option<&Path>,
     name: &str,
     source: &EndpointSource,
-) -> Result<String, Error> {
+) -> Result<(String, bool), Error> {
     let missing = || Error::Usage {
         message: format!("Docker context `{name}` ({source}) does not exist"),
         hint: Some(match source {
@@ -199,8 +289,8 @@ fn context_host(
     })?;
     meta.endpoints
         .docker
-        .and_then(|docker| docker.host)
-        .filter(|host| !host.is_empty())
+        .and_then(|docker| Some((docker.host?, docker.skip_tls_verify)))
+        .filter(|(host, _)| !host.is_empty())
         .ok_or_else(|| Error::Usage {
             message: format!(
                 "Docker context `{name}` ({source}) names no Docker endpoint (`{}`)",
@@ -349,6 +439,122 @@ mod tests {
         write_test_context(dir.path(), "empty", "");
         let message = usage_message(resolve_with(None, Some("empty"), Some(dir.path())));
         assert!(message.contains("names no Docker endpoint"), "{message}");
+    }
+
+    #[test]
+    fn tls_comes_from_the_variables_or_the_contexts_files() {
+        let home = tempfile::tempdir().unwrap();
+        let docker_dir = home.path().join(".docker");
+        std::fs::create_dir_all(&docker_dir).unwrap();
+        let env = |vars: &[(&str, &str)]| {
+            let mut vars: Vec<(String, String)> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            vars.push(("HOME".into(), home.path().display().to_string()));
+            Environment::from_vars(vars, home.path().to_owned())
+        };
+        let host = ("DOCKER_HOST", "tcp://build-box:2376");
+        assert_eq!(resolve(&env(&[host])).unwrap().tls, None);
+        assert_eq!(
+            resolve(&env(&[host, ("DOCKER_TLS_VERIFY", "1")]))
+                .unwrap()
+                .tls,
+            Some(Tls {
+                dir: docker_dir.clone(),
+                verify: true
+            })
+        );
+        assert_eq!(
+            resolve(&env(&[
+                host,
+                ("DOCKER_TLS_VERIFY", "1"),
+                ("DOCKER_CERT_PATH", "/certs")
+            ]))
+            .unwrap()
+            .tls,
+            Some(Tls {
+                dir: "/certs".into(),
+                verify: true
+            })
+        );
+        assert_eq!(
+            resolve(&env(&[host, ("DOCKER_TLS", "1")]))
+                .unwrap()
+                .tls
+                .map(|tls| tls.verify),
+            Some(false)
+        );
+
+        // A context with TLS files, one without, one that skips verification.
+        write_test_context(&docker_dir, "secure", "tcp://build-box:2376");
+        let tls_dir = context_tls_dir(&docker_dir, "secure");
+        std::fs::create_dir_all(&tls_dir).unwrap();
+        std::fs::write(tls_dir.join("ca.pem"), "").unwrap();
+        assert!(tls_dir.ends_with(format!(
+            "contexts/tls/{}/docker",
+            Digest::of(b"secure").as_str()
+        )));
+        let secure = resolve(&env(&[("DOCKER_CONTEXT", "secure")])).unwrap();
+        assert_eq!(
+            secure.tls,
+            Some(Tls {
+                dir: tls_dir,
+                verify: true
+            })
+        );
+        write_test_context(&docker_dir, "plain", "tcp://build-box:2375");
+        assert_eq!(
+            resolve(&env(&[("DOCKER_CONTEXT", "plain")])).unwrap().tls,
+            None
+        );
+        let skip_dir = docker_dir
+            .join("contexts/meta")
+            .join(Digest::of(b"skip").as_str());
+        std::fs::create_dir_all(&skip_dir).unwrap();
+        let meta = serde_json::json!({
+            "Name": "skip",
+            "Endpoints": { "docker": { "Host": "tcp://build-box:2376", "SkipTLSVerify": true } },
+        });
+        std::fs::write(skip_dir.join("meta.json"), meta.to_string()).unwrap();
+        assert_eq!(
+            resolve(&env(&[("DOCKER_CONTEXT", "skip")]))
+                .unwrap()
+                .tls
+                .map(|tls| tls.verify),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn remote_engines_are_told_from_local_ones() {
+        let remote = |host: &str| {
+            Endpoint {
+                host: host.to_owned(),
+                source: EndpointSource::DockerHostVar,
+                tls: None,
+            }
+            .is_remote()
+        };
+        for local in [
+            DEFAULT_HOST,
+            "tcp://127.0.0.1:2376",
+            "tcp://localhost:2375",
+            "tcp://[::1]:2376",
+            "ssh://me@127.0.0.1:2222",
+            "ssh://localhost",
+            "npipe:////./pipe/docker_engine",
+        ] {
+            assert!(!remote(local), "{local}");
+        }
+        for far in [
+            "tcp://10.0.0.5:2376",
+            "tcp://build-box:2376",
+            "ssh://me@build-box",
+            "ssh://192.168.1.20:2222",
+        ] {
+            assert!(remote(far), "{far}");
+        }
     }
 
     #[test]

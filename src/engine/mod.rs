@@ -1,6 +1,6 @@
 //! The Docker engine adapter: the only code that talks to the Docker Engine API (through
 //! bollard). Finding the endpoint like the Docker CLI does, connecting with a negotiated API
-//! version, registry credentials, build contexts, and the operations `up`, `down`, `status`
+//! version (over a unix socket, TCP with or without TLS, or SSH), registry credentials, build contexts, and the operations `up`, `down`, `status`
 //! and `logs` are made of.
 
 pub mod attach;
@@ -20,5 +20,6 @@ pub mod progress;
 pub mod provider;
 pub mod snapshots;
 pub mod spec;
+pub mod ssh;
 pub mod stacks;
 pub mod upgrade;

@@ -630,15 +630,16 @@ fn a_postgres_volume_of_another_major_is_found_without_starting_postgres() {
     );
 }
 
-/// Writes a context as `docker context create NAME --docker host=HOST` does.
-fn create_context(home: &Path, name: &str, host: &str) {
+/// Writes a context as `docker context create NAME --docker host=HOST` does; returns the
+/// name's digest, which also names the context's TLS directory.
+pub(crate) fn create_context(home: &Path, name: &str, host: &str) -> String {
     let hash = Sha256::digest(name.as_bytes())
         .iter()
         .fold(String::new(), |mut hex, byte| {
             write!(hex, "{byte:02x}").unwrap();
             hex
         });
-    let dir = home.join(".docker/contexts/meta").join(hash);
+    let dir = home.join(".docker/contexts/meta").join(&hash);
     std::fs::create_dir_all(&dir).unwrap();
     let meta = serde_json::json!({
         "Name": name,
@@ -646,6 +647,7 @@ fn create_context(home: &Path, name: &str, host: &str) {
         "Endpoints": { "docker": { "Host": host, "SkipTLSVerify": false } },
     });
     std::fs::write(dir.join("meta.json"), meta.to_string()).unwrap();
+    hash
 }
 
 #[test]

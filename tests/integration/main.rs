@@ -33,3 +33,4 @@ mod init;
 mod install;
 mod profile;
 mod rails72;
+mod remote;

@@ -19,6 +19,8 @@ pub(crate) struct EngineProject {
     pub(crate) name: String,
     /// devboot runs as this uid (and gid), in the engine's group, instead of the test's user.
     run_as: Option<u32>,
+    /// Variables every devboot run of the project gets (an engine endpoint, say).
+    vars: Vec<(String, String)>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -44,6 +46,7 @@ impl EngineProject {
             project,
             name,
             run_as: None,
+            vars: Vec::new(),
             _serial: serial,
         }
     }
@@ -67,9 +70,16 @@ impl EngineProject {
         self
     }
 
+    /// Every devboot run of the project, `down` on drop included, gets `key=value`.
+    pub(crate) fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.vars.push((key.to_owned(), value.into()));
+        self
+    }
+
     pub(crate) fn devboot(&self, args: &[&str]) -> Output {
         let mut command = self.project.devboot();
         command.args(args);
+        command.envs(self.vars.iter().map(|(k, v)| (k, v)));
         let Some(uid) = self.run_as else {
             return run(&mut command);
         };

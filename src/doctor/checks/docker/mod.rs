@@ -6,11 +6,13 @@
 //! the endpoint itself, checked without needing the engine to answer (`docker.context`,
 //! `docker.socket_permission`, `docker.default_socket`: [`context`]), `docker.proxy`
 //! ([`proxy`]), `docker.provider` and `docker.platform` ([`platform`]), `docker.subnets`
-//! ([`subnets`]).
+//! ([`subnets`]), `docker.remote_files` (bind mounts on an engine on another machine:
+//! [`remote`]).
 
 mod context;
 mod platform;
 mod proxy;
+mod remote;
 mod subnets;
 
 use std::collections::BTreeMap;
@@ -43,6 +45,7 @@ pub(super) const CHECKS: &[Check] = &[
     platform::PROVIDER,
     platform::PLATFORM,
     subnets::SUBNETS,
+    remote::REMOTE_FILES,
 ];
 
 const DAEMON: Check = Check {
