@@ -403,6 +403,11 @@ async fn wait(
                         // its next healthcheck, and `status` reports that one, so keep waiting.
                         let _ = ready(Ok(()));
                         probe = None;
+                        if run_podman_healthcheck(docker, id).await
+                            && let Some(outcome) = check_state(docker, service, id, until).await?
+                        {
+                            return ready(outcome);
+                        }
                     }
                 }
                 next_probe = Instant::now() + PROBE_PAUSE;
@@ -414,6 +419,36 @@ async fn wait(
             }
         }
     }
+}
+
+/// Asks Podman to run the container's healthcheck now (`podman healthcheck run`, libpod API),
+/// recording its verdict as the engine's. Podman schedules healthchecks with systemd timers:
+/// without systemd (containers, CI machines, WSL) they never run and the health stays
+/// `starting`. `true` when the engine ran it; Docker refuses the libpod path (and runs its own
+/// healthchecks), so nothing happens there.
+async fn run_podman_healthcheck(docker: &Docker, id: &str) -> bool {
+    let path = format!("/v4.0.0/libpod/containers/{id}/healthcheck");
+    // bollard has no call for it: the request of a container inspect, sent to that path (its
+    // answer, `{"Status": …}`, reads as an inspect result of empty fields).
+    let podman = docker.clone().with_request_modifier(move |mut request| {
+        let uri = request.uri();
+        let target = format!(
+            "{}://{}{path}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        if let Ok(target) = target.parse() {
+            *request.uri_mut() = target;
+        }
+        request
+    });
+    podman
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .is_ok()
 }
 
 /// The container's address on its network and the first port the service publishes.
