@@ -30,5 +30,6 @@ mod faults;
 mod hostile;
 mod init;
 mod install;
+mod podman;
 mod profile;
 mod rails72;

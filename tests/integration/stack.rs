@@ -19,6 +19,8 @@ pub(crate) struct EngineProject {
     pub(crate) name: String,
     /// devboot runs as this uid (and gid), in the engine's group, instead of the test's user.
     run_as: Option<u32>,
+    /// `DOCKER_HOST` of the engine this project runs on, when not the default engine.
+    docker_host: Option<String>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -44,6 +46,7 @@ impl EngineProject {
             project,
             name,
             run_as: None,
+            docker_host: None,
             _serial: serial,
         }
     }
@@ -67,9 +70,29 @@ impl EngineProject {
         self
     }
 
+    /// devboot (and [`EngineProject::docker`]) talk to the engine at `docker_host` instead.
+    pub(crate) fn on_engine(mut self, docker_host: &str) -> Self {
+        self.docker_host = Some(docker_host.to_owned());
+        self
+    }
+
+    /// The docker CLI against this project's engine; stdout.
+    pub(crate) fn docker(&self, args: &[&str]) -> String {
+        let mut command = Command::new("docker");
+        if let Some(host) = &self.docker_host {
+            command
+                .env_remove("DOCKER_CONTEXT")
+                .env("DOCKER_HOST", host);
+        }
+        String::from_utf8_lossy(&command.args(args).output().unwrap().stdout).into_owned()
+    }
+
     pub(crate) fn devboot(&self, args: &[&str]) -> Output {
         let mut command = self.project.devboot();
         command.args(args);
+        if let Some(host) = &self.docker_host {
+            command.env("DOCKER_HOST", host);
+        }
         let Some(uid) = self.run_as else {
             return run(&mut command);
         };
@@ -106,7 +129,7 @@ impl EngineProject {
 
     /// Container IDs of the project by service.
     pub(crate) fn container_ids(&self) -> Vec<(String, String)> {
-        let out = docker(&[
+        let out = self.docker(&[
             "ps",
             "-a",
             "--filter",
@@ -170,9 +193,9 @@ impl Drop for EngineProject {
         let _ = self.devboot(&["down", "--volumes", "--yes"]);
         // `down` keeps database snapshots on purpose; a test's go with it.
         let filter = format!("label=dev.devboot.snapshot.project={}", self.name);
-        let snapshots = docker(&["volume", "ls", "-q", "--filter", &filter]);
+        let snapshots = self.docker(&["volume", "ls", "-q", "--filter", &filter]);
         for volume in snapshots.lines() {
-            docker(&["volume", "rm", volume]);
+            self.docker(&["volume", "rm", volume]);
         }
     }
 }
