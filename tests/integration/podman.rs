@@ -60,6 +60,16 @@ fn the_fixture_stack_runs_on_podman() {
         return;
     };
     let stack = EngineProject::new("podman", AUTO_PORTS).on_engine(&host);
+    // The app images earlier runs built (one per run) only take Podman's space.
+    let earlier = stack.docker(&[
+        "images",
+        "-q",
+        "--filter",
+        "reference=devboot-test-podman-*-web",
+    ]);
+    for image in earlier.lines() {
+        stack.docker(&["rmi", image]);
+    }
     // Pull for real: drop Podman's copies of the registry's images.
     stack.docker(&[
         "rmi",
