@@ -487,6 +487,30 @@ fn readiness_word(until: Readiness) -> &'static str {
     }
 }
 
+/// A container's inspect. Podman reports a container on its way down as `stopped`, a state the
+/// Docker API does not have (bollard cannot read it); moments later it is `exited`: ask again.
+async fn inspect_settled(
+    docker: &Docker,
+    id: &str,
+) -> Result<bollard::models::ContainerInspectResponse, bollard::errors::Error> {
+    let deadline = Instant::now() + DYING_GRACE;
+    loop {
+        let inspected = Box::pin(docker.inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        ))
+        .await;
+        match inspected {
+            Err(bollard::errors::Error::JsonDataError { message, .. })
+                if message.contains("`stopped`") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `Some(Ok)` when ready, `Some(Err)` when it can no longer become ready, `None` to keep waiting.
 async fn check_state(
     docker: &Docker,
@@ -494,11 +518,7 @@ async fn check_state(
     id: &str,
     until: Readiness,
 ) -> Result<Option<Result<(), Error>>, Error> {
-    let inspected = docker
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
+    let inspected = Box::pin(inspect_settled(docker, id))
         .await
         .map_err(|e| engine_error(&format!("inspecting `{}`", service.name), &e))?;
     let state = inspected.state.unwrap_or_default();
@@ -534,8 +554,9 @@ async fn check_state(
 
 /// What to report when a setup command failed in the app container: the container's own
 /// failure when it has stopped (the cause worth reporting), else the command's. A command
-/// killed (exit code 137) may have gone down with its container: the engine is given
-/// [`DYING_GRACE`] to say that it stopped.
+/// killed (exit code 137) may have gone down with its container, and one that could not start
+/// may have met a container on its way down (Podman refuses the exec while it still inspects as
+/// running): the engine is given [`DYING_GRACE`] to say that it stopped.
 pub async fn setup_failure(
     docker: &Docker,
     service: &Service,
@@ -545,7 +566,7 @@ pub async fn setup_failure(
     if let Error::Setup { crash, output, .. } = &mut error {
         *crash = crate::crash::find(output, service.working_dir.as_deref());
     }
-    if matches!(error, Error::Setup { code: 137, .. }) {
+    if !matches!(error, Error::Setup { code, .. } if code != 137) {
         let mut wait =
             docker.wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
         let _ = tokio::time::timeout(DYING_GRACE, wait.next()).await;
