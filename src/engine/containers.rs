@@ -419,6 +419,11 @@ async fn wait(
                         // its next healthcheck, and `status` reports that one, so keep waiting.
                         let _ = ready(Ok(()));
                         probe = None;
+                        if run_podman_healthcheck(docker, id).await
+                            && let Some(outcome) = check_state(docker, service, id, until).await?
+                        {
+                            return ready(outcome);
+                        }
                     }
                 }
                 next_probe = Instant::now() + PROBE_PAUSE;
@@ -430,6 +435,36 @@ async fn wait(
             }
         }
     }
+}
+
+/// Asks Podman to run the container's healthcheck now (`podman healthcheck run`, libpod API),
+/// recording its verdict as the engine's. Podman schedules healthchecks with systemd timers:
+/// without systemd (containers, CI machines, WSL) they never run and the health stays
+/// `starting`. `true` when the engine ran it; Docker refuses the libpod path (and runs its own
+/// healthchecks), so nothing happens there.
+async fn run_podman_healthcheck(docker: &Docker, id: &str) -> bool {
+    let path = format!("/v4.0.0/libpod/containers/{id}/healthcheck");
+    // bollard has no call for it: the request of a container inspect, sent to that path (its
+    // answer, `{"Status": …}`, reads as an inspect result of empty fields).
+    let podman = docker.clone().with_request_modifier(move |mut request| {
+        let uri = request.uri();
+        let target = format!(
+            "{}://{}{path}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        if let Ok(target) = target.parse() {
+            *request.uri_mut() = target;
+        }
+        request
+    });
+    podman
+        .inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        )
+        .await
+        .is_ok()
 }
 
 /// The container's address on its network and the first port the service publishes.
@@ -468,6 +503,30 @@ fn readiness_word(until: Readiness) -> &'static str {
     }
 }
 
+/// A container's inspect. Podman reports a container on its way down as `stopped`, a state the
+/// Docker API does not have (bollard cannot read it); moments later it is `exited`: ask again.
+async fn inspect_settled(
+    docker: &Docker,
+    id: &str,
+) -> Result<bollard::models::ContainerInspectResponse, bollard::errors::Error> {
+    let deadline = Instant::now() + DYING_GRACE;
+    loop {
+        let inspected = Box::pin(docker.inspect_container(
+            id,
+            None::<bollard::query_parameters::InspectContainerOptions>,
+        ))
+        .await;
+        match inspected {
+            Err(bollard::errors::Error::JsonDataError { message, .. })
+                if message.contains("`stopped`") && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// `Some(Ok)` when ready, `Some(Err)` when it can no longer become ready, `None` to keep waiting.
 async fn check_state(
     docker: &Docker,
@@ -475,11 +534,7 @@ async fn check_state(
     id: &str,
     until: Readiness,
 ) -> Result<Option<Result<(), Error>>, Error> {
-    let inspected = docker
-        .inspect_container(
-            id,
-            None::<bollard::query_parameters::InspectContainerOptions>,
-        )
+    let inspected = Box::pin(inspect_settled(docker, id))
         .await
         .map_err(|e| engine_error(&format!("inspecting `{}`", service.name), &e))?;
     let state = inspected.state.unwrap_or_default();
@@ -515,8 +570,9 @@ async fn check_state(
 
 /// What to report when a setup command failed in the app container: the container's own
 /// failure when it has stopped (the cause worth reporting), else the command's. A command
-/// killed (exit code 137) may have gone down with its container: the engine is given
-/// [`DYING_GRACE`] to say that it stopped.
+/// killed (exit code 137) may have gone down with its container, and one that could not start
+/// may have met a container on its way down (Podman refuses the exec while it still inspects as
+/// running): the engine is given [`DYING_GRACE`] to say that it stopped.
 pub async fn setup_failure(
     docker: &Docker,
     service: &Service,
@@ -526,7 +582,7 @@ pub async fn setup_failure(
     if let Error::Setup { crash, output, .. } = &mut error {
         *crash = crate::crash::find(output, service.working_dir.as_deref());
     }
-    if matches!(error, Error::Setup { code: 137, .. }) {
+    if !matches!(error, Error::Setup { code, .. } if code != 137) {
         let mut wait =
             docker.wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>);
         let _ = tokio::time::timeout(DYING_GRACE, wait.next()).await;

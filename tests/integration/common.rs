@@ -78,8 +78,10 @@ impl TestProject {
         command.current_dir(self.root()).env_clear();
         for (key, value) in std::env::vars_os() {
             let key_text = key.to_string_lossy();
-            // PATH finds tools; the engine endpoint is set explicitly by engine tests.
-            if key_text == "PATH" || key_text == "TMPDIR" {
+            // PATH finds tools. The engine is the one the docker CLI of the helpers talks to:
+            // the default one, or DOCKER_HOST when the suite is run against another engine
+            // (README, *Run the tests*); tests that need another endpoint set theirs.
+            if key_text == "PATH" || key_text == "TMPDIR" || key_text == "DOCKER_HOST" {
                 command.env(&key, value);
             }
         }

@@ -936,7 +936,12 @@ fn a_network_an_old_engine_let_twice_is_removed_whole_by_down() {
     stack.up();
     let network = format!("{}_default", stack.name);
     let body = format!(r#"{{"Name":"{network}","Driver":"bridge","CheckDuplicate":false}}"#);
-    let mut engine = std::os::unix::net::UnixStream::connect("/var/run/docker.sock").unwrap();
+    // The engine under test (DOCKER_HOST when the suite runs against another one).
+    let socket = std::env::var("DOCKER_HOST").map_or_else(
+        |_| "/var/run/docker.sock".to_owned(),
+        |host| host.trim_start_matches("unix://").to_owned(),
+    );
+    let mut engine = std::os::unix::net::UnixStream::connect(socket).unwrap();
     write!(
         engine,
         "POST /v1.41/networks/create HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -945,6 +950,12 @@ fn a_network_an_old_engine_let_twice_is_removed_whole_by_down() {
     .unwrap();
     let mut answer = String::new();
     engine.read_to_string(&mut answer).unwrap();
+    if answer.starts_with("HTTP/1.0 409") {
+        // Engines from API 1.44 (Docker 25) refuse a second network of a name whatever the
+        // request says: nothing to clean up there.
+        eprintln!("this engine refuses duplicate network names: {answer}");
+        return;
+    }
     assert!(answer.starts_with("HTTP/1.0 201"), "{answer}");
     let named = || {
         docker(&[

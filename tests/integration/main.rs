@@ -31,6 +31,7 @@ mod faults;
 mod hostile;
 mod init;
 mod install;
+mod podman;
 mod profile;
 mod rails72;
 mod remote;

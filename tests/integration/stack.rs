@@ -21,6 +21,8 @@ pub(crate) struct EngineProject {
     run_as: Option<u32>,
     /// Variables every devboot run of the project gets (an engine endpoint, say).
     vars: Vec<(String, String)>,
+    /// `DOCKER_HOST` of the engine this project runs on, when not the default engine.
+    docker_host: Option<String>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -47,6 +49,7 @@ impl EngineProject {
             name,
             run_as: None,
             vars: Vec::new(),
+            docker_host: None,
             _serial: serial,
         }
     }
@@ -74,6 +77,23 @@ impl EngineProject {
     pub(crate) fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.vars.push((key.to_owned(), value.into()));
         self
+    }
+
+    /// devboot (and [`EngineProject::docker`]) talk to the engine at `docker_host` instead.
+    pub(crate) fn on_engine(mut self, docker_host: &str) -> Self {
+        self.docker_host = Some(docker_host.to_owned());
+        self.env("DOCKER_HOST", docker_host)
+    }
+
+    /// The docker CLI against this project's engine; stdout.
+    pub(crate) fn docker(&self, args: &[&str]) -> String {
+        let mut command = Command::new("docker");
+        if let Some(host) = &self.docker_host {
+            command
+                .env_remove("DOCKER_CONTEXT")
+                .env("DOCKER_HOST", host);
+        }
+        String::from_utf8_lossy(&command.args(args).output().unwrap().stdout).into_owned()
     }
 
     pub(crate) fn devboot(&self, args: &[&str]) -> Output {
@@ -116,7 +136,7 @@ impl EngineProject {
 
     /// Container IDs of the project by service.
     pub(crate) fn container_ids(&self) -> Vec<(String, String)> {
-        let out = docker(&[
+        let out = self.docker(&[
             "ps",
             "-a",
             "--filter",
@@ -180,9 +200,9 @@ impl Drop for EngineProject {
         let _ = self.devboot(&["down", "--volumes", "--yes"]);
         // `down` keeps database snapshots on purpose; a test's go with it.
         let filter = format!("label=dev.devboot.snapshot.project={}", self.name);
-        let snapshots = docker(&["volume", "ls", "-q", "--filter", &filter]);
+        let snapshots = self.docker(&["volume", "ls", "-q", "--filter", &filter]);
         for volume in snapshots.lines() {
-            docker(&["volume", "rm", volume]);
+            self.docker(&["volume", "rm", volume]);
         }
     }
 }

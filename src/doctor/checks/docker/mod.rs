@@ -140,6 +140,13 @@ async fn api_version(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
         .as_ref()
         .and_then(|v| v.version.clone())
         .unwrap_or_else(|| "?".to_owned());
+    let podman = version
+        .as_ref()
+        .is_some_and(|v| crate::engine::provider::podman_version(v).is_some());
+    let engine = format!(
+        "{} {engine}",
+        if podman { "Podman" } else { "Docker Engine" }
+    );
     let api = version
         .and_then(|v| v.api_version)
         .unwrap_or_else(|| connection.api_version.clone());
@@ -149,12 +156,12 @@ async fn api_version(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
     Ok(match requirements::api_version(&api, need) {
         Ok(()) => Outcome::ok(match need {
             Some((major, minor)) => format!(
-                "Docker Engine {engine}, API {api} (the profile needs {major}.{minor} or newer)"
+                "{engine}, API {api} (the profile needs {major}.{minor} or newer)"
             ),
-            None => format!("Docker Engine {engine}, API {api} (the profile sets no minimum)"),
+            None => format!("{engine}, API {api} (the profile sets no minimum)"),
         }),
         Err(error @ Error::EngineTooOld { .. }) => Outcome::error(error.to_string())
-            .detail(format!("Docker Engine {engine}"))
+            .detail(engine)
             .fix("upgrade Docker Engine (or Docker Desktop, Colima, ...) to a release that speaks it")
             .fix_with(
                 "or, if the profile asks for more than it uses, lower `requires.docker_api`; see which layer sets it",

@@ -12,7 +12,7 @@ use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
 use crate::doctor::facts::platform::{engine_arch, oci_arch};
 use crate::doctor::facts::project::project_state;
-use crate::engine::provider::Provider;
+use crate::engine::provider::{Provider, podman_version};
 
 pub(super) const PLATFORM: Check = Check {
     id: "docker.platform",
@@ -172,18 +172,11 @@ fn provider_outcome(
     security_options: &[String],
 ) -> Outcome {
     let components = version.components.as_deref().unwrap_or_default();
-    let podman = components
-        .iter()
-        .find(|c| c.name.to_ascii_lowercase().contains("podman"))
-        .map(|c| c.version.clone())
-        .or_else(|| {
-            let platform = version.platform.as_ref().map(|p| p.name.as_str());
-            [platform, version.os.as_deref(), operating_system]
-                .into_iter()
-                .flatten()
-                .any(|text| text.to_ascii_lowercase().contains("podman"))
-                .then(|| version.version.clone().unwrap_or_else(|| "?".to_owned()))
-        });
+    let podman = podman_version(version).or_else(|| {
+        operating_system
+            .is_some_and(|os| os.to_ascii_lowercase().contains("podman"))
+            .then(|| version.version.clone().unwrap_or_else(|| "?".to_owned()))
+    });
     let rootless = security_options.iter().any(|o| o.contains("name=rootless"));
     let platform = format!(
         "{}/{}",
@@ -201,7 +194,7 @@ fn provider_outcome(
             if rootless { ", rootless" } else { "" },
             version.api_version.as_deref().unwrap_or("?")
         ))
-        .detail("devboot works with it, with differences: healthchecks need Podman's systemd timers (without them containers stay `starting` and `devboot up` waits), `docker compose` needs the Compose binary pointed at Podman's socket, and rootless bind mounts map your user to root inside containers")
+        .detail("devboot works with it, with differences: Podman runs healthchecks from systemd timers, and without systemd never on its own (devboot `up` asks it to run each once the service answers; `status` then shows that verdict until the next `up`), `docker compose` needs the Compose binary pointed at Podman's socket, and rootless bind mounts map your user to root inside containers")
         .fix_with(
             "keep Podman's Docker-API socket running, and point Docker tools at it",
             if rootless {

@@ -1,7 +1,8 @@
 //! `docker.subnets`: the engine's networks do not take address ranges the host already routes
 //! elsewhere (a VPN, the office LAN). When they do, containers cannot reach those hosts — and
 //! on a machine whose VPN route is shadowed, the host itself loses them. Host routes come from
-//! `/proc/net/route` (Linux); the engine's own bridges are left out.
+//! `/proc/net/route` (Linux); the engine's own bridges are left out (Podman's API does not name
+//! them: on Podman, its `podman<N>` and `cni-podman<N>` interfaces are its own).
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -11,6 +12,7 @@ use bollard::query_parameters::ListNetworksOptions;
 
 use crate::doctor::check::{Check, Outcome, Run, SLOW};
 use crate::doctor::facts::Facts;
+use crate::engine::provider::podman_version;
 use crate::engine::spec::network_name;
 
 pub(super) const SUBNETS: Check = Check {
@@ -115,6 +117,11 @@ async fn subnets(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
         .connection()
         .await
         .map_err(|error| Outcome::skipped(error.to_string()))?;
+    let podman = connection
+        .docker
+        .version()
+        .await
+        .is_ok_and(|v| podman_version(&v).is_some());
     let networks = connection
         .docker
         .list_networks(None::<ListNetworksOptions>)
@@ -129,7 +136,7 @@ async fn subnets(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
                 .as_ref()
                 .and_then(|o| o.get("com.docker.network.bridge.name").cloned())
                 .or_else(|| {
-                    (n.driver.as_deref() == Some("bridge") && id.len() >= 12)
+                    (!podman && n.driver.as_deref() == Some("bridge") && id.len() >= 12)
                         .then(|| format!("br-{}", &id[..12]))
                 });
             EngineNetwork {
@@ -150,25 +157,40 @@ async fn subnets(facts: Arc<Facts>) -> Result<Outcome, Outcome> {
         &networks,
         &parse_routes(&table),
         project.as_deref(),
+        podman,
     ))
 }
 
-/// Whether `iface` is one of the engine's own: a bridge of its networks or a container's veth.
-fn engine_iface(iface: &str, bridges: &BTreeSet<&str>) -> bool {
-    bridges.contains(iface) || iface == "docker0" || iface.starts_with("veth")
+/// Whether `iface` is one of the engine's own: a bridge of its networks or a container's veth
+/// (on Podman, every bridge netavark or CNI named).
+fn engine_iface(iface: &str, bridges: &BTreeSet<&str>, podman: bool) -> bool {
+    let podman_bridge = ["podman", "cni-podman"].iter().any(|prefix| {
+        iface
+            .strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    bridges.contains(iface)
+        || iface == "docker0"
+        || iface.starts_with("veth")
+        || (podman && podman_bridge)
 }
 
 /// Address pools to suggest, the first that no host route touches wins.
 const POOLS: &[&str] = &["10.203.0.0/16", "172.29.0.0/16", "192.168.208.0/20"];
 
-fn subnets_outcome(networks: &[EngineNetwork], routes: &[Route], project: Option<&str>) -> Outcome {
+fn subnets_outcome(
+    networks: &[EngineNetwork],
+    routes: &[Route],
+    project: Option<&str>,
+    podman: bool,
+) -> Outcome {
     let bridges: BTreeSet<&str> = networks
         .iter()
         .filter_map(|n| n.bridge.as_deref())
         .collect();
     let host_routes: Vec<&Route> = routes
         .iter()
-        .filter(|r| r.range.prefix > 0 && !engine_iface(&r.iface, &bridges))
+        .filter(|r| r.range.prefix > 0 && !engine_iface(&r.iface, &bridges, podman))
         .collect();
     let mut clashes = Vec::new();
     let mut names = Vec::new();
@@ -296,7 +318,7 @@ tun0\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
             network("bridge", "docker0", "172.17.0.0/16"),
             network("shop_default", "br-f9e873c5f753", "172.18.0.0/16"),
         ];
-        let outcome = subnets_outcome(&networks, &routes, Some("shop_default"));
+        let outcome = subnets_outcome(&networks, &routes, Some("shop_default"), false);
         assert_eq!(outcome.status, Status::Warn, "{outcome:?}");
         assert_eq!(
             outcome.summary,
@@ -324,7 +346,7 @@ tun0\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
             iface: "wg0".to_owned(),
             range: Range::parse("10.0.0.0/8").unwrap(),
         });
-        let outcome = subnets_outcome(&networks, &routes, Some("other_default"));
+        let outcome = subnets_outcome(&networks, &routes, Some("other_default"), false);
         assert!(
             outcome.fixes[0].description.contains("172.29.0.0/16"),
             "{:?}",
@@ -340,11 +362,32 @@ tun0\t000012AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
             .into_iter()
             .filter(|r| r.iface != "tun0")
             .collect();
-        let outcome = subnets_outcome(&networks, &routes, None);
+        let outcome = subnets_outcome(&networks, &routes, None, false);
         assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
         assert_eq!(
             outcome.summary,
             "2 subnets of 2 networks; none overlaps a host route outside the engine (1 checked)"
         );
+    }
+
+    #[test]
+    fn podmans_bridges_are_its_own_on_podman_only() {
+        // Podman's API names no bridge; netavark's are podman<N> (as seen with Podman 4.3).
+        let routes = parse_routes(
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+podman1\t0000590A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+",
+        );
+        let networks = [EngineNetwork {
+            name: "shop_default".to_owned(),
+            bridge: None,
+            subnets: vec![Range::parse("10.89.0.0/24").unwrap()],
+        }];
+        let on_podman = subnets_outcome(&networks, &routes, Some("shop_default"), true);
+        assert_eq!(on_podman.status, Status::Ok, "{on_podman:?}");
+        // The same route seen from another engine on the host is someone else's network.
+        let on_docker = subnets_outcome(&networks, &routes, Some("shop_default"), false);
+        assert_eq!(on_docker.status, Status::Warn, "{on_docker:?}");
+        assert!(!engine_iface("podman-vpn", &BTreeSet::new(), true));
     }
 }
