@@ -21,6 +21,7 @@ use crate::engine::{connect, converge, dumps, observe, postgres, spec};
 use crate::error::{Error, ExitStatus};
 use crate::model::units::format_bytes;
 use crate::model::{Service, Stack};
+use crate::plan::{Observed, ObservedContainer};
 use crate::redact::Redactor;
 
 pub(super) fn run(command: &DbCommand, ctx: &Context<'_>) -> Result<ExitStatus, Error> {
@@ -516,6 +517,23 @@ async fn with_database_stopped<T>(
         });
     }
     let service = target.service;
+    let running = stop_if_running(docker, ctx, &observed, service, what).await?;
+    let result = work.await;
+    if let Some(container) = running {
+        start_again(docker, ctx, service, &container.id).await?;
+    }
+    result
+}
+
+/// Stops the database's container when it runs (saying why), and returns it so that it can be
+/// started again.
+async fn stop_if_running<'a>(
+    docker: &Docker,
+    ctx: &Context<'_>,
+    observed: &'a Observed,
+    service: &Service,
+    what: &str,
+) -> Result<Option<&'a ObservedContainer>, Error> {
     let running = observed
         .containers
         .get(&service.name)
@@ -525,11 +543,7 @@ async fn with_database_stopped<T>(
         ctx.printer
             .status("Stopped", format!("{} for the {what}", service.name));
     }
-    let result = work.await;
-    if let Some(container) = running {
-        start_again(docker, ctx, service, &container.id).await?;
-    }
-    result
+    Ok(running)
 }
 
 /// Starts the database's stopped container `id` again and waits until it is ready.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use bollard::Docker;
 use tokio::sync::watch;
 
-use super::{Target, now, start_again};
+use super::{Target, now, start_again, stop_if_running};
 use crate::commands::Context;
 use crate::engine::snapshots::{self, Snapshot};
 use crate::engine::{containers, observe, postgres, upgrade as engine};
@@ -119,15 +119,7 @@ pub(super) async fn upgrade(
     engine::ensure_image(docker, ctx.env, service, &plan.old_image, &reporter).await?;
     reporter.clear();
 
-    let running = observed
-        .containers
-        .get(&service.name)
-        .filter(|c| c.running());
-    if let Some(container) = running {
-        containers::stop(docker, &container.id).await?;
-        ctx.printer
-            .status("Stopped", format!("{} for the upgrade", service.name));
-    }
+    let running = stop_if_running(docker, ctx, &observed, service, "upgrade").await?;
     let started = Instant::now();
     let mut swapping = false;
     let steps = Steps {
